@@ -1,0 +1,402 @@
+/* Config parsing: see config.h. Each section has its own small parser; the
+ * helpers below check type and range and write "<path>: <problem>" on error.
+ * Unknown keys are refused, unlike in target groups: a typo in a knob must
+ * not silently leave the default in force. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+
+struct pctx {
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct pctx *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->err, p->errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void config_defaults(struct dp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port.driver = CFG_DRIVER_AUTO;
+	cfg->port.mtu = 1500;
+	cfg->port.rx_checksum_offload = true;
+	cfg->port.tx_checksum_offload = true;
+	cfg->prefix_len = 24;
+	cfg->workers = 1;
+	for (int i = 0; i < CFG_MAX_WORKERS; i++)
+		cfg->cpus[i] = -1;
+	cfg->idle.policy = CFG_IDLE_BACKOFF;
+	cfg->idle.spin_polls = 200;
+	cfg->idle.max_sleep_us = 100;
+	cfg->idle.deep_after_ms = 50;
+	cfg->idle.deep_sleep_us = 1000;
+	cfg->memory.mbufs = 16383;
+	cfg->memory.ring_size = 1024;
+	cfg->arp.reachable_s = 60;
+	cfg->arp.retry_ms = 1000;
+	cfg->arp.tries = 3;
+	cfg->arp.failed_s = 3;
+}
+
+const char *config_ip_str(uint32_t ip, char *buf)
+{
+	struct in_addr a = {.s_addr = ip};
+
+	return inet_ntop(AF_INET, &a, buf, 16) ? buf : "?";
+}
+
+/* Refuses any member of obj not in the NULL-terminated list known. */
+static int check_keys(struct pctx *p, const cJSON *obj, const char *path,
+		      const char *const *known)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, obj) {
+		const char *const *k = known;
+
+		while (*k && strcmp(*k, it->string) != 0)
+			k++;
+		if (!*k)
+			return fail(p, "%s%s%s: unknown key", path, *path ? "." : "",
+				    it->string);
+	}
+	return 0;
+}
+
+static int get_uint(struct pctx *p, const cJSON *obj, const char *key,
+		    const char *path, uint32_t min, uint32_t max, uint32_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double d;
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v))
+		return fail(p, "%s.%s: must be a number", path, key);
+	d = v->valuedouble;
+	if (d != (double)(uint64_t)d || d < min || d > max)
+		return fail(p, "%s.%s: must be an integer from %u to %u", path,
+			    key, min, max);
+	*out = (uint32_t)d;
+	return 0;
+}
+
+static int get_bool(struct pctx *p, const cJSON *obj, const char *key,
+		    const char *path, bool *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return fail(p, "%s.%s: must be true or false", path, key);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int parse_ip(struct pctx *p, const cJSON *v, const char *what,
+		    uint32_t *out)
+{
+	struct in_addr a;
+
+	if (!cJSON_IsString(v))
+		return fail(p, "%s: must be a string with an IPv4 address", what);
+	if (inet_pton(AF_INET, v->valuestring, &a) != 1)
+		return fail(p, "%s: \"%s\" is not an IPv4 address", what,
+			    v->valuestring);
+	if (a.s_addr == 0 || a.s_addr == 0xffffffffu)
+		return fail(p, "%s: %s cannot be used", what, v->valuestring);
+	*out = a.s_addr;
+	return 0;
+}
+
+static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
+{
+	static const char *const known[] = {"driver", "iface", "queues", "mtu",
+					    "rx_checksum_offload",
+					    "tx_checksum_offload", NULL};
+	const cJSON *v;
+	uint32_t u;
+	int rc;
+
+	if (!cJSON_IsObject(port))
+		return fail(p, "port: must be an object");
+	if ((rc = check_keys(p, port, "port", known)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(port, "iface");
+	if (!v)
+		return fail(p, "port.iface: missing");
+	if (!cJSON_IsString(v) || !v->valuestring[0] ||
+	    strlen(v->valuestring) >= CFG_IFNAME_MAX ||
+	    strpbrk(v->valuestring, ",=/ "))
+		return fail(p, "port.iface: must be an interface name (1-15 characters, no ',=/ ')");
+	strcpy(cfg->port.iface, v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(port, "driver");
+	if (v) {
+		if (!cJSON_IsString(v))
+			return fail(p, "port.driver: must be a string");
+		if (!strcmp(v->valuestring, "auto"))
+			cfg->port.driver = CFG_DRIVER_AUTO;
+		else if (!strcmp(v->valuestring, "af_xdp"))
+			cfg->port.driver = CFG_DRIVER_AF_XDP;
+		else if (!strcmp(v->valuestring, "af_packet"))
+			cfg->port.driver = CFG_DRIVER_AF_PACKET;
+		else
+			return fail(p, "port.driver: \"%s\" is not one of auto, af_xdp, af_packet",
+				    v->valuestring);
+	}
+	u = cfg->port.queues;
+	if ((rc = get_uint(p, port, "queues", "port", 0, CFG_MAX_WORKERS, &u)))
+		return rc;
+	cfg->port.queues = (uint16_t)u;
+	u = cfg->port.mtu;
+	if ((rc = get_uint(p, port, "mtu", "port", 576, 9000, &u)))
+		return rc;
+	cfg->port.mtu = (uint16_t)u;
+	if ((rc = get_bool(p, port, "rx_checksum_offload", "port",
+			   &cfg->port.rx_checksum_offload)))
+		return rc;
+	return get_bool(p, port, "tx_checksum_offload", "port",
+			&cfg->port.tx_checksum_offload);
+}
+
+static int parse_vips(struct pctx *p, const cJSON *vips, struct dp_config *cfg)
+{
+	const cJSON *v;
+	char what[32];
+	int rc;
+
+	if (!cJSON_IsArray(vips) || cJSON_GetArraySize(vips) == 0)
+		return fail(p, "vips: must be a non-empty list of IPv4 addresses");
+	if (cJSON_GetArraySize(vips) > CFG_MAX_VIPS)
+		return fail(p, "vips: at most %d addresses", CFG_MAX_VIPS);
+	cJSON_ArrayForEach(v, vips) {
+		snprintf(what, sizeof(what), "vips[%u]", cfg->n_vips);
+		if ((rc = parse_ip(p, v, what, &cfg->vips[cfg->n_vips])))
+			return rc;
+		for (unsigned int i = 0; i < cfg->n_vips; i++)
+			if (cfg->vips[i] == cfg->vips[cfg->n_vips])
+				return fail(p, "%s: duplicate of vips[%u]", what, i);
+		cfg->n_vips++;
+	}
+	return 0;
+}
+
+static int parse_cpus(struct pctx *p, const cJSON *cpus, struct dp_config *cfg)
+{
+	const cJSON *v;
+	int i = 0;
+
+	if (!cJSON_IsArray(cpus))
+		return fail(p, "cpus: must be a list of CPU numbers");
+	if (cJSON_GetArraySize(cpus) > CFG_MAX_WORKERS)
+		return fail(p, "cpus: at most %d entries", CFG_MAX_WORKERS);
+	cJSON_ArrayForEach(v, cpus) {
+		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+		    v->valuedouble > 1023 || v->valuedouble != (int)v->valuedouble)
+			return fail(p, "cpus[%d]: must be a CPU number from 0 to 1023", i);
+		cfg->cpus[i++] = (int)v->valuedouble;
+	}
+	return 0;
+}
+
+static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
+{
+	static const char *const known[] = {"policy", "spin_polls",
+		"max_sleep_us", "deep_after_ms", "deep_sleep_us", NULL};
+	const cJSON *v;
+	int rc;
+
+	if (!cJSON_IsObject(idle))
+		return fail(p, "idle: must be an object");
+	if ((rc = check_keys(p, idle, "idle", known)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(idle, "policy");
+	if (v) {
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, "backoff"))
+			cfg->idle.policy = CFG_IDLE_BACKOFF;
+		else if (cJSON_IsString(v) && !strcmp(v->valuestring, "busy"))
+			cfg->idle.policy = CFG_IDLE_BUSY;
+		else
+			return fail(p, "idle.policy: must be \"backoff\" or \"busy\"");
+	}
+	if ((rc = get_uint(p, idle, "spin_polls", "idle", 0, 1000000,
+			   &cfg->idle.spin_polls)))
+		return rc;
+	if ((rc = get_uint(p, idle, "max_sleep_us", "idle", 1, 10000,
+			   &cfg->idle.max_sleep_us)) ||
+	    (rc = get_uint(p, idle, "deep_after_ms", "idle", 0, 3600000,
+			   &cfg->idle.deep_after_ms)) ||
+	    (rc = get_uint(p, idle, "deep_sleep_us", "idle", 1, 100000,
+			   &cfg->idle.deep_sleep_us)))
+		return rc;
+	if (cfg->idle.deep_sleep_us < cfg->idle.max_sleep_us)
+		return fail(p, "idle.deep_sleep_us: must be >= idle.max_sleep_us");
+	return 0;
+}
+
+static int parse_sections(struct pctx *p, const cJSON *root,
+			  struct dp_config *cfg)
+{
+	static const char *const known[] = {"port", "vips", "local_ip",
+		"prefix_len", "gateway", "workers", "cpus", "idle", "memory",
+		"arp", NULL};
+	static const char *const mem_keys[] = {"mbufs", "ring_size", NULL};
+	static const char *const arp_keys[] = {"reachable_s", "retry_ms",
+					       "tries", "failed_s", NULL};
+	const cJSON *v;
+	uint32_t u;
+	int rc;
+
+	if ((rc = check_keys(p, root, "", known)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "port");
+	if (!v)
+		return fail(p, "port: missing");
+	if ((rc = parse_port(p, v, cfg)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "vips");
+	if (!v)
+		return fail(p, "vips: missing");
+	if ((rc = parse_vips(p, v, cfg)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "local_ip");
+	if (!v)
+		return fail(p, "local_ip: missing");
+	if ((rc = parse_ip(p, v, "local_ip", &cfg->local_ip)))
+		return rc;
+	u = cfg->prefix_len;
+	if ((rc = get_uint(p, root, "prefix_len", "", 8, 30, &u)))
+		return rc;
+	cfg->prefix_len = (uint8_t)u;
+	v = cJSON_GetObjectItemCaseSensitive(root, "gateway");
+	if (v && (rc = parse_ip(p, v, "gateway", &cfg->gateway)))
+		return rc;
+	if ((rc = get_uint(p, root, "workers", "", 1, CFG_MAX_WORKERS,
+			   &cfg->workers)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "cpus");
+	if (v && (rc = parse_cpus(p, v, cfg)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "idle");
+	if (v && (rc = parse_idle(p, v, cfg)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "memory");
+	if (v) {
+		if (!cJSON_IsObject(v))
+			return fail(p, "memory: must be an object");
+		if ((rc = check_keys(p, v, "memory", mem_keys)) ||
+		    (rc = get_uint(p, v, "mbufs", "memory", 1023, 4000000,
+				   &cfg->memory.mbufs)) ||
+		    (rc = get_uint(p, v, "ring_size", "memory", 64, 65536,
+				   &cfg->memory.ring_size)))
+			return rc;
+		if (cfg->memory.ring_size & (cfg->memory.ring_size - 1))
+			return fail(p, "memory.ring_size: must be a power of two");
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "arp");
+	if (v) {
+		if (!cJSON_IsObject(v))
+			return fail(p, "arp: must be an object");
+		if ((rc = check_keys(p, v, "arp", arp_keys)) ||
+		    (rc = get_uint(p, v, "reachable_s", "arp", 1, 86400,
+				   &cfg->arp.reachable_s)) ||
+		    (rc = get_uint(p, v, "retry_ms", "arp", 10, 60000,
+				   &cfg->arp.retry_ms)) ||
+		    (rc = get_uint(p, v, "tries", "arp", 1, 100, &cfg->arp.tries)) ||
+		    (rc = get_uint(p, v, "failed_s", "arp", 0, 3600,
+				   &cfg->arp.failed_s)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Cross-field rules, checked once every field has its value. */
+static int check_consistency(struct pctx *p, const struct dp_config *cfg)
+{
+	uint32_t mask = htonl(cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
+	char a[16];
+
+	for (unsigned int i = 0; i < cfg->n_vips; i++)
+		if (cfg->vips[i] == cfg->local_ip)
+			return fail(p, "local_ip: must differ from vips[%u] (%s)", i,
+				    config_ip_str(cfg->local_ip, a));
+	if (cfg->gateway && (cfg->gateway & mask) != (cfg->local_ip & mask))
+		return fail(p, "gateway: %s is not in local_ip's /%u subnet",
+			    config_ip_str(cfg->gateway, a), cfg->prefix_len);
+	if (cfg->port.queues > cfg->workers)
+		return fail(p, "port.queues: %u is more than workers (%u)",
+			    cfg->port.queues, cfg->workers);
+	return 0;
+}
+
+int config_parse(const char *text, struct dp_config *cfg, char *err,
+		 size_t errlen)
+{
+	struct pctx p = {err, errlen};
+	cJSON *root;
+	int rc;
+
+	config_defaults(cfg);
+	root = cJSON_Parse(text);
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+		return fail(&p, "not valid JSON near \"%.20s\"", at ? at : "");
+	}
+	if (!cJSON_IsObject(root))
+		rc = fail(&p, "the top level must be an object");
+	else
+		rc = parse_sections(&p, root, cfg);
+	cJSON_Delete(root);
+	return rc ? rc : check_consistency(&p, cfg);
+}
+
+int config_load(const char *path, struct dp_config *cfg, char *err,
+		size_t errlen)
+{
+	char msg[256];
+	FILE *f = fopen(path, "r");
+	char *text;
+	long n;
+	int rc;
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	if (n < 0 || n > (1 << 20)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: not a regular file under 1 MiB", path);
+		return -EFBIG;
+	}
+	text = malloc((size_t)n + 1);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	text[fread(text, 1, (size_t)n, f)] = 0;
+	fclose(f);
+	rc = config_parse(text, cfg, msg, sizeof(msg));
+	free(text);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, msg);
+	return rc;
+}

@@ -1,0 +1,445 @@
+/* Worker lcores: see worker.h. Read worker_main() first: the whole loop is
+ * on one screen, everything else is what it calls. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+
+#include "net/arp.h"
+#include "net/csum.h"
+#include "net/eth.h"
+#include "net/icmp.h"
+#include "net/ipv4.h"
+#include "worker.h"
+
+#define CNT(w, name) ((w)->stats->c[WEIR_CTR_##name]++)
+#define ARP_WRITER 0            /* the worker that owns queue 0 */
+#define ARP_TICK_NS 10000000ull /* neighbour retries are in 10 ms steps */
+#define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
+
+static inline uint64_t now_ns(const struct dataplane *dp)
+{
+	return (uint64_t)((unsigned __int128)rte_get_tsc_cycles() * 1000000000u /
+			  dp->tsc_hz);
+}
+
+static void drop(struct worker *w, struct rte_mbuf *m, int reason)
+{
+	w->stats->c[reason]++;
+	rte_pktmbuf_free(m);
+}
+
+/* ---- transmit ---------------------------------------------------------- */
+
+static void tx_flush(struct worker *w)
+{
+	uint16_t sent;
+
+	if (!w->n_tx)
+		return;
+	sent = rte_eth_tx_burst(w->dp->port.port_id, (uint16_t)w->queue,
+				w->txbuf, (uint16_t)w->n_tx);
+	for (uint16_t i = 0; i < sent; i++)
+		w->stats->c[WEIR_CTR_tx_bytes] += rte_pktmbuf_pkt_len(w->txbuf[i]);
+	w->stats->c[WEIR_CTR_tx_frames] += sent;
+	for (unsigned int i = sent; i < w->n_tx; i++)
+		drop(w, w->txbuf[i], WEIR_CTR_drop_tx_full);
+	w->n_tx = 0;
+}
+
+/* Sends a complete frame: on our own queue, or through the queue's lcore. */
+static void tx_frame(struct worker *w, struct rte_mbuf *m)
+{
+	if (w->queue < 0) {
+		if (rte_ring_sp_enqueue(w->out[RING_TX][w->tx_via], m))
+			drop(w, m, WEIR_CTR_drop_tx_full);
+		return;
+	}
+	w->txbuf[w->n_tx++] = m;
+	if (w->n_tx == BURST)
+		tx_flush(w);
+}
+
+static void set_l2(struct worker *w, struct rte_mbuf *m,
+		   const struct rte_ether_addr *dst)
+{
+	eth_build(rte_pktmbuf_mtod(m, uint8_t *), dst, &w->dp->iface.mac,
+		  RTE_ETHER_TYPE_IPV4);
+}
+
+/* ARP writer only: resolve the next hop of an IPv4 frame and send it, hold
+ * it until the neighbour answers, or drop it. */
+static void resolve_and_send(struct worker *w, struct rte_mbuf *m)
+{
+	struct rte_ether_addr mac;
+	uint32_t dst, nh;
+	int rc;
+
+	memcpy(&dst, rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN + 16), 4);
+	nh = net_next_hop(&w->dp->iface, dst);
+	if (!nh)
+		return drop(w, m, WEIR_CTR_drop_no_route);
+	rc = arp_cache_resolve(w->dp->arp, nh, m, now_ns(w->dp), &mac);
+	if (rc == 0) {
+		set_l2(w, m, &mac);
+		tx_frame(w, m);
+	} else if (rc == -EHOSTUNREACH) {
+		drop(w, m, WEIR_CTR_drop_arp_failed);
+	} else if (rc < 0) {
+		drop(w, m, WEIR_CTR_drop_arp_hold_full);
+	}
+}
+
+/* Sends an IPv4 frame (Ethernet header space included, IP header final):
+ * fills in the neighbour's MAC from the cache any lcore may read; on a miss
+ * the ARP writer takes over. */
+static void send_ipv4(struct worker *w, struct rte_mbuf *m)
+{
+	struct rte_ether_addr mac;
+	uint32_t dst, nh;
+
+	memcpy(&dst, rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN + 16), 4);
+	nh = net_next_hop(&w->dp->iface, dst);
+	if (!nh)
+		return drop(w, m, WEIR_CTR_drop_no_route);
+	if (arp_cache_lookup(w->dp->arp, nh, &mac) == 0) {
+		set_l2(w, m, &mac);
+		return tx_frame(w, m);
+	}
+	if (w->id == ARP_WRITER)
+		return resolve_and_send(w, m);
+	if (rte_ring_sp_enqueue(w->out[RING_RESOLVE][ARP_WRITER], m))
+		drop(w, m, WEIR_CTR_drop_handoff_full);
+}
+
+/* ---- ARP (worker 0 only) ----------------------------------------------- */
+
+static void arp_send_request(void *ctx, uint32_t ip)
+{
+	struct worker *w = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->port.pool);
+	uint8_t *f;
+
+	if (!m) {
+		CNT(w, drop_nombuf);
+		return;
+	}
+	f = (uint8_t *)rte_pktmbuf_append(m, ETH_LEN + ARP_PKT_LEN);
+	arp_build(f, RTE_ARP_OP_REQUEST, &w->dp->iface.mac,
+		  w->dp->iface.local_ip, NULL, ip);
+	CNT(w, arp_requests_tx);
+	tx_frame(w, m);
+}
+
+static void arp_release(void *ctx, void *pkt, const struct rte_ether_addr *mac)
+{
+	struct worker *w = ctx;
+
+	set_l2(w, pkt, mac);
+	tx_frame(w, pkt);
+}
+
+static void arp_drop(void *ctx, void *pkt)
+{
+	drop(ctx, pkt, WEIR_CTR_drop_arp_failed);
+}
+
+static void handle_arp(struct worker *w, struct rte_mbuf *m, uint32_t l3_len)
+{
+	struct arp_info a;
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	int rc = arp_validate(f + ETH_LEN, l3_len, &w->dp->iface, &a);
+
+	if (rc)
+		return drop(w, m, rc);
+	/* RFC 826: we are the target, so the sender goes into the cache. */
+	arp_cache_learn(w->dp->arp, a.spa, &a.sha, true, now_ns(w->dp));
+	if (a.op != RTE_ARP_OP_REQUEST) {
+		CNT(w, arp_replies_rx);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	CNT(w, arp_requests_rx);
+	arp_build(f, RTE_ARP_OP_REPLY, &w->dp->iface.mac, a.tpa, &a.sha, a.spa);
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ETH_LEN - ARP_PKT_LEN));
+	tx_frame(w, m);
+}
+
+/* ---- IPv4 -------------------------------------------------------------- */
+
+static void handle_icmp(struct worker *w, struct rte_mbuf *m,
+			const struct ipv4_info *ip)
+{
+	uint8_t *iph = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
+	uint8_t *icmp = iph + ip->hdr_len;
+	uint16_t c = 0;
+	int rc = icmp_validate_echo(icmp, ip->total_len - ip->hdr_len);
+
+	if (rc)
+		return drop(w, m, rc);
+	icmp_echo_to_reply(icmp);
+	memcpy(iph + 12, &ip->dst, 4);
+	memcpy(iph + 16, &ip->src, 4);
+	iph[8] = 64; /* TTL */
+	memcpy(iph + 10, &c, 2);
+	c = csum_buf(iph, ip->hdr_len);
+	memcpy(iph + 10, &c, 2);
+	/* Drop the Ethernet padding, if any, before sending back. */
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ETH_LEN - ip->total_len));
+	CNT(w, icmp_echo_replies);
+	send_ipv4(w, m);
+}
+
+static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
+			bool owned)
+{
+	const uint8_t *iph = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
+	struct ipv4_info ip;
+	unsigned int owner;
+	int rc = ipv4_validate(iph, l3_len, &w->dp->iface, &ip);
+
+	if (rc)
+		return drop(w, m, rc);
+	if (!owned) {
+		owner = steer_ipv4_owner(&w->dp->steer, iph, ip.hdr_len, ip.total_len);
+		if (owner != w->id) {
+			if (rte_ring_sp_enqueue(w->out[RING_RX][owner], m))
+				return drop(w, m, WEIR_CTR_drop_handoff_full);
+			CNT(w, handoff_out);
+			return;
+		}
+	}
+	if (ip.proto == IPPROTO_ICMP)
+		return handle_icmp(w, m, &ip);
+	drop(w, m, WEIR_CTR_drop_ip_unknown_proto);
+}
+
+/* Classifies one frame and passes it on; owned: it came from another lcore
+ * that already found us to be its owner. */
+static void rx_frame(struct worker *w, struct rte_mbuf *m, bool owned)
+{
+	uint16_t ethertype;
+	uint32_t l3_off;
+	int rc;
+
+	if (!owned) {
+		CNT(w, rx_frames);
+		w->stats->c[WEIR_CTR_rx_bytes] += rte_pktmbuf_pkt_len(m);
+	}
+	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m))
+		return drop(w, m, WEIR_CTR_drop_nombuf);
+	rc = eth_classify(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+			  &w->dp->iface.mac, &ethertype, &l3_off);
+	if (rc)
+		return drop(w, m, rc);
+	if (ethertype == RTE_ETHER_TYPE_ARP) {
+		if (w->id == ARP_WRITER)
+			return handle_arp(w, m, rte_pktmbuf_data_len(m) - l3_off);
+		if (rte_ring_sp_enqueue(w->out[RING_RX][ARP_WRITER], m))
+			return drop(w, m, WEIR_CTR_drop_handoff_full);
+		CNT(w, handoff_out);
+		return;
+	}
+	handle_ipv4(w, m, rte_pktmbuf_data_len(m) - l3_off, owned);
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+/* Drains what other lcores sent us. Returns the number of frames. */
+static unsigned int poll_rings(struct worker *w)
+{
+	struct rte_mbuf *pkts[BURST];
+	unsigned int total = 0, n;
+
+	for (unsigned int p = 0; p < w->dp->n_workers; p++) {
+		struct worker *peer = &w->dp->workers[p];
+
+		if (p == w->id)
+			continue;
+		n = rte_ring_sc_dequeue_burst(peer->out[RING_RX][w->id],
+					      (void **)pkts, BURST, NULL);
+		w->stats->c[WEIR_CTR_handoff_in] += n;
+		for (unsigned int i = 0; i < n; i++)
+			rx_frame(w, pkts[i], true);
+		total += n;
+		if (w->queue >= 0) {
+			n = rte_ring_sc_dequeue_burst(peer->out[RING_TX][w->id],
+						      (void **)pkts, BURST, NULL);
+			for (unsigned int i = 0; i < n; i++)
+				tx_frame(w, pkts[i]);
+			total += n;
+		}
+		if (w->id == ARP_WRITER) {
+			n = rte_ring_sc_dequeue_burst(peer->out[RING_RESOLVE][w->id],
+						      (void **)pkts, BURST, NULL);
+			for (unsigned int i = 0; i < n; i++)
+				resolve_and_send(w, pkts[i]);
+			total += n;
+		}
+	}
+	return total;
+}
+
+static unsigned int poll_once(struct worker *w)
+{
+	struct rte_mbuf *pkts[BURST];
+	unsigned int n = 0;
+
+	if (w->queue >= 0) {
+		n = rte_eth_rx_burst(w->dp->port.port_id, (uint16_t)w->queue,
+				     pkts, BURST);
+		for (unsigned int i = 0; i < n; i++)
+			rx_frame(w, pkts[i], false);
+	}
+	n += poll_rings(w);
+	if (w->id == ARP_WRITER) {
+		uint64_t now = now_ns(w->dp);
+
+		if (now >= w->next_arp_tick_ns) {
+			arp_cache_tick(w->dp->arp, now);
+			w->next_arp_tick_ns = now + ARP_TICK_NS;
+		}
+	}
+	if (w->queue >= 0)
+		tx_flush(w);
+	return n;
+}
+
+/* Idle back-off: after spin_polls empty polls, sleep 1 us, doubling up to
+ * max_sleep_us; once idle for deep_after_ms, up to deep_sleep_us (a node
+ * with no traffic then costs a few % of a CPU, not 100 %). Any work resets
+ * it. Sleeps stay far below the timers we run (the shortest is the 10 ms
+ * ARP tick), so they never delay one. */
+static void idle_backoff(struct worker *w, uint64_t now_tsc)
+{
+	const struct dp_config *cfg = &w->dp->cfg;
+	uint64_t deep_tsc = cfg->idle.deep_after_ms * (w->dp->tsc_hz / 1000);
+	uint32_t cap = cfg->idle.max_sleep_us;
+	struct timespec ts;
+
+	if (w->idle_polls++ == 0)
+		w->idle_since = now_tsc;
+	if (cfg->idle.policy == CFG_IDLE_BUSY || w->idle_polls < cfg->idle.spin_polls) {
+		rte_pause();
+		return;
+	}
+	if (now_tsc - w->idle_since >= deep_tsc)
+		cap = cfg->idle.deep_sleep_us;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)w->sleep_us * 1000;
+	nanosleep(&ts, NULL);
+	CNT(w, idle_sleeps);
+	w->sleep_us = RTE_MIN(w->sleep_us * 2, cap);
+}
+
+int worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t t0 = rte_get_tsc_cycles(), t1;
+
+	/* The default 50 us slack would stretch every short idle sleep. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	w->sleep_us = 1;
+	while (!w->dp->quit) {
+		unsigned int n = poll_once(w);
+
+		t1 = rte_get_tsc_cycles();
+		if (n) {
+			w->stats->c[WEIR_CTR_poll_busy_cycles] += t1 - t0;
+			w->idle_polls = 0;
+			w->sleep_us = 1;
+		} else {
+			w->stats->c[WEIR_CTR_poll_idle_cycles] += t1 - t0;
+			idle_backoff(w, t1);
+		}
+		t0 = t1;
+	}
+	if (w->queue >= 0)
+		tx_flush(w);
+	return 0;
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static int make_rings(struct dataplane *dp, char *err, size_t errlen)
+{
+	static const char *const kind[] = {"rx", "tx", "rs"};
+	char name[RTE_RING_NAMESIZE];
+
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		for (unsigned int k = 0; k < 3; k++)
+			for (unsigned int j = 0; j < dp->n_workers; j++) {
+				if (i == j)
+					continue;
+				snprintf(name, sizeof(name), "weir_%s_%u_%u", kind[k], i, j);
+				dp->workers[i].out[k][j] = rte_ring_create(name,
+					dp->cfg.memory.ring_size, rte_socket_id(),
+					RING_F_SP_ENQ | RING_F_SC_DEQ);
+				if (!dp->workers[i].out[k][j]) {
+					snprintf(err, errlen, "memory.ring_size: "
+						 "cannot create ring %s (%s)", name,
+						 rte_strerror(rte_errno));
+					return -ENOMEM;
+				}
+			}
+	return 0;
+}
+
+int workers_init(struct dataplane *dp, char *err, size_t errlen)
+{
+	struct arp_params ap = {
+		.reachable_ns = dp->cfg.arp.reachable_s * 1000000000ull,
+		.retry_ns = dp->cfg.arp.retry_ms * 1000000ull,
+		.max_tries = dp->cfg.arp.tries,
+		.failed_ns = dp->cfg.arp.failed_s * 1000000000ull,
+	};
+	struct arp_cache_ops ops = {arp_send_request, arp_release, arp_drop,
+				    &dp->workers[ARP_WRITER]};
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+
+	dp->tsc_hz = rte_get_tsc_hz();
+	dp->arp = rte_zmalloc("weir_arp", sizeof(*dp->arp), RTE_CACHE_LINE_SIZE);
+	if (!dp->arp) {
+		snprintf(err, errlen, "no hugepage memory for the ARP cache");
+		return -ENOMEM;
+	}
+	arp_cache_init(dp->arp, &ap, &ops);
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		struct worker *w = &dp->workers[i];
+
+		w->id = i;
+		w->lcore_id = lcore;
+		lcore = rte_get_next_lcore(lcore, 1, 0);
+		w->dp = dp;
+		w->stats = &dp->stats[i];
+		w->queue = i < dp->port.n_queues ? (int)i : -1;
+		w->tx_via = i % dp->port.n_queues;
+	}
+	return make_rings(dp, err, errlen);
+}
+
+void workers_fini(struct dataplane *dp)
+{
+	void *m;
+
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		for (unsigned int k = 0; k < 3; k++)
+			for (unsigned int j = 0; j < dp->n_workers; j++) {
+				struct rte_ring *r = dp->workers[i].out[k][j];
+
+				if (!r)
+					continue;
+				while (rte_ring_dequeue(r, &m) == 0)
+					rte_pktmbuf_free(m);
+				rte_ring_free(r);
+			}
+	rte_free(dp->arp);
+}
