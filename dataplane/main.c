@@ -37,11 +37,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: weir-dp [EAL options] -- --config FILE\n"
-		"       weir-dp --check-config FILE\n"
 		"       weir-dp --version\n"
 		"EAL options are DPDK's; weir-dp adds --in-memory, --file-prefix=weir,\n"
 		"--no-pci, --iova-mode=va and an --lcores map from the config's workers/cpus when they\n"
-		"are not given. The interface is attached from the config's port section.\n");
+		"are not given. The interface is attached from the config's port section.\n"
+		"Check a config without starting: weir-cp --check-config FILE\n");
 }
 
 static bool has_arg(int argc, char **argv, const char *const *names)
@@ -118,11 +118,10 @@ static int parse_app_args(int argc, char **argv, const char **config)
 	return 0;
 }
 
-/* weir-dp --check-config FILE and --version run without EAL. */
+/* --version and --help run without EAL. Validating a file without
+ * starting is `weir-cp --check-config FILE` (the same parser). */
 static void maybe_offline(int argc, char **argv)
 {
-	char err[512];
-
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("weir-dp %s (DPDK %s)\n", WEIR_VERSION_STRING,
 		       WEIR_DPDK_VERSION_BUILT);
@@ -130,14 +129,6 @@ static void maybe_offline(int argc, char **argv)
 	}
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
-		exit(0);
-	}
-	if (argc == 3 && !strcmp(argv[1], "--check-config")) {
-		if (config_load(argv[2], &dp.cfg, err, sizeof(err))) {
-			fprintf(stderr, "weir-dp: %s\n", err);
-			exit(1);
-		}
-		printf("%s: ok\n", argv[2]);
 		exit(0);
 	}
 }
@@ -224,7 +215,11 @@ int main(int argc, char **argv)
 			sep = i;
 			break;
 		}
-	if (sep == argc || parse_app_args(argc - sep, argv + sep, &config))
+	if (sep == argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (parse_app_args(argc - sep, argv + sep, &config))
 		return 2;
 	if (config_load(config, &dp.cfg, err, sizeof(err))) {
 		fprintf(stderr, "weir-dp: %s\n", err);

@@ -59,7 +59,8 @@ const char *config_ip_str(uint32_t ip, char *buf)
 	return inet_ntop(AF_INET, &a, buf, 16) ? buf : "?";
 }
 
-/* Refuses any member of obj not in the NULL-terminated list known. */
+/* Refuses any member of obj not in the NULL-terminated list known, and a
+ * key given twice (cJSON would silently keep the first). */
 static int check_keys(struct pctx *p, const cJSON *obj, const char *path,
 		      const char *const *known)
 {
@@ -73,6 +74,10 @@ static int check_keys(struct pctx *p, const cJSON *obj, const char *path,
 		if (!*k)
 			return fail(p, "%s%s%s: unknown key", path, *path ? "." : "",
 				    it->string);
+		for (const cJSON *o = obj->child; o != it; o = o->next)
+			if (!strcmp(o->string, it->string))
+				return fail(p, "%s%s%s: given twice", path,
+					    *path ? "." : "", it->string);
 	}
 	return 0;
 }

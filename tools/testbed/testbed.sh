@@ -88,6 +88,9 @@ link() {
 	ip -n "$swns" link set "$b" name "$bname"
 	for x in "$ns:$aname" "$swns:$bname"; do
 		ip netns exec "${x%%:*}" ethtool -K "${x#*:}" tx off gro off gso off tso off >/dev/null 2>&1 || true
+		# VLAN offload would carry a tag beside the frame, and copy-mode
+		# XDP would hand weir-dp the frame without it.
+		ip netns exec "${x%%:*}" ethtool -K "${x#*:}" rxvlan off txvlan off >/dev/null 2>&1 || true
 	done
 	ip -n "$ns" link set "$aname" up
 	ip -n "$swns" link set "$bname" up
@@ -96,6 +99,10 @@ link() {
 up() {
 	down
 	for ns in $NS_SW $NS_CLI $NS_LB $NS_BE; do mkns "$ns"; done
+	# br_netfilter (built in here) would drop malformed IPv4 before it
+	# reaches weir-dp; a switch does not, and our tests send such frames.
+	ip netns exec $NS_SW sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
 	ip -n $NS_SW link add br0 type bridge
 	ip -n $NS_SW link set br0 type bridge forward_delay 0 stp_state 0
 	ip -n $NS_SW link set br0 up

@@ -1,0 +1,76 @@
+"""Bad command lines and bad config files: every program answers with a
+clear message naming the problem and a non-zero status, never a crash.
+Needs no namespace: nothing here reaches a network."""
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from weirlib import BUILD, Tap, run  # noqa: E402
+
+DP = os.path.join(BUILD, "dataplane", "weir-dp")
+CP = os.path.join(BUILD, "controlplane", "weir-cp")
+CTL = os.path.join(BUILD, "tools", "weirctl", "weirctl")
+GOOD = {"port": {"iface": "lb0"}, "vips": ["10.77.0.10"], "local_ip": "10.77.0.11"}
+
+
+def write(tmp, name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text if isinstance(text, str) else json.dumps(text))
+    return path
+
+
+def crashed(r):
+    return r.returncode < 0 or r.returncode > 2
+
+
+def main():
+    t = Tap()
+    tmp = tempfile.mkdtemp(prefix="weir-cli-")
+    good = write(tmp, "good.json", GOOD)
+    r = run([CP, "--check-config", good])
+    t.ok(r.returncode == 0 and "ok" in r.stdout, "weir-cp --check-config accepts a good file", r.stderr)
+    bad = {
+        "no_iface.json": ({"port": {}, "vips": ["10.77.0.10"], "local_ip": "10.77.0.11"}, "port.iface: missing"),
+        "bad_vip.json": (dict(GOOD, vips=["10.77.0.300"]), "vips[0]:"),
+        "typo.json": (dict(GOOD, wrokers=2), "wrokers: unknown key"),
+        "workers.json": (dict(GOOD, workers=99), "workers:"),
+        "same_ip.json": (dict(GOOD, local_ip="10.77.0.10"), "local_ip: must differ"),
+        "not_json.json": ("{\"port\": ", "not valid JSON"),
+        "empty.json": ("", "not valid JSON"),
+        "binary.json": ("\x00\x01\x02garbage", "not valid JSON"),
+    }
+    for name, (content, want) in bad.items():
+        path = write(tmp, name, content)
+        r = run([CP, "--check-config", path])
+        t.ok(r.returncode == 1 and want in r.stderr and path in r.stderr,
+             "weir-cp --check-config %s: '%s'" % (name, want), r.stdout + r.stderr)
+        r = run([DP, "--", "--config", path])
+        t.ok(r.returncode == 1 and want in r.stderr,
+             "weir-dp refuses %s before EAL init: '%s'" % (name, want), r.stdout + r.stderr)
+    r = run([CP, "--check-config", os.path.join(tmp, "missing.json")])
+    t.ok(r.returncode == 1 and "No such file" in r.stderr, "weir-cp: a missing file is named", r.stderr)
+    for args in ([], ["--bogus"], ["--check-config"]):
+        r = run([CP] + args)
+        t.ok(r.returncode == 2 and "usage" in r.stderr, "weir-cp %s: usage, status 2" % args, r.stderr)
+    for args in ([], ["--config", good], ["--", "--config"], ["--", "--bogus"], ["--", "--config", good, "extra"]):
+        r = run([DP] + args)
+        t.ok(r.returncode == 2 and "usage" in r.stderr and not crashed(r),
+             "weir-dp %s: usage, status 2" % args, r.stdout + r.stderr)
+    r = run([DP, "--version"])
+    t.ok(r.returncode == 0 and "weir-dp 0." in r.stdout, "weir-dp --version", r.stdout)
+    cases = [([], 2, "usage"), (["show"], 2, "usage"), (["show", "nope"], 2, "unknown object"),
+             (["list", "stats"], 2, "usage"), (["--prefix", "../x", "show", "stats"], 2, "--prefix"),
+             (["--bogus", "show", "stats"], 2, "usage"),
+             (["--prefix", "nosuchweir", "show", "stats"], 1, "cannot query")]
+    for args, code, want in cases:
+        r = run([CTL] + args)
+        t.ok(r.returncode == code and want in r.stderr, "weirctl %s: status %d, '%s'" % (args, code, want),
+             r.stdout + r.stderr)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
