@@ -9,9 +9,9 @@
 
 #include "net/arp_cache.h"
 #include "wtest.h"
+#include "wtest_net.h"
 
-/* RTE_IPV4 shifts an int: UB for a >= 128 under UBSan. */
-#define IP(a, b, c, d) rte_cpu_to_be_32((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#define IP WT_IP4
 #define MS 1000000ull
 #define SEC 1000000000ull
 

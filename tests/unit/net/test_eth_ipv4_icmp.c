@@ -12,22 +12,15 @@
 #include "net/ipv4.h"
 #include "weir/stats.h"
 #include "wtest.h"
+#include "wtest_net.h"
 
-/* RTE_IPV4 shifts an int: UB for a >= 128 under UBSan. */
-#define IP(a, b, c, d) rte_cpu_to_be_32((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#define IP WT_IP4
 
 static struct net_iface iface;
 
 static void setup_iface(void)
 {
-	struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 0x10}};
-
-	iface.mac = mac;
-	iface.vips[0] = IP(10, 77, 0, 10);
-	iface.n_vips = 1;
-	iface.local_ip = IP(10, 77, 0, 11);
-	iface.netmask = IP(255, 255, 255, 0);
-	iface.gateway = 0;
+	wt_test_iface(&iface);
 }
 
 /* A valid 84-byte ping (20 IP + 8 ICMP + 56 payload) to the VIP. */
