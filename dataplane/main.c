@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,18 @@ static int start(char *err, size_t errlen)
 	return 0;
 }
 
+/* With --in-memory the runtime dir holds only the telemetry socket, which
+ * EAL leaves behind; remove both so a stopped weir-dp leaves nothing. rmdir
+ * fails harmlessly if anything else is in there. */
+static void remove_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/dpdk_telemetry.v2", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void print_ready(void)
 {
 	char mac[RTE_ETHER_ADDR_FMT_SIZE], vip[16], loc[16];
@@ -204,7 +217,7 @@ static void print_ready(void)
 
 int main(int argc, char **argv)
 {
-	char *eal_argv[MAX_EAL_ARGS], lcores[256], err[512];
+	char *eal_argv[MAX_EAL_ARGS], lcores[256], err[512], rundir[PATH_MAX];
 	const char *config = NULL;
 	int sep = argc, rc;
 
@@ -244,7 +257,9 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	port_close(&dp.port);
 	workers_fini(&dp);
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	remove_runtime_dir(rundir);
 	printf("weir-dp: stopped\n");
 	return rc ? 1 : 0;
 }

@@ -59,6 +59,10 @@ def main():
         r = run([DP] + args)
         t.ok(r.returncode == 2 and "usage" in r.stderr and not crashed(r),
              "weir-dp %s: usage, status 2" % args, r.stdout + r.stderr)
+    big = write(tmp, "big.json", dict(GOOD, memory={"mbufs": 4000000}))
+    r = run([DP, "--file-prefix=wtclibig", "--", "--config", big], timeout=120)
+    t.ok(r.returncode == 1 and "memory.mbufs" in r.stdout + r.stderr and "do not fit" in r.stdout + r.stderr,
+         "weir-dp refuses a pool larger than its hugepages, naming memory.mbufs", r.stdout + r.stderr)
     r = run([DP, "--version"])
     t.ok(r.returncode == 0 and "weir-dp 0." in r.stdout, "weir-dp --version", r.stdout)
     cases = [([], 2, "usage"), (["show"], 2, "usage"), (["show", "nope"], 2, "unknown object"),

@@ -147,7 +147,7 @@ def main():
         rc = dp.stop()
     t.ok(rc == 0 and "weir-dp: stopped" in dp.output(), "SIGTERM stops weir-dp cleanly", out[-2000:])
     left = [f for f in os.listdir("/dev/hugepages") if f.startswith(dp.prefix)]
-    t.ok(not left, "no hugepage files left behind", left)
+    t.ok(not left and not dp.rundir_left, "no hugepage files or runtime dir left behind", left)
     test_af_packet_fallback(t, tb)
     tb.down()
     t.done()

@@ -150,6 +150,7 @@ class WeirDP:
                 self.proc.wait()
                 return None
         self.log.close()
+        self.rundir_left = os.path.exists("/var/run/dpdk/" + self.prefix)
         shutil.rmtree("/var/run/dpdk/" + self.prefix, ignore_errors=True)
         return self.proc.returncode
 
