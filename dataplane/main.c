@@ -147,8 +147,8 @@ static void fill_iface(struct dataplane *d)
 	d->iface.mtu = c->port.mtu;
 	d->steer.n_workers = d->n_workers;
 	d->steer.local_ip = c->local_ip;
-	d->steer.port_base = 10000;
-	d->steer.ports_per_worker = (uint16_t)(55000 / d->n_workers);
+	d->steer.port_lo = 10000; /* the TCP stack's default slice range */
+	d->steer.port_hi = 59999;
 }
 
 static int start(char *err, size_t errlen)

@@ -1,4 +1,5 @@
 /* Telemetry commands: see telemetry.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,6 +114,119 @@ static int cmd_arp(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+#define FIELD(s, f) {#f, offsetof(struct s, f)}
+static const struct {
+	const char *name;
+	size_t off;
+} tcp_fields[] = {
+	FIELD(tcp_stats, active_opens), FIELD(tcp_stats, passive_opens),
+	FIELD(tcp_stats, established), FIELD(tcp_stats, closed),
+	FIELD(tcp_stats, aborted), FIELD(tcp_stats, resets_rcvd),
+	FIELD(tcp_stats, resets_sent), FIELD(tcp_stats, conn_timeouts),
+	FIELD(tcp_stats, refused), FIELD(tcp_stats, nomem_tcb),
+	FIELD(tcp_stats, nomem_mbuf), FIELD(tcp_stats, no_port),
+	FIELD(tcp_stats, segs_in), FIELD(tcp_stats, segs_out),
+	FIELD(tcp_stats, bad_csum), FIELD(tcp_stats, bad_hdr),
+	FIELD(tcp_stats, no_flow), FIELD(tcp_stats, retransmits),
+	FIELD(tcp_stats, rto_fires), FIELD(tcp_stats, fast_recoveries),
+	FIELD(tcp_stats, persist_probes), FIELD(tcp_stats, challenge_acks),
+	FIELD(tcp_stats, challenge_acks_limited), FIELD(tcp_stats, paws_drops),
+	FIELD(tcp_stats, ooo_queued), FIELD(tcp_stats, ooo_dropped),
+	FIELD(tcp_stats, delayed_acks), FIELD(tcp_stats, tw_reused),
+	FIELD(tcp_stats, lost_retransmits), FIELD(tcp_stats, tlp_probes),
+	FIELD(tcp_stats, nomem_reass),
+}, app_fields[] = {
+	FIELD(testapp_stats, accepted), FIELD(testapp_stats, connected),
+	FIELD(testapp_stats, completed), FIELD(testapp_stats, failed),
+	FIELD(testapp_stats, refused), FIELD(testapp_stats, timeouts),
+	FIELD(testapp_stats, bytes_in), FIELD(testapp_stats, bytes_out),
+	FIELD(testapp_stats, sha_sent),
+};
+
+static uint64_t field_sum(size_t off, bool app)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < the_dp->n_workers; i++) {
+		const struct worker *w = &the_dp->workers[i];
+		const char *base = app ? (const char *)&w->app.stats :
+					 (const char *)&w->tcp->stats;
+		uint64_t v;
+
+		memcpy(&v, base + off, sizeof(v));
+		sum += v;
+	}
+	return sum;
+}
+
+/* TCP counters summed over workers, plus what a leak check needs: live
+ * connections and free TCBs. */
+static int cmd_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t conns = 0, free_tcbs = 0;
+
+	(void)cmd, (void)params;
+	rte_tel_data_start_dict(d);
+	for (size_t i = 0; i < RTE_DIM(tcp_fields); i++)
+		rte_tel_data_add_dict_u64(d, tcp_fields[i].name,
+					  field_sum(tcp_fields[i].off, false));
+	for (unsigned int i = 0; i < the_dp->n_workers; i++) {
+		conns += tcp_conn_count(the_dp->workers[i].tcp);
+		free_tcbs += tcp_tcb_free_count(the_dp->workers[i].tcp);
+	}
+	rte_tel_data_add_dict_u64(d, "connections", conns);
+	rte_tel_data_add_dict_u64(d, "tcbs_free", free_tcbs);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use",
+				  rte_mempool_in_use_count(the_dp->port.pool));
+	return 0;
+}
+
+static int cmd_testapp(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd, (void)params;
+	rte_tel_data_start_dict(d);
+	for (size_t i = 0; i < RTE_DIM(app_fields); i++)
+		rte_tel_data_add_dict_u64(d, app_fields[i].name,
+					  field_sum(app_fields[i].off, true));
+	return 0;
+}
+
+/* /weir/testapp/connect,IP:PORT,MODE[,BYTES[,WORKER]]: an active open by
+ * a test application (tests only). Answers the worker it was queued on. */
+static int cmd_connect(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static unsigned int next_worker;
+	struct worker_cmd wc = {.op = WORKER_CMD_CONNECT};
+	char ip[16], mode[16];
+	unsigned int port, worker, a, b, c, e;
+	unsigned long long bytes = 0;
+	enum cfg_app_mode m;
+	int n;
+
+	(void)cmd;
+	if (!params)
+		return -EINVAL;
+	n = sscanf(params, "%15[0-9.]:%u,%15[a-z],%llu,%u", ip, &port, mode,
+		   &bytes, &worker);
+	if (n < 3 || port == 0 || port > 65535 ||
+	    sscanf(ip, "%u.%u.%u.%u", &a, &b, &c, &e) != 4 || a > 255 ||
+	    b > 255 || c > 255 || e > 255 || config_app_mode_parse(mode, &m))
+		return -EINVAL;
+	if (n < 5)
+		worker = next_worker++ % the_dp->n_workers;
+	if (worker >= the_dp->n_workers)
+		return -EINVAL;
+	wc.mode = (uint8_t)m;
+	wc.port = (uint16_t)port;
+	wc.ip = a << 24 | b << 16 | c << 8 | e;
+	wc.bytes = bytes;
+	if (worker_post(&the_dp->workers[worker], &wc))
+		return -ENOBUFS;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "worker", (int)worker);
+	return 0;
+}
+
 int dp_telemetry_register(struct dataplane *dp)
 {
 	int rc;
@@ -126,5 +240,11 @@ int dp_telemetry_register(struct dataplane *dp)
 		cmd_stats_lcores, "Weir counters per worker lcore");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/arp", cmd_arp,
 		"Weir neighbour cache: ip -> mac state (first 64)");
+	rc = rc ? rc : rte_telemetry_register_cmd("/weir/tcp", cmd_tcp,
+		"Weir TCP counters summed over workers, connections, free TCBs");
+	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp", cmd_testapp,
+		"Weir test applications' counters (tests only)");
+	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp/connect",
+		cmd_connect, "Test app active open. Params: IP:PORT,MODE[,BYTES[,WORKER]]");
 	return rc;
 }

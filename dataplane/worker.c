@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_random.h>
 
 #include "net/arp.h"
 #include "net/csum.h"
@@ -219,6 +220,14 @@ static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
 	}
 	if (ip.proto == IPPROTO_ICMP)
 		return handle_icmp(w, m, &ip);
+	if (ip.proto == IPPROTO_TCP) {
+		/* The stack takes the packet at its IPv4 header, padding cut. */
+		rte_pktmbuf_adj(m, ETH_LEN);
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ip.total_len));
+		CNT(w, tcp_segments_in);
+		tcp_input(w->tcp, m);
+		return;
+	}
 	drop(w, m, WEIR_CTR_drop_ip_unknown_proto);
 }
 
@@ -249,6 +258,44 @@ static void rx_frame(struct worker *w, struct rte_mbuf *m, bool owned)
 		return;
 	}
 	handle_ipv4(w, m, rte_pktmbuf_data_len(m) - l3_off, owned);
+}
+
+/* ---- TCP's hooks and commands ------------------------------------------ */
+
+/* The stack's output: an IPv4+TCP packet with Ethernet headroom left. */
+static void tcp_out(void *ctx, struct rte_mbuf *m)
+{
+	struct worker *w = ctx;
+
+	if (!rte_pktmbuf_prepend(m, ETH_LEN))
+		return drop(w, m, WEIR_CTR_drop_nombuf);
+	send_ipv4(w, m);
+}
+
+static uint64_t tcp_clock(void *ctx)
+{
+	return now_ns(ctx);
+}
+
+int worker_post(struct worker *w, const struct worker_cmd *cmd)
+{
+	struct worker_cmd copy = *cmd; /* the ring API takes a non-const pointer */
+
+	return rte_ring_mp_enqueue_elem(w->ctl, &copy, sizeof(copy)) ? -ENOBUFS : 0;
+}
+
+static unsigned int poll_commands(struct worker *w)
+{
+	struct worker_cmd cmd;
+	unsigned int n = 0;
+
+	while (rte_ring_sc_dequeue_elem(w->ctl, &cmd, sizeof(cmd)) == 0) {
+		if (cmd.op == WORKER_CMD_CONNECT)
+			testapp_connect(&w->app, cmd.ip, cmd.port,
+					(enum cfg_app_mode)cmd.mode, cmd.bytes);
+		n++;
+	}
+	return n;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -300,6 +347,8 @@ static unsigned int poll_once(struct worker *w)
 			rx_frame(w, pkts[i], false);
 	}
 	n += poll_rings(w);
+	n += poll_commands(w);
+	tcp_timers_run(w->tcp);
 	if (w->id == ARP_WRITER) {
 		uint64_t now = now_ns(w->dp);
 
@@ -311,6 +360,16 @@ static unsigned int poll_once(struct worker *w)
 	if (w->queue >= 0)
 		tx_flush(w);
 	return n;
+}
+
+/* Microseconds until the worker's next TCP timer (at least 1). */
+static uint32_t sleep_until_timer_us(const struct worker *w)
+{
+	uint64_t next = tcp_next_timer(w->tcp), now = now_ns(w->dp);
+
+	if (next == UINT64_MAX || next > now + 1000000000ull)
+		return UINT32_MAX;
+	return next <= now + 1000 ? 1 : (uint32_t)((next - now) / 1000);
 }
 
 /* Idle back-off: after spin_polls empty polls, sleep 1 us, doubling up to
@@ -333,8 +392,11 @@ static void idle_backoff(struct worker *w, uint64_t now_tsc)
 	}
 	if (now_tsc - w->idle_since >= deep_tsc)
 		cap = cfg->idle.deep_sleep_us;
+	cap = RTE_MIN(cap, sleep_until_timer_us(w));
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)w->sleep_us * 1000;
+	if (w->sleep_us > cap)
+		ts.tv_nsec = (long)cap * 1000;
 	nanosleep(&ts, NULL);
 	CNT(w, idle_sleeps);
 	w->sleep_us = RTE_MIN(w->sleep_us * 2, cap);
@@ -393,6 +455,65 @@ static int make_rings(struct dataplane *dp, char *err, size_t errlen)
 	return 0;
 }
 
+static void tcp_config_from(const struct dataplane *dp, unsigned int worker,
+			    struct tcp_config *tc)
+{
+	const struct dp_config *cfg = &dp->cfg;
+
+	tcp_config_defaults(tc);
+	tc->max_conns = cfg->tcp.max_connections;
+	tc->mss = (uint16_t)(cfg->port.mtu - 40);
+	tc->rcv_buf = cfg->tcp.rcv_buf_kb * 1024;
+	tc->snd_mbufs = (uint16_t)cfg->tcp.snd_mbufs;
+	tc->rto_min_us = cfg->tcp.rto_min_ms * 1000;
+	tc->time_wait_ns = cfg->tcp.time_wait_ms * 1000000ull;
+	tc->delack_us = cfg->tcp.delack_ms * 1000;
+	tc->syn_retries = (uint8_t)cfg->tcp.syn_retries;
+	tc->port_lo = dp->steer.port_lo;
+	tc->port_hi = dp->steer.port_hi;
+	tc->worker_id = (uint16_t)worker;
+	tc->n_workers = (uint16_t)dp->n_workers;
+}
+
+/* Each worker's TCP stack (TCBs, flow table) and test applications, made
+ * here on the main lcore: creating them allocates, the fast path never. */
+static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
+		    size_t errlen)
+{
+	struct tcp_env env = {
+		.output = tcp_out, .output_ctx = w,
+		.clock = tcp_clock, .clock_ctx = dp,
+		.tx_pool = dp->port.pool, .socket_id = (int)rte_socket_id(),
+	};
+	struct tcp_config tc;
+	char name[32], rname[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "w%u", w->id);
+	env.name = name;
+	for (unsigned int i = 0; i < sizeof(env.isn_secret); i++)
+		env.isn_secret[i] = (uint8_t)rte_rand();
+	tcp_config_from(dp, w->id, &tc);
+	w->tcp = tcp_stack_create(&tc, &env);
+	if (!w->tcp) {
+		snprintf(err, errlen, "tcp.max_connections: cannot create worker %u's "
+			 "TCP stack (%s)", w->id, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	snprintf(name, sizeof(name), "weir_app_%u", w->id);
+	if (testapp_init(&w->app, w->tcp, dp->port.pool, &dp->cfg, name)) {
+		snprintf(err, errlen, "test_apps: cannot start on worker %u", w->id);
+		return -ENOMEM;
+	}
+	snprintf(rname, sizeof(rname), "weir_ctl_%u", w->id);
+	w->ctl = rte_ring_create_elem(rname, sizeof(struct worker_cmd), 64,
+				      rte_socket_id(), RING_F_SC_DEQ);
+	if (!w->ctl) {
+		snprintf(err, errlen, "cannot create the control ring of worker %u", w->id);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int workers_init(struct dataplane *dp, char *err, size_t errlen)
 {
 	struct arp_params ap = {
@@ -423,12 +544,28 @@ int workers_init(struct dataplane *dp, char *err, size_t errlen)
 		w->queue = i < dp->port.n_queues ? (int)i : -1;
 		w->tx_via = i % dp->port.n_queues;
 	}
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		int rc = make_tcp(dp, &dp->workers[i], err, errlen);
+
+		if (rc)
+			return rc;
+	}
 	return make_rings(dp, err, errlen);
 }
 
 void workers_fini(struct dataplane *dp)
 {
 	void *m;
+
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		struct worker *w = &dp->workers[i];
+
+		if (w->tcp)
+			tcp_stack_free(w->tcp);
+		w->tcp = NULL;
+		testapp_fini(&w->app);
+		rte_ring_free(w->ctl);
+	}
 
 	for (unsigned int i = 0; i < dp->n_workers; i++)
 		for (unsigned int k = 0; k < 3; k++)

@@ -13,11 +13,13 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "app/testapp.h"
 #include "config/config.h"
 #include "net/arp_cache.h"
 #include "net/net.h"
 #include "port.h"
 #include "steer.h"
+#include "tcp/tcp.h"
 #include "weir/stats.h"
 
 #define BURST 32
@@ -33,6 +35,9 @@ struct worker {
 	struct weir_lcore_stats *stats;
 	/* rings[k][peer]: from this worker to peer (k = ring kind) */
 	struct rte_ring *out[3][CFG_MAX_WORKERS];
+	struct tcp_stack *tcp;
+	struct testapp app;
+	struct rte_ring *ctl; /* commands from the telemetry thread (MP/SC) */
 	struct rte_mbuf *txbuf[BURST];
 	unsigned int n_tx;
 	uint64_t next_arp_tick_ns;
@@ -61,7 +66,22 @@ struct dataplane {
 	volatile bool quit;
 };
 
-/* Creates the hand-off rings and the neighbour cache and fills the workers.
+/* A command for a worker from outside the fast path (16 bytes). */
+struct worker_cmd {
+	uint8_t op;   /* WORKER_CMD_* */
+	uint8_t mode; /* enum cfg_app_mode */
+	uint16_t port; /* host order */
+	uint32_t ip;   /* host order */
+	uint64_t bytes;
+};
+
+#define WORKER_CMD_CONNECT 1 /* testapp_connect(ip, port, mode, bytes) */
+
+/* Queues cmd for worker w; any thread. Returns 0 or -ENOBUFS. */
+int worker_post(struct worker *w, const struct worker_cmd *cmd);
+
+/* Creates the hand-off rings, the neighbour cache, each worker's TCP stack
+ * and test applications, and fills the workers.
  * Returns 0 or a negative errno (message in err). Start-up only. */
 int workers_init(struct dataplane *dp, char *err, size_t errlen);
 

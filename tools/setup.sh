@@ -7,9 +7,9 @@ set -euo pipefail
 PKGS=(
   # build
   build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev
-  dpdk dpdk-dev libdpdk-dev libcjson-dev libbpf-dev libxdp-dev libpcap-dev
+  dpdk dpdk-dev libdpdk-dev libcjson-dev libbpf-dev libxdp-dev libpcap-dev libssl-dev
   # testbed and tests
-  iproute2 ethtool iputils-ping iputils-arping curl socat tcpdump
+  iproute2 ethtool iputils-ping iputils-arping curl socat tcpdump nftables
   python3 python3-scapy python3-uvicorn python3-starlette python3-websockets
   # benchmarks and comparison load balancers
   wrk nghttp2-client nginx-light haproxy valgrind

@@ -50,6 +50,31 @@ void config_defaults(struct dp_config *cfg)
 	cfg->arp.retry_ms = 1000;
 	cfg->arp.tries = 3;
 	cfg->arp.failed_s = 3;
+	cfg->tcp.max_connections = 4096;
+	cfg->tcp.rto_min_ms = 200;
+	cfg->tcp.time_wait_ms = 2000;
+	cfg->tcp.delack_ms = 40;
+	cfg->tcp.rcv_buf_kb = 256;
+	cfg->tcp.snd_mbufs = 128;
+	cfg->tcp.syn_retries = 5;
+}
+
+static const char *const app_modes[APP_MODE_COUNT] = {"echo", "discard",
+						      "source", "sink"};
+
+const char *config_app_mode_name(enum cfg_app_mode m)
+{
+	return (unsigned int)m < APP_MODE_COUNT ? app_modes[m] : "?";
+}
+
+int config_app_mode_parse(const char *name, enum cfg_app_mode *m)
+{
+	for (unsigned int i = 0; i < APP_MODE_COUNT; i++)
+		if (!strcmp(name, app_modes[i])) {
+			*m = (enum cfg_app_mode)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *config_ip_str(uint32_t ip, char *buf)
@@ -254,12 +279,92 @@ static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
 	return 0;
 }
 
+static int parse_tcp(struct pctx *p, const cJSON *tcp, struct dp_config *cfg)
+{
+	static const char *const known[] = {"max_connections", "rto_min_ms",
+		"time_wait_ms", "delack_ms", "rcv_buf_kb", "snd_mbufs", "syn_retries",
+		NULL};
+	int rc;
+
+	if (!cJSON_IsObject(tcp))
+		return fail(p, "tcp: must be an object");
+	if ((rc = check_keys(p, tcp, "tcp", known)) ||
+	    (rc = get_uint(p, tcp, "max_connections", "tcp", 16, 1000000,
+			   &cfg->tcp.max_connections)) ||
+	    (rc = get_uint(p, tcp, "rto_min_ms", "tcp", 1, 10000,
+			   &cfg->tcp.rto_min_ms)) ||
+	    (rc = get_uint(p, tcp, "time_wait_ms", "tcp", 0, 240000,
+			   &cfg->tcp.time_wait_ms)) ||
+	    (rc = get_uint(p, tcp, "delack_ms", "tcp", 1, 500,
+			   &cfg->tcp.delack_ms)) ||
+	    (rc = get_uint(p, tcp, "rcv_buf_kb", "tcp", 16, 16384,
+			   &cfg->tcp.rcv_buf_kb)) ||
+	    (rc = get_uint(p, tcp, "snd_mbufs", "tcp", 8, 256,
+			   &cfg->tcp.snd_mbufs)) ||
+	    (rc = get_uint(p, tcp, "syn_retries", "tcp", 1, 10,
+			   &cfg->tcp.syn_retries)))
+		return rc;
+	return 0;
+}
+
+static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
+		     struct dp_config *cfg)
+{
+	static const char *const known[] = {"port", "mode", "bytes", NULL};
+	const cJSON *v;
+	char path[24];
+	uint32_t u = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "test_apps[%u]", i);
+	if (!cJSON_IsObject(app))
+		return fail(p, "%s: must be an object", path);
+	if ((rc = check_keys(p, app, path, known)))
+		return rc;
+	if (!cJSON_GetObjectItemCaseSensitive(app, "port"))
+		return fail(p, "%s.port: missing", path);
+	if ((rc = get_uint(p, app, "port", path, 1, 65535, &u)))
+		return rc;
+	cfg->apps[i].port = (uint16_t)u;
+	for (unsigned int j = 0; j < i; j++)
+		if (cfg->apps[j].port == cfg->apps[i].port)
+			return fail(p, "%s.port: %u is used by test_apps[%u]", path, u, j);
+	v = cJSON_GetObjectItemCaseSensitive(app, "mode");
+	if (!cJSON_IsString(v) || config_app_mode_parse(v->valuestring, &cfg->apps[i].mode))
+		return fail(p, "%s.mode: must be one of echo, discard, source, sink", path);
+	v = cJSON_GetObjectItemCaseSensitive(app, "bytes");
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15 ||
+		  v->valuedouble != (double)(uint64_t)v->valuedouble))
+		return fail(p, "%s.bytes: must be a whole number of bytes", path);
+	if (cfg->apps[i].mode == APP_SOURCE && !v)
+		return fail(p, "%s.bytes: missing (source mode sends this many bytes)", path);
+	cfg->apps[i].bytes = v ? (uint64_t)v->valuedouble : 0;
+	return 0;
+}
+
+static int parse_apps(struct pctx *p, const cJSON *apps, struct dp_config *cfg)
+{
+	const cJSON *v;
+	int rc;
+
+	if (!cJSON_IsArray(apps))
+		return fail(p, "test_apps: must be a list");
+	if (cJSON_GetArraySize(apps) > CFG_MAX_TEST_APPS)
+		return fail(p, "test_apps: at most %d", CFG_MAX_TEST_APPS);
+	cJSON_ArrayForEach(v, apps) {
+		if ((rc = parse_app(p, v, cfg->n_apps, cfg)))
+			return rc;
+		cfg->n_apps++;
+	}
+	return 0;
+}
+
 static int parse_sections(struct pctx *p, const cJSON *root,
 			  struct dp_config *cfg)
 {
 	static const char *const known[] = {"port", "vips", "local_ip",
 		"prefix_len", "gateway", "workers", "cpus", "idle", "memory",
-		"arp", NULL};
+		"arp", "tcp", "test_apps", NULL};
 	static const char *const mem_keys[] = {"mbufs", "ring_size", NULL};
 	static const char *const arp_keys[] = {"reachable_s", "retry_ms",
 					       "tries", "failed_s", NULL};
@@ -313,6 +418,12 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 		if (cfg->memory.ring_size & (cfg->memory.ring_size - 1))
 			return fail(p, "memory.ring_size: must be a power of two");
 	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "tcp");
+	if (v && (rc = parse_tcp(p, v, cfg)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "test_apps");
+	if (v && (rc = parse_apps(p, v, cfg)))
+		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "arp");
 	if (v) {
 		if (!cJSON_IsObject(v))

@@ -13,7 +13,11 @@
 #define CFG_MAX_WORKERS 8
 #define CFG_IFNAME_MAX 16
 
+#define CFG_MAX_TEST_APPS 8
+
 enum cfg_driver { CFG_DRIVER_AUTO, CFG_DRIVER_AF_XDP, CFG_DRIVER_AF_PACKET };
+/* Test-application modes (tests and benchmarks only; see dataplane/app). */
+enum cfg_app_mode { APP_ECHO, APP_DISCARD, APP_SOURCE, APP_SINK, APP_MODE_COUNT };
 enum cfg_idle { CFG_IDLE_BACKOFF, CFG_IDLE_BUSY };
 
 struct dp_config {
@@ -46,7 +50,28 @@ struct dp_config {
 	struct {
 		uint32_t reachable_s, retry_ms, tries, failed_s;
 	} arp;
+	struct {
+		uint32_t max_connections; /* per worker, TIME_WAIT included */
+		uint32_t rto_min_ms;
+		uint32_t time_wait_ms;    /* our short 2MSL */
+		uint32_t delack_ms;
+		uint32_t rcv_buf_kb;      /* receive window per connection */
+		uint32_t snd_mbufs;       /* send queue per connection */
+		uint32_t syn_retries;     /* SYN retransmissions before a timeout */
+	} tcp;
+	struct {
+		uint16_t port;
+		enum cfg_app_mode mode;
+		uint64_t bytes; /* APP_SOURCE: how much to send */
+	} apps[CFG_MAX_TEST_APPS];
+	unsigned int n_apps;
 };
+
+/* Returns "echo", "discard", "source" or "sink". */
+const char *config_app_mode_name(enum cfg_app_mode m);
+
+/* Parses a mode name; returns 0 or -EINVAL. */
+int config_app_mode_parse(const char *name, enum cfg_app_mode *m);
 
 /* Fills cfg with every default. */
 void config_defaults(struct dp_config *cfg);

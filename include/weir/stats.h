@@ -53,6 +53,7 @@
 	X(arp_replies_rx, "ARP replies learned")                              \
 	X(arp_requests_tx, "ARP requests sent (resolution and retries)")      \
 	X(icmp_echo_replies, "ICMP echo replies sent")                        \
+	X(tcp_segments_in, "TCP segments passed to the owner's stack")        \
 	X(poll_busy_cycles, "TSC cycles in polls that found work")            \
 	X(poll_idle_cycles, "TSC cycles in polls that found nothing")         \
 	X(idle_sleeps, "times the idle back-off slept")

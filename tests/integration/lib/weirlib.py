@@ -132,7 +132,7 @@ class WeirDP:
             s.connect(path)
             s.recv(4096)
             s.send(cmd.encode())
-            return json.loads(s.recv(1 << 20).decode())[cmd]
+            return json.loads(s.recv(1 << 20).decode())[cmd.split(",")[0]]
         finally:
             s.close()
 

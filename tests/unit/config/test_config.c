@@ -60,6 +60,19 @@ static void test_full(void)
 	WT_CHECK_EQ(c.memory.ring_size, 256);
 	WT_CHECK_EQ(c.arp.retry_ms, 200);
 	WT_CHECK(c.gateway == inet_addr("10.0.255.254"));
+	WT_CHECK_EQ(c.tcp.max_connections, 4096);
+	WT_CHECK_EQ(c.tcp.rto_min_ms, 200);
+
+	const char *apps = "{" BASE ", \"tcp\": {\"rto_min_ms\": 50, \"time_wait_ms\": 100},"
+		" \"test_apps\": [{\"port\": 9000, \"mode\": \"echo\"},"
+		" {\"port\": 9002, \"mode\": \"source\", \"bytes\": 10485760}]}";
+	WT_CHECK_EQ(config_parse(apps, &c, err, sizeof(err)), 0);
+	WT_CHECK_EQ(c.tcp.rto_min_ms, 50);
+	WT_CHECK_EQ(c.tcp.time_wait_ms, 100);
+	WT_CHECK_EQ(c.n_apps, 2);
+	WT_CHECK_EQ(c.apps[1].mode, APP_SOURCE);
+	WT_CHECK_EQ(c.apps[1].bytes, 10485760);
+	WT_CHECK(!strcmp(config_app_mode_name(c.apps[0].mode), "echo"));
 }
 
 struct bad {
@@ -107,6 +120,14 @@ static void test_refusals(void)
 		{"{" BASE ", \"arp\": 3}", "arp: must be an object"},
 		{"{\"port\": {\"iface\": \"lb0\", \"queues\": 2}, \"vips\": [\"10.77.0.10\"], \"local_ip\": \"10.77.0.11\"}", "port.queues:"},
 		{"{" BASE ", \"wrokers\": 2}", "wrokers: unknown key"},
+		{"{" BASE ", \"tcp\": {\"rto_min_ms\": 0}}", "tcp.rto_min_ms:"},
+		{"{" BASE ", \"tcp\": {\"max_conn\": 5}}", "tcp.max_conn: unknown key"},
+		{"{" BASE ", \"test_apps\": {}}", "test_apps: must be a list"},
+		{"{" BASE ", \"test_apps\": [{\"mode\": \"echo\"}]}", "test_apps[0].port: missing"},
+		{"{" BASE ", \"test_apps\": [{\"port\": 70000, \"mode\": \"echo\"}]}", "test_apps[0].port:"},
+		{"{" BASE ", \"test_apps\": [{\"port\": 9, \"mode\": \"chargen\"}]}", "test_apps[0].mode:"},
+		{"{" BASE ", \"test_apps\": [{\"port\": 9, \"mode\": \"source\"}]}", "test_apps[0].bytes: missing"},
+		{"{" BASE ", \"test_apps\": [{\"port\": 9, \"mode\": \"echo\"}, {\"port\": 9, \"mode\": \"sink\"}]}", "test_apps[1].port:"},
 	};
 
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
