@@ -17,6 +17,17 @@
  * (RFC 9438 4.3) anyway, so it would add state and code without changing
  * behaviour, and NewReno's arithmetic is simple to check in virtual time.
  *
+ * Loss detection: RFC 6675 (DupThresh/IsLost on the SACK scoreboard) plus
+ * the two pieces of RACK-TLP (RFC 8985) that matter when the RTO would
+ * otherwise be the only way out: a retransmission that is lost again is
+ * detected when SACKs arrive for data sent after it (a sequence "fence"
+ * per retransmission instead of a per-segment send time), and a lost tail
+ * is repaired by a probe after 2*SRTT. Why not full RACK: its time-based
+ * detection needs a send timestamp per segment, and our send queue holds
+ * the application's mbufs, not per-segment records; what full RACK would
+ * add over this is tolerance of reordering deeper than three segments
+ * (tests/unit/tcp and the impaired integration runs exercise both paths).
+ *
  * Time is read once per entry point from env.clock (ns). Segments leave
  * through env.output as IPv4+TCP packets with software checksums.
  *
