@@ -20,7 +20,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weirctl [--prefix NAME] [--json] [--all] show info|stats|lcores|arp\n"
+		"usage: weirctl [--prefix NAME] [--json] [--all] show info|stats|lcores|arp|tcp|testapp\n"
 		"  --prefix NAME  weir-dp's --file-prefix (default: weir)\n"
 		"  --socket PATH  telemetry socket (default /var/run/dpdk/NAME/dpdk_telemetry.v2)\n"
 		"  --json         print the JSON reply as is\n"
@@ -119,6 +119,7 @@ int main(int argc, char **argv)
 	static const char *const what[][2] = {
 		{"info", "/weir/info"}, {"stats", "/weir/stats"},
 		{"lcores", "/weir/stats/lcores"}, {"arp", "/weir/arp"},
+		{"tcp", "/weir/tcp"}, {"testapp", "/weir/testapp"},
 	};
 	const char *prefix = "weir", *sock = NULL, *cmd = NULL;
 	char path[108];
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind + 1], what[i][0]))
 			cmd = what[i][1];
 	if (!cmd) {
-		fprintf(stderr, "weirctl: unknown object '%s' (info, stats, lcores, arp)\n",
+		fprintf(stderr, "weirctl: unknown object '%s' (info, stats, lcores, arp, tcp, testapp)\n",
 			argv[optind + 1]);
 		return 2;
 	}
