@@ -17,8 +17,10 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_memzone.h>
 
+#include "compile.h"
 #include "config/config.h"
 #include "telemetry.h"
 #include "weir/version.h"
@@ -151,6 +153,42 @@ static void fill_iface(struct dataplane *d)
 	d->steer.port_hi = 59999;
 }
 
+/* Loads the Ray target groups named by http.target_groups into one
+ * hugepage block every worker reads (the table ABI, include/weir/table.h). */
+static int load_table(char *err, size_t errlen)
+{
+	struct cp_compile_opts o;
+	struct tg_model m;
+	struct weir_table *t;
+	char msg[400];
+	void *mem;
+
+	if (!dp.cfg.http.target_groups[0])
+		return 0; /* not populated: healthz says so */
+	if (tg_load(dp.cfg.http.target_groups, &m, msg, sizeof(msg))) {
+		snprintf(err, errlen, "http.target_groups: %s", msg);
+		return -EINVAL;
+	}
+	cp_compile_defaults(&o);
+	o.generation = 1;
+	t = cp_compile_alloc(&m, &o, msg, sizeof(msg));
+	tg_model_free(&m);
+	if (!t) {
+		snprintf(err, errlen, "http.target_groups: %s", msg);
+		return -EINVAL;
+	}
+	mem = rte_malloc("weir_table", t->total_size, 64);
+	if (mem)
+		memcpy(mem, t, t->total_size);
+	free(t);
+	if (!mem) {
+		snprintf(err, errlen, "no hugepage memory for the route table");
+		return -ENOMEM;
+	}
+	dp.table = mem;
+	return 0;
+}
+
 static int start(char *err, size_t errlen)
 {
 	const struct rte_memzone *mz;
@@ -172,6 +210,8 @@ static int start(char *err, size_t errlen)
 	}
 	memset(mz->addr, 0, mz->len);
 	dp.stats = mz->addr;
+	if ((rc = load_table(err, errlen)))
+		return rc;
 	if ((rc = port_open(&dp.cfg, &dp.port, err, errlen)))
 		return rc;
 	fill_iface(&dp);
@@ -257,6 +297,7 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	port_close(&dp.port);
 	workers_fini(&dp);
+	rte_free((void *)(uintptr_t)dp.table);
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
 	remove_runtime_dir(rundir);

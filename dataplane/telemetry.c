@@ -227,6 +227,76 @@ static int cmd_connect(const char *cmd, const char *params, struct rte_tel_data 
 	return 0;
 }
 
+/* HTTP proxy counters summed over workers, and the parser's refusals by
+ * reason. */
+static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd, (void)params;
+	rte_tel_data_start_dict(d);
+	for (unsigned int c = 0; c < PX_CTR_MAX; c++) {
+		uint64_t sum = 0;
+
+		for (unsigned int i = 0; i < the_dp->n_workers; i++)
+			if (the_dp->workers[i].px)
+				sum += the_dp->workers[i].px->ctr[c];
+		rte_tel_data_add_dict_u64(d, proxy_counter_name(c), sum);
+	}
+	for (unsigned int e = 1; e < 64; e++) {
+		uint64_t sum = 0;
+		char key[64];
+
+		for (unsigned int i = 0; i < the_dp->n_workers; i++)
+			if (the_dp->workers[i].px)
+				sum += the_dp->workers[i].px->parse_errors[e];
+		if (!sum)
+			continue;
+		snprintf(key, sizeof(key), "refused_%s", http_error_name((enum http_error)e));
+		for (char *k = key; *k; k++)
+			if (!(*k == '_' || (*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9')))
+				*k = '_';
+		rte_tel_data_add_dict_u64(d, key, sum);
+	}
+	return 0;
+}
+
+/* One line per server of the table, HAProxy "show stat" style:
+ * "backend,server,status,scur,idle,requests,2xx,5xx,failures,retries"
+ * (counts summed over workers; status from the health word). */
+static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct weir_table *t = the_dp->table;
+
+	(void)cmd, (void)params;
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	for (uint32_t i = 0; t && i < t->n_servers && i < 500; i++) {
+		const struct weir_table_server *ts = &weir_table_servers(t)[i];
+		const struct weir_table_backend *be = &weir_table_backends(t)[ts->backend];
+		uint64_t cur = 0, idle = 0, req = 0, ok = 0, err5 = 0, fail = 0, retr = 0;
+		const char *status = "UP";
+		char line[RTE_TEL_MAX_STRING_LEN];
+
+		for (unsigned int w = 0; w < the_dp->n_workers; w++) {
+			struct proxy *px = the_dp->workers[w].px;
+			struct px_server *s = px ? proxy_server(px, ts->id) : NULL;
+
+			if (!s)
+				continue;
+			cur += s->load.active;
+			idle += s->n_idle;
+			req += s->requests;
+			ok += s->resp[2];
+			err5 += s->resp[5];
+			fail += s->failures;
+			retr += s->retries_from;
+			status = lb_hs_status(lb_health_read(&s->health));
+		}
+		snprintf(line, sizeof(line), "%.40s,%.40s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
+			 be->name, ts->name, status, cur, idle, req, ok, err5, fail, retr);
+		rte_tel_data_add_array_string(d, line);
+	}
+	return 0;
+}
+
 int dp_telemetry_register(struct dataplane *dp)
 {
 	int rc;
@@ -242,6 +312,10 @@ int dp_telemetry_register(struct dataplane *dp)
 		"Weir neighbour cache: ip -> mac state (first 64)");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/tcp", cmd_tcp,
 		"Weir TCP counters summed over workers, connections, free TCBs");
+	rc = rc ? rc : rte_telemetry_register_cmd("/weir/http", cmd_http,
+		"Weir HTTP proxy counters summed over workers");
+	rc = rc ? rc : rte_telemetry_register_cmd("/weir/servers", cmd_servers,
+		"Weir servers: backend,server,status,scur,idle,requests,2xx,5xx,failures,retries");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp", cmd_testapp,
 		"Weir test applications' counters (tests only)");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp/connect",

@@ -349,6 +349,8 @@ static unsigned int poll_once(struct worker *w)
 	n += poll_rings(w);
 	n += poll_commands(w);
 	tcp_timers_run(w->tcp);
+	if (w->px)
+		proxy_timers(w->px, now_ns(w->dp));
 	if (w->id == ARP_WRITER) {
 		uint64_t now = now_ns(w->dp);
 
@@ -367,6 +369,8 @@ static uint32_t sleep_until_timer_us(const struct worker *w)
 {
 	uint64_t next = tcp_next_timer(w->tcp), now = now_ns(w->dp);
 
+	if (w->px)
+		next = RTE_MIN(next, proxy_next_timer(w->px));
 	if (next == UINT64_MAX || next > now + 1000000000ull)
 		return UINT32_MAX;
 	return next <= now + 1000 ? 1 : (uint32_t)((next - now) / 1000);
@@ -504,6 +508,34 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 		snprintf(err, errlen, "test_apps: cannot start on worker %u", w->id);
 		return -ENOMEM;
 	}
+	if (dp->cfg.http.enabled) {
+		const struct dp_config *c = &dp->cfg;
+		struct proxy_config pc;
+
+		proxy_config_defaults(&pc);
+		pc.port = c->http.port;
+		pc.max_sessions = c->http.max_sessions;
+		pc.max_backend_conns = c->http.max_sessions;
+		pc.head_max = c->http.buffer_kb * 1024;
+		pc.replay_max = pc.head_max;
+		pc.retries = c->http.retries;
+		pc.ray_500 = c->http.ray_500;
+		pc.timeout_client_ms = c->http.timeout_client_ms;
+		pc.timeout_keep_alive_ms = c->http.timeout_keep_alive_ms;
+		pc.timeout_http_request_ms = c->http.timeout_http_request_ms;
+		pc.timeout_connect_ms = c->http.timeout_connect_ms;
+		pc.timeout_server_ms = c->http.timeout_server_ms;
+		pc.pool_idle_ms = c->http.pool_idle_ms;
+		snprintf(name, sizeof(name), "px%u", w->id);
+		w->px = rte_zmalloc("weir_proxy", sizeof(*w->px), RTE_CACHE_LINE_SIZE);
+		if (!w->px || proxy_init(w->px, &pc, w->tcp, dp->port.pool,
+					 rte_be_to_cpu_32(c->local_ip), name, now_ns(dp)) ||
+		    proxy_set_table(w->px, dp->table)) {
+			snprintf(err, errlen, "http: cannot start the proxy on worker %u "
+				 "(http.max_sessions too large for the hugepages?)", w->id);
+			return -ENOMEM;
+		}
+	}
 	snprintf(rname, sizeof(rname), "weir_ctl_%u", w->id);
 	w->ctl = rte_ring_create_elem(rname, sizeof(struct worker_cmd), 64,
 				      rte_socket_id(), RING_F_SC_DEQ);
@@ -563,6 +595,11 @@ void workers_fini(struct dataplane *dp)
 		if (w->tcp)
 			tcp_stack_free(w->tcp);
 		w->tcp = NULL;
+		if (w->px) {
+			proxy_fini(w->px);
+			rte_free(w->px);
+			w->px = NULL;
+		}
 		testapp_fini(&w->app);
 		rte_ring_free(w->ctl);
 	}

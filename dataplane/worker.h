@@ -15,6 +15,7 @@
 
 #include "app/testapp.h"
 #include "config/config.h"
+#include "http/proxy.h"
 #include "net/arp_cache.h"
 #include "net/net.h"
 #include "port.h"
@@ -37,6 +38,7 @@ struct worker {
 	struct rte_ring *out[3][CFG_MAX_WORKERS];
 	struct tcp_stack *tcp;
 	struct testapp app;
+	struct proxy *px; /* NULL without an "http" section */
 	struct rte_ring *ctl; /* commands from the telemetry thread (MP/SC) */
 	struct rte_mbuf *txbuf[BURST];
 	unsigned int n_tx;
@@ -60,6 +62,7 @@ struct dataplane {
 	struct steer steer;
 	struct arp_cache *arp; /* written by worker 0 only */
 	struct weir_lcore_stats *stats; /* one block per worker */
+	const struct weir_table *table; /* routes loaded at start, or NULL */
 	unsigned int n_workers;
 	struct worker workers[CFG_MAX_WORKERS];
 	uint64_t tsc_hz;

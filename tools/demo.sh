@@ -38,7 +38,7 @@ for ip in $BE_IPS; do
 	ip netns exec "$NS_BE" /usr/bin/python3 tools/replica/replica.py --id "replica$i" \
 		--host "$ip" --port 8000 >$RUN/replica$i.log 2>&1 &
 done
-ip netns exec "$NS_LB" build/dataplane/weir-dp --file-prefix=$DP_PREFIX -- --config $RUN/weir.json \
+ip netns exec "$NS_LB" build/weir-dp --file-prefix=$DP_PREFIX -- --config $RUN/weir.json \
 	>$RUN/weir-dp.log 2>&1 &
 echo $! >$RUN/weir-dp.pid
 for _ in $(seq 100); do grep -q "weir-dp: ready" $RUN/weir-dp.log && break; sleep 0.1; done

@@ -57,6 +57,14 @@ void config_defaults(struct dp_config *cfg)
 	cfg->tcp.rcv_buf_kb = 256;
 	cfg->tcp.snd_mbufs = 128;
 	cfg->tcp.syn_retries = 5;
+	cfg->http.port = 8000;
+	cfg->http.retries = 1;
+	cfg->http.ray_500 = true;
+	cfg->http.timeout_client_ms = 3600000;
+	cfg->http.timeout_keep_alive_ms = 90000;
+	cfg->http.pool_idle_ms = 4000;
+	cfg->http.max_sessions = 4096;
+	cfg->http.buffer_kb = 16;
 }
 
 static const char *const app_modes[APP_MODE_COUNT] = {"echo", "discard",
@@ -307,6 +315,52 @@ static int parse_tcp(struct pctx *p, const cJSON *tcp, struct dp_config *cfg)
 	return 0;
 }
 
+static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
+{
+	static const char *const known[] = {"port", "target_groups", "retries",
+		"ray_500", "timeout_client_ms", "timeout_keep_alive_ms",
+		"timeout_http_request_ms", "timeout_connect_ms", "timeout_server_ms",
+		"pool_idle_ms", "max_sessions", "buffer_kb", NULL};
+	const cJSON *v;
+	uint32_t u = cfg->http.port;
+	int rc;
+
+	if (!cJSON_IsObject(h))
+		return fail(p, "http: must be an object");
+	if ((rc = check_keys(p, h, "http", known)))
+		return rc;
+	cfg->http.enabled = true;
+	if ((rc = get_uint(p, h, "port", "http", 1, 65535, &u)))
+		return rc;
+	cfg->http.port = (uint16_t)u;
+	v = cJSON_GetObjectItemCaseSensitive(h, "target_groups");
+	if (v) {
+		if (!cJSON_IsString(v) || !v->valuestring[0] ||
+		    strlen(v->valuestring) >= sizeof(cfg->http.target_groups))
+			return fail(p, "http.target_groups: must be a file path (under 256 characters)");
+		strcpy(cfg->http.target_groups, v->valuestring);
+	}
+	if ((rc = get_bool(p, h, "ray_500", "http", &cfg->http.ray_500)) ||
+	    (rc = get_uint(p, h, "retries", "http", 0, 10, &cfg->http.retries)) ||
+	    (rc = get_uint(p, h, "timeout_client_ms", "http", 0, 86400000,
+			   &cfg->http.timeout_client_ms)) ||
+	    (rc = get_uint(p, h, "timeout_keep_alive_ms", "http", 0, 86400000,
+			   &cfg->http.timeout_keep_alive_ms)) ||
+	    (rc = get_uint(p, h, "timeout_http_request_ms", "http", 0, 86400000,
+			   &cfg->http.timeout_http_request_ms)) ||
+	    (rc = get_uint(p, h, "timeout_connect_ms", "http", 0, 86400000,
+			   &cfg->http.timeout_connect_ms)) ||
+	    (rc = get_uint(p, h, "timeout_server_ms", "http", 0, 86400000,
+			   &cfg->http.timeout_server_ms)) ||
+	    (rc = get_uint(p, h, "pool_idle_ms", "http", 100, 3600000,
+			   &cfg->http.pool_idle_ms)) ||
+	    (rc = get_uint(p, h, "max_sessions", "http", 16, 1000000,
+			   &cfg->http.max_sessions)) ||
+	    (rc = get_uint(p, h, "buffer_kb", "http", 4, 1024, &cfg->http.buffer_kb)))
+		return rc;
+	return 0;
+}
+
 static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
 		     struct dp_config *cfg)
 {
@@ -364,7 +418,7 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 {
 	static const char *const known[] = {"port", "vips", "local_ip",
 		"prefix_len", "gateway", "workers", "cpus", "idle", "memory",
-		"arp", "tcp", "test_apps", NULL};
+		"arp", "tcp", "test_apps", "http", NULL};
 	static const char *const mem_keys[] = {"mbufs", "ring_size", NULL};
 	static const char *const arp_keys[] = {"reachable_s", "retry_ms",
 					       "tries", "failed_s", NULL};
@@ -421,6 +475,9 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 	v = cJSON_GetObjectItemCaseSensitive(root, "tcp");
 	if (v && (rc = parse_tcp(p, v, cfg)))
 		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "http");
+	if (v && (rc = parse_http(p, v, cfg)))
+		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "test_apps");
 	if (v && (rc = parse_apps(p, v, cfg)))
 		return rc;
@@ -454,6 +511,10 @@ static int check_consistency(struct pctx *p, const struct dp_config *cfg)
 	if (cfg->gateway && (cfg->gateway & mask) != (cfg->local_ip & mask))
 		return fail(p, "gateway: %s is not in local_ip's /%u subnet",
 			    config_ip_str(cfg->gateway, a), cfg->prefix_len);
+	for (unsigned int i = 0; cfg->http.enabled && i < cfg->n_apps; i++)
+		if (cfg->apps[i].port == cfg->http.port)
+			return fail(p, "test_apps[%u].port: %u is the http port", i,
+				    cfg->http.port);
 	if (cfg->port.queues > cfg->workers)
 		return fail(p, "port.queues: %u is more than workers (%u)",
 			    cfg->port.queues, cfg->workers);

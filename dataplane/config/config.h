@@ -60,6 +60,18 @@ struct dp_config {
 		uint32_t syn_retries;     /* SYN retransmissions before a timeout */
 	} tcp;
 	struct {
+		bool enabled;          /* an "http" section was given */
+		uint16_t port;         /* Ray's frontend port: 8000 */
+		char target_groups[256]; /* Ray target-group JSON loaded at start */
+		uint32_t retries;      /* redispatches per request: 1 */
+		bool ray_500;          /* 502/504 become Ray's exact 500 */
+		uint32_t timeout_client_ms, timeout_keep_alive_ms;
+		uint32_t timeout_http_request_ms, timeout_connect_ms;
+		uint32_t timeout_server_ms, pool_idle_ms;
+		uint32_t max_sessions; /* client connections per worker */
+		uint32_t buffer_kb;    /* head buffer (Ray's tune.bufsize): 16 */
+	} http;
+	struct {
 		uint16_t port;
 		enum cfg_app_mode mode;
 		uint64_t bytes; /* APP_SOURCE: how much to send */

@@ -9,7 +9,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from weirlib import BUILD, Tap, run  # noqa: E402
 
-DP = os.path.join(BUILD, "dataplane", "weir-dp")
+DP = os.path.join(BUILD, "weir-dp")
 CP = os.path.join(BUILD, "controlplane", "weir-cp")
 CTL = os.path.join(BUILD, "tools", "weirctl", "weirctl")
 GOOD = {"port": {"iface": "lb0"}, "vips": ["10.77.0.10"], "local_ip": "10.77.0.11"}

@@ -20,7 +20,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weirctl [--prefix NAME] [--json] [--all] show info|stats|lcores|arp|tcp|testapp\n"
+		"usage: weirctl [--prefix NAME] [--json] [--all] show info|stats|lcores|arp|tcp|http|servers|testapp\n"
 		"  --prefix NAME  weir-dp's --file-prefix (default: weir)\n"
 		"  --socket PATH  telemetry socket (default /var/run/dpdk/NAME/dpdk_telemetry.v2)\n"
 		"  --json         print the JSON reply as is\n"
@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 		{"info", "/weir/info"}, {"stats", "/weir/stats"},
 		{"lcores", "/weir/stats/lcores"}, {"arp", "/weir/arp"},
 		{"tcp", "/weir/tcp"}, {"testapp", "/weir/testapp"},
+		{"http", "/weir/http"}, {"servers", "/weir/servers"},
 	};
 	const char *prefix = "weir", *sock = NULL, *cmd = NULL;
 	char path[108];
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind + 1], what[i][0]))
 			cmd = what[i][1];
 	if (!cmd) {
-		fprintf(stderr, "weirctl: unknown object '%s' (info, stats, lcores, arp, tcp, testapp)\n",
+		fprintf(stderr, "weirctl: unknown object '%s' (info, stats, lcores, arp, tcp, http, servers, testapp)\n",
 			argv[optind + 1]);
 		return 2;
 	}

@@ -94,7 +94,7 @@ class WeirDP:
             json.dump(cfg, f)
         self.log_path = os.path.join(self.dir, "weir-dp.log")
         self.log = open(self.log_path, "w")
-        cmd = ["ip", "netns", "exec", tb.ns_lb, os.path.join(BUILD, "dataplane", "weir-dp"),
+        cmd = ["ip", "netns", "exec", tb.ns_lb, os.path.join(BUILD, "weir-dp"),
                "--file-prefix=" + self.prefix, "--", "--config", self.cfg_path]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         atexit.register(self.stop)

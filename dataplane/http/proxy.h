@@ -1,0 +1,167 @@
+/* proxy: the HTTP/1.1 reverse proxy of one worker lcore: Ray Serve's
+ * frontend (routing by prefix, /-/healthz, /-/routes, Ray's error bytes)
+ * over our TCP. A client connection is a session; each request is routed,
+ * a replica picked (least connections, backups only when no replica is up),
+ * and the request streamed to it over a pooled keep-alive backend
+ * connection, with back-pressure both ways (nothing is read from one side
+ * faster than the other side takes it). Share-nothing: sessions, backend
+ * connections and per-server state belong to this worker. Never blocks,
+ * never allocates after init (sessions, backend connections and head
+ * buffers come from mempools sized by the config).
+ *
+ * Explicit states, transitions in proxy.c:
+ *   session:  HEAD -> (BODY ->) WAIT_RESPONSE -> HEAD ...   | TUNNEL | CLOSING
+ *   backend:  CONNECTING -> BUSY -> IDLE (pooled) -> BUSY ... | PROBE
+ */
+#ifndef WEIR_PROXY_H
+#define WEIR_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/http_parser.h"
+#include "lb/lb_health.h"
+#include "lb/lb_select.h"
+#include "timer/timer_wheel.h"
+#include "weir/table.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct tcp_conn;
+struct tcp_stack;
+
+/* ---- types -------------------------------------------------------------- */
+
+/* Knobs, with Ray Serve's defaults (RAY_SERVE_HAPROXY_*; README maps them).
+ * Times in ms; 0 = none. */
+struct proxy_config {
+	uint16_t port;               /* 8000 */
+	uint32_t max_sessions;       /* client connections per worker: 4096 */
+	uint32_t max_backend_conns;  /* per worker: 4096 */
+	uint32_t head_max;           /* request/response head buffer: 16384 */
+	uint32_t replay_max;         /* request bytes kept for a retry: 16384 */
+	uint32_t timeout_client_ms;  /* inactivity of a client: 3600000 */
+	uint32_t timeout_keep_alive_ms; /* between requests: 90000 */
+	uint32_t timeout_http_request_ms; /* whole head: none (-> 408) */
+	uint32_t timeout_connect_ms; /* none */
+	uint32_t timeout_server_ms;  /* waiting for the replica: none (-> 504) */
+	uint32_t pool_idle_ms;       /* below uvicorn's 5 s keep-alive: 4000 */
+	uint32_t retries;            /* redispatches per request: 1 */
+	bool ray_500;                /* 502/504 -> Ray's exact 500: true */
+};
+
+/* Per-worker counters (single writer; telemetry sums them). */
+#define PROXY_COUNTERS(X)                                                   \
+	X(sessions, "client connections accepted")                          \
+	X(sessions_refused, "client connections refused: no session left")  \
+	X(requests, "requests parsed")                                      \
+	X(local_404, "404: no route")                                       \
+	X(local_healthz, "/-/healthz answered")                             \
+	X(local_routes, "/-/routes answered")                               \
+	X(resp_1xx, "responses 1xx to clients")                             \
+	X(resp_2xx, "responses 2xx")                                        \
+	X(resp_3xx, "responses 3xx")                                        \
+	X(resp_4xx, "responses 4xx")                                        \
+	X(resp_5xx, "responses 5xx")                                        \
+	X(err_parse, "requests refused by the parser")                      \
+	X(err_503, "503: no server could take the request")                 \
+	X(err_502, "502: replica failed or answered garbage")               \
+	X(err_504, "504: replica timed out")                                \
+	X(err_408, "408: request head too slow")                            \
+	X(retries, "requests redispatched to another replica")              \
+	X(pool_reuse, "requests sent on a pooled connection")               \
+	X(pool_new, "requests that opened a backend connection")            \
+	X(pool_retry_stale, "pooled connections found closed, retried")     \
+	X(client_aborts, "clients gone mid-request (backend closed too)")   \
+	X(backend_aborts, "backend connections lost mid-response")          \
+	X(upgrades, "connections switched to a tunnel (101)")              \
+	X(probes, "re-probes of down servers")                              \
+	X(nomem, "requests failed for lack of mbufs or objects")
+
+enum proxy_counter {
+#define PX_X_ENUM(n, h) PX_CTR_##n,
+	PROXY_COUNTERS(PX_X_ENUM)
+#undef PX_X_ENUM
+	PX_CTR_MAX
+};
+
+/* Dynamic state of one server, keyed by the table's stable id, outside
+ * the snapshot: a table update keeps it. Its index in proxy.servers is the
+ * server's slot for lb_select (load and health are read from here). */
+struct px_server {
+	uint64_t id; /* 0: free slot */
+	uint32_t ip; /* network order, from the latest table */
+	uint16_t port;
+	uint32_t n_idle;          /* pooled connections */
+	struct px_bconn *idle;    /* the pool, most recently used first */
+	struct lb_load load;      /* this worker's requests in flight */
+	uint64_t requests, resp[6], failures, retries_from;
+	struct lb_health health;
+};
+
+/* A backend of the current table as lb_select sees it. */
+struct px_backend {
+	struct lb_pool pool;
+	struct lb_sched sched;
+};
+
+struct proxy {
+	struct proxy_config cfg;
+	struct tcp_stack *tcp;
+	struct rte_mempool *pkt_pool;
+	struct rte_mempool *sess_pool, *bconn_pool, *buf_pool;
+	const struct weir_table *table; /* NULL: not populated yet */
+	struct px_backend *backends;    /* one per table backend */
+	struct lb_member *members;      /* one per table server, table order */
+	int64_t *wrr;                   /* smooth WRR state, one per member */
+	char *routes_json;              /* /-/routes body of the current table */
+	uint32_t routes_json_len;
+	char *scratch;                  /* heads we build, 64 KiB */
+	bool draining;
+	uint32_t local_ip;              /* host order: source toward backends */
+	struct tw_wheel wheel;
+	struct tw_entry sweep;          /* pool idle and health re-probes */
+	uint64_t now;
+	uint64_t req_id;                /* X-Request-Id sequence */
+	uint32_t req_id_salt;
+	uint32_t n_servers, servers_cap;
+	struct px_server *servers;      /* open addressing by id */
+	struct lb_ctx lb;
+	uint64_t ctr[PX_CTR_MAX];
+	uint64_t parse_errors[64];      /* by enum http_error */
+};
+
+/* ---- functions ---------------------------------------------------------- */
+
+/* Fills c with the defaults above. */
+void proxy_config_defaults(struct proxy_config *c);
+
+/* Sets up px on tcp (its pools named after name) and listens on cfg->port
+ * of every local address. Start-up only. Returns 0 or a negative errno. */
+int proxy_init(struct proxy *px, const struct proxy_config *cfg,
+	       struct tcp_stack *tcp, struct rte_mempool *pkt_pool,
+	       uint32_t local_ip, const char *name, uint64_t now);
+
+/* Adopts a new table snapshot (NULL: none). Server state of ids that stay
+ * is kept. The caller keeps the old snapshot until proxy_quiescent(). */
+int proxy_set_table(struct proxy *px, const struct weir_table *t);
+
+/* Runs the proxy's timers due at now (ns). */
+void proxy_timers(struct proxy *px, uint64_t now);
+
+/* Next time proxy_timers() has work (ns), TW_NEVER if none. */
+uint64_t proxy_next_timer(const struct proxy *px);
+
+/* Looks up the dynamic state of server id; NULL if unknown. */
+struct px_server *proxy_server(struct proxy *px, uint64_t id);
+
+/* The node's health as /-/healthz reports it (http_frontend.h values). */
+int proxy_health(struct proxy *px);
+
+/* Returns the name of a counter. */
+const char *proxy_counter_name(unsigned int id);
+
+/* Frees pools; the TCP stack must be gone first. */
+void proxy_fini(struct proxy *px);
+
+#endif
