@@ -177,9 +177,11 @@ static void test_data_both_ways(void)
 	struct sp p = open_passive(true);
 	struct tcp_conn *c = app.conn;
 
-	/* one segment in: delivered, ACK delayed */
-	sp_seg(&p, TH_ACK, 1000, NULL);
-	WT_CHECK_EQ(app.rx_bytes, 1000);
+	/* one full segment in: delivered, ACK delayed (the application holds
+	 * the data, so no window update goes out either) */
+	app.auto_done = false;
+	sp_seg(&p, TH_ACK, c->mss, NULL);
+	WT_CHECK_EQ(app.rx_bytes, c->mss);
 	WT_CHECK_EQ(cap.n, 0);
 	h_advance(S, 39 * MS, 1 * MS);
 	WT_CHECK_EQ(cap.n, 0);
@@ -188,12 +190,20 @@ static void test_data_both_ways(void)
 	WT_CHECK_EQ(cap_pkt(&cap, 0).ack, p.snd_nxt);
 	WT_CHECK_EQ(S->stats.delayed_acks, 1);
 	cap_clear(&cap);
-	/* two segments: ACK at once on the second */
-	sp_seg(&p, TH_ACK, 1000, NULL);
+	/* two full segments: ACK at once on the second */
+	sp_seg(&p, TH_ACK, c->mss, NULL);
 	WT_CHECK_EQ(cap.n, 0);
+	sp_seg(&p, TH_ACK, c->mss, NULL);
+	WT_CHECK_EQ(cap.n, 1);
+	WT_CHECK_EQ(cap_pkt(&cap, 0).ack, p.snd_nxt);
+	cap_clear(&cap);
+	/* a runt: ACK at once (a Nagle sender waits for it) */
 	sp_seg(&p, TH_ACK, 1000, NULL);
 	WT_CHECK_EQ(cap.n, 1);
 	WT_CHECK_EQ(cap_pkt(&cap, 0).ack, p.snd_nxt);
+	cap_clear(&cap);
+	tcp_recv_done(c, app.rx_bytes);
+	app.auto_done = true;
 	cap_clear(&cap);
 	/* 3000 bytes out, MSS 1448 (1460 minus timestamps) */
 	WT_CHECK_EQ(tcp_send(c, h_data(3000, 0)), 0);
