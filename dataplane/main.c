@@ -171,6 +171,8 @@ static int load_table(char *err, size_t errlen)
 	}
 	cp_compile_defaults(&o);
 	o.generation = 1;
+	o.knobs.balance = dp.cfg.http.balance;
+	o.knobs.retries = dp.cfg.http.retries;
 	t = cp_compile_alloc(&m, &o, msg, sizeof(msg));
 	tg_model_free(&m);
 	if (!t) {

@@ -260,7 +260,8 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 /* One line per server of the table, HAProxy "show stat" style:
- * "backend,server,status,scur,idle,requests,2xx,5xx,failures,retries"
+ * "backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,
+ * downs,ups" (health transitions)
  * (counts summed over workers; status from the health word). */
 static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -272,6 +273,7 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 		const struct weir_table_server *ts = &weir_table_servers(t)[i];
 		const struct weir_table_backend *be = &weir_table_backends(t)[ts->backend];
 		uint64_t cur = 0, idle = 0, req = 0, ok = 0, err5 = 0, fail = 0, retr = 0;
+		uint64_t downs = 0, ups = 0;
 		const char *status = "UP";
 		char line[RTE_TEL_MAX_STRING_LEN];
 
@@ -288,10 +290,13 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 			err5 += s->resp[5];
 			fail += s->failures;
 			retr += s->retries_from;
+			downs += atomic_load_explicit(&s->health.went_down, memory_order_relaxed);
+			ups += atomic_load_explicit(&s->health.went_up, memory_order_relaxed);
 			status = lb_hs_status(lb_health_read(&s->health));
 		}
-		snprintf(line, sizeof(line), "%.40s,%.40s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
-			 be->name, ts->name, status, cur, idle, req, ok, err5, fail, retr);
+		snprintf(line, sizeof(line), "%.32s,%.32s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
+			 be->name, ts->name, status, cur, idle, req, ok, err5, fail, retr,
+			 downs, ups);
 		rte_tel_data_add_array_string(d, line);
 	}
 	return 0;
@@ -315,7 +320,7 @@ int dp_telemetry_register(struct dataplane *dp)
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/http", cmd_http,
 		"Weir HTTP proxy counters summed over workers");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/servers", cmd_servers,
-		"Weir servers: backend,server,status,scur,idle,requests,2xx,5xx,failures,retries");
+		"Weir servers: backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,downs,ups");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp", cmd_testapp,
 		"Weir test applications' counters (tests only)");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp/connect",

@@ -320,7 +320,7 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 	static const char *const known[] = {"port", "target_groups", "retries",
 		"ray_500", "timeout_client_ms", "timeout_keep_alive_ms",
 		"timeout_http_request_ms", "timeout_connect_ms", "timeout_server_ms",
-		"pool_idle_ms", "max_sessions", "buffer_kb", NULL};
+		"pool_idle_ms", "max_sessions", "buffer_kb", "balance", NULL};
 	const cJSON *v;
 	uint32_t u = cfg->http.port;
 	int rc;
@@ -339,6 +339,18 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 		    strlen(v->valuestring) >= sizeof(cfg->http.target_groups))
 			return fail(p, "http.target_groups: must be a file path (under 256 characters)");
 		strcpy(cfg->http.target_groups, v->valuestring);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(h, "balance");
+	if (v) {
+		/* the values of enum weir_table_balance (include/weir/table.h) */
+		static const char *const algos[] = {"leastconn", "roundrobin", "random"};
+		unsigned int i = 0;
+
+		while (i < 3 && !(cJSON_IsString(v) && !strcmp(v->valuestring, algos[i])))
+			i++;
+		if (i == 3)
+			return fail(p, "http.balance: must be leastconn, roundrobin or random");
+		cfg->http.balance = (uint8_t)i;
 	}
 	if ((rc = get_bool(p, h, "ray_500", "http", &cfg->http.ray_500)) ||
 	    (rc = get_uint(p, h, "retries", "http", 0, 10, &cfg->http.retries)) ||

@@ -508,25 +508,22 @@ static bool sess_send_request(struct px_sess *s)
 	return sess_forward_body(s);
 }
 
-/* Picks a server for the request (excluding those tried) and a connection
- * to it; sends the request once connected. Returns true if gone. */
-static bool sess_dispatch(struct px_sess *s)
+/* Sends the request to member pos of its backend (lb counted it), on a
+ * pooled connection or a new one. Returns true if the session is gone. */
+static bool sess_dispatch_to(struct px_sess *s, int pos)
 {
 	struct proxy *px = s->px;
 	const struct weir_table_backend *be = &weir_table_backends(px->table)[s->backend];
 	const struct weir_table_server *t;
 	struct px_backend *pb = &px->backends[s->backend];
-	struct px_server *srv;
+	uint32_t slot = pb->pool.members[pos].srv;
+	struct px_server *srv = &px->servers[slot];
 	struct px_bconn *b;
-	int pos = lb_select(&px->lb, &pb->pool, &pb->sched, &s->excl);
 
-	if (pos < 0)
-		return sess_error(s, 503, true);
 	t = &weir_table_servers(px->table)[be->first_server + (uint32_t)pos];
-	srv = &px->servers[pb->pool.members[pos].srv];
 	srv->ip = t->ip;
 	srv->port = t->port;
-	lb_exclude_add(&s->excl, pb->pool.members[pos].srv);
+	lb_exclude_add(&s->excl, slot);
 	s->tries++;
 	b = srv->idle;
 	if (b) {
@@ -537,14 +534,14 @@ static bool sess_dispatch(struct px_sess *s)
 	} else {
 		b = bconn_new(px, srv);
 		if (!b) {
-			lb_release(&px->lb, pb->pool.members[pos].srv);
+			lb_release(&px->lb, slot);
 			CNT(px, nomem);
 			return sess_error(s, 503, true);
 		}
 		b->reused = false;
 		CNT(px, pool_new);
 	}
-	b->counted_active = true; /* lb_select counted it */
+	b->counted_active = true;
 	b->sess = s;
 	b->head_done = b->resp_done = b->got_bytes = false;
 	http_response_init(&b->resp, b->respbuf, px->cfg.head_max, NULL, s->req.msg.method);
@@ -554,6 +551,40 @@ static bool sess_dispatch(struct px_sess *s)
 	if (b->state == B_CONNECTING)
 		return false; /* on_connected sends */
 	return sess_send_request(s);
+}
+
+/* Picks a server for the request (excluding those tried) and sends it
+ * there. Returns true if gone. */
+static bool sess_dispatch(struct px_sess *s)
+{
+	struct px_backend *pb = &s->px->backends[s->backend];
+	int pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
+
+	if (pos < 0)
+		return sess_error(s, 503, true);
+	return sess_dispatch_to(s, pos);
+}
+
+/* The retries are spent and no replica could even be reached: the
+ * fallback (a backup) is what it is for, even before passive health has
+ * marked every replica down on this worker. Returns the member position of
+ * a usable backup not tried yet, or -1. */
+static int untried_backup(struct px_sess *s)
+{
+	struct proxy *px = s->px;
+	const struct weir_table_backend *be = &weir_table_backends(px->table)[s->backend];
+	struct px_backend *pb = &px->backends[s->backend];
+
+	for (uint32_t i = be->n_servers; i < be->n_servers + be->n_backups; i++) {
+		uint32_t slot = pb->pool.members[i].srv;
+
+		if (!lb_exclude_has(&s->excl, slot) &&
+		    lb_hs_usable(lb_health_read(&px->servers[slot].health))) {
+			lb_ctx_load(&px->lb, slot)->active++; /* as lb_select counts */
+			return (int)i;
+		}
+	}
+	return -1;
 }
 
 /* Writes the request head for the backend as the first held segment. */
@@ -953,6 +984,15 @@ static void bconn_failed(struct px_bconn *b, enum lb_fail_reason why, bool conne
 		CNT(px, backend_aborts);
 		sess_abort(s);
 		return;
+	}
+	if (connect_failed && s->replayable) {
+		int pos = untried_backup(s);
+
+		if (pos >= 0) {
+			CNT(px, retries);
+			sess_dispatch_to(s, pos);
+			return;
+		}
 	}
 	/* HAProxy's statuses: no connection to any server is 503 (its "SC"
 	 * termination), a server lost mid-request 502, a server that

@@ -187,6 +187,39 @@ def test_routing(t, env):
          "a group with targets: [] is served by the fallback", r.get("body", r)[:300])
 
 
+def test_forwarded_headers(t, env):
+    r = env.client("get", env.url("/a/h"))
+    try:
+        hdrs = {k.lower(): v for k, v in json.loads(r["body"])["headers"]}
+    except (KeyError, ValueError):
+        hdrs = {}
+    t.ok(hdrs.get("x-forwarded-for") == env.tb.cli_ip and hdrs.get("x-forwarded-proto") == "http"
+         and len(hdrs.get("x-request-id", "")) >= 16 and "connection" not in hdrs,
+         "the replica sees X-Forwarded-For/-Proto, an X-Request-Id, no hop-by-hop Connection", hdrs)
+    raw = env.raw(b"GET /a/h HTTP/1.1\r\nHost: x\r\nX-Request-Id: mine-123\r\n"
+                  b"Connection: close, X-Drop\r\nX-Drop: 1\r\n\r\n")
+    body = response_parts(raw)[1]
+    t.ok(b'"mine-123"' in body and b"X-Drop" not in body and raw.startswith(b"HTTP/1.1 200 OK"),
+         "X-Request-Id kept when given; fields named by Connection removed", raw[:600])
+
+
+def test_timeouts_and_balance(t, env):
+    env.start_dp(groups(), prefix="wthttp1", http_extra={
+        "timeout_http_request_ms": 1000, "timeout_server_ms": 1000, "balance": "roundrobin"})
+    try:
+        t0 = time.time()
+        got = env.raw(b"GET /a/x HTTP/1.1\r\nHost: x\r\n")
+        t.ok(got.startswith(b"HTTP/1.1 408 Request Timeout\r\n") and b"Connection: close" in got
+             and time.time() - t0 < 4, "a head slower than timeout_http_request: 408 and close", got)
+        got = env.raw(b"GET /a/sleep?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        t.ok(got == RAY_500, "a replica slower than timeout_server: 504 -> Ray's exact 500", got)
+        r = env.client("ids", env.url("/k/x"), 40)
+        counts = {i: r.get("ids", []).count(i) for i in ("k1", "k2", "k3", "k4")}
+        t.ok(set(counts.values()) == {10}, "balance roundrobin: 40 requests, 10 on each replica", counts)
+    finally:
+        env.dp.stop()
+
+
 def test_bodies(t, env):
     for n in (0, 1024, 10 * MiB):
         r = env.client("upload", env.url("/a/upload"), n, n + 3)
@@ -268,7 +301,7 @@ def all_down(t, env):
     got = []
     for _ in range(40):  # passive health converges within a few requests
         got.append(env.client("get", env.url("/k/x")).get("status"))
-        if got[-3:] == [200, 200, 200]:
+        if got[-6:] == [200] * 6:  # both workers (each keeps its own passive health)
             break
     r = env.client("get", env.url("/k/x"))
     t.ok(r.get("status") == 200 and json.loads(r["body"]).get("replica_id") == "fb",
@@ -288,9 +321,11 @@ def main():
     env = Env()
     try:
         test_unpopulated(t, env)
+        test_timeouts_and_balance(t, env)
         env.start_dp(groups())
         test_frontend_bytes(t, env)
         test_routing(t, env)
+        test_forwarded_headers(t, env)
         test_bodies(t, env)
         test_sse(t, env)
         test_ws_and_abort(t, env)

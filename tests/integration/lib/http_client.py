@@ -11,6 +11,7 @@ Each prints one JSON line. Stdlib only; every socket has a timeout.
   abort URL SECONDS              start a request, drop the connection
   keepalive URL CONNS REQS       REQS requests on each of CONNS connections
   load URL RATE SECONDS THREADS  constant-rate GETs; counts by outcome
+  ids URL N                      replica id of N requests on one connection
 """
 import base64
 import hashlib
@@ -174,6 +175,18 @@ def keepalive(url, conns, reqs):
     return {"counts": counts}
 
 
+def ids(url, n):
+    """n requests on one keep-alive connection: the replica id of each."""
+    h, p, path = split(url)
+    c = http.client.HTTPConnection(h, p, timeout=T)
+    out = []
+    for _ in range(int(n)):
+        c.request("GET", path)
+        r = c.getresponse()
+        out.append(json.loads(r.read()).get("replica_id"))
+    return {"ids": out}
+
+
 def load(url, rate, seconds, threads):
     h, p, path = split(url)
     rate, seconds, threads = float(rate), float(seconds), int(threads)
@@ -213,7 +226,7 @@ def load(url, rate, seconds, threads):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"raw": raw, "get": get, "upload": upload, "download": download, "sse": sse, "ws": ws,
-          "abort": abort, "keepalive": keepalive, "load": load}[cmd]
+          "abort": abort, "keepalive": keepalive, "load": load, "ids": ids}[cmd]
     print(json.dumps(fn(*args)), flush=True)
 
 
