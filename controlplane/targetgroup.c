@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "config/jsonfile.h"
 #include "targetgroup.h"
 
 #define PATH_MAX_LEN 96
@@ -589,33 +590,13 @@ int tg_parse(const char *text, struct tg_model *m, char *err, size_t errlen)
 
 int tg_load(const char *path, struct tg_model *m, char *err, size_t errlen)
 {
-	char msg[384];
-	FILE *f = fopen(path, "r");
-	char *text;
-	long n;
+	char msg[384], *text;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	rc = json_file_read(path, TG_FILE_MAX, &text, err, errlen);
+	if (rc)
 		return rc;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (long)TG_FILE_MAX) {
-		fclose(f);
-		snprintf(err, errlen, "%s: not a regular file under %u MiB", path,
-			 TG_FILE_MAX >> 20);
-		return -EFBIG;
-	}
-	rewind(f);
-	text = malloc((size_t)n + 1);
-	if (!text) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	text[fread(text, 1, (size_t)n, f)] = 0;
-	fclose(f);
 	rc = tg_parse(text, m, msg, sizeof(msg));
 	free(text);
 	if (rc)

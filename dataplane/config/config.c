@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
+#include "config/jsonfile.h"
 
 struct pctx {
 	char *err;
@@ -557,32 +558,11 @@ int config_parse(const char *text, struct dp_config *cfg, char *err,
 int config_load(const char *path, struct dp_config *cfg, char *err,
 		size_t errlen)
 {
-	char msg[256];
-	FILE *f = fopen(path, "r");
-	char *text;
-	long n;
-	int rc;
+	char msg[256], *text;
+	int rc = json_file_read(path, 1 << 20, &text, err, errlen);
 
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (rc)
 		return rc;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	if (n < 0 || n > (1 << 20)) {
-		fclose(f);
-		snprintf(err, errlen, "%s: not a regular file under 1 MiB", path);
-		return -EFBIG;
-	}
-	text = malloc((size_t)n + 1);
-	if (!text) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	text[fread(text, 1, (size_t)n, f)] = 0;
-	fclose(f);
 	rc = config_parse(text, cfg, msg, sizeof(msg));
 	free(text);
 	if (rc)
