@@ -251,8 +251,10 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (!sum)
 			continue;
 		snprintf(key, sizeof(key), "refused_%s", http_error_name((enum http_error)e));
-		for (char *k = key; *k; k++)
-			if (!(*k == '_' || (*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9')))
+		for (char *k = key; *k; k++) /* telemetry keys: [a-z0-9_] */
+			if (*k >= 'A' && *k <= 'Z')
+				*k = (char)(*k - 'A' + 'a');
+			else if (!(*k == '_' || (*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9')))
 				*k = '_';
 		rte_tel_data_add_dict_u64(d, key, sum);
 	}

@@ -32,6 +32,7 @@ enum sess_state {
 	S_BODY,          /* forwarding the request body */
 	S_WAIT_RESPONSE, /* request sent, response being relayed */
 	S_TUNNEL,        /* after 101: bytes both ways */
+	S_LINGER,        /* answered and half-closed: reading to the client's FIN */
 };
 
 enum bconn_state { B_CONNECTING, B_BUSY, B_IDLE, B_PROBE };
@@ -51,6 +52,7 @@ struct px_sess {
 	bool close_after;         /* close the client after this response */
 	bool head_method;
 	bool resp_started;        /* a byte of the response reached the client */
+	bool peer_fin;            /* the client half-closed */
 	bool replayable;          /* the whole request is still held */
 	uint32_t backend;         /* table index of the chosen backend */
 	struct px_bconn *bc;
@@ -217,15 +219,42 @@ static void bconn_release(struct px_bconn *b, bool reusable);
 static bool bconn_pump(struct px_bconn *b);
 static bool sess_forward_body(struct px_sess *s);
 
-/* Closes the client after what is queued, and frees the session. */
+#define LINGER_NS (2000 * NS_PER_MS)
+
+/* Closes the client after what is queued, and frees the session. If the
+ * client may still be sending (a request refused before its end), closing
+ * now would answer its next bytes with a RST that can destroy our answer
+ * in its receive buffer: half-close, read and drop until its FIN or 2 s
+ * (RFC 9112 9.6, staged close), then let go. */
 static void sess_close(struct px_sess *s)
 {
 	struct tcp_conn *cc = s->cc;
 
+	if (cc && !s->peer_fin && s->state != S_LINGER) {
+		if (s->bc)
+			bconn_release(s->bc, false);
+		segq_free(&s->in);
+		s->state = S_LINGER;
+		tcp_shutdown(cc);
+		s->deadline = s->px->now + LINGER_NS;
+		s->deadline_status = 0;
+		tw_arm(&s->px->wheel, &s->timer, s->deadline);
+		return;
+	}
 	s->cc = NULL;
 	if (cc)
 		tcp_close(cc);
 	sess_free(s);
+}
+
+/* The exchange is over and the connection stays: read the next request. */
+static bool sess_next_request(struct px_sess *s)
+{
+	s->state = S_HEAD;
+	s->head_method = false;
+	s->resp_started = false;
+	http_head_reset(&s->req);
+	return sess_pump(s);
 }
 
 static void sess_abort(struct px_sess *s)
@@ -319,6 +348,8 @@ static void sess_arm_for_state(struct px_sess *s)
 	case S_TUNNEL:
 		sess_set_deadline(s, c->timeout_client_ms, 0);
 		break;
+	case S_LINGER:
+		break; /* its own deadline, set by sess_close */
 	}
 }
 
@@ -336,6 +367,11 @@ static void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 			lb_health_on_failure(&b->srv->health, now, LB_FAIL_TIMEOUT);
 		bconn_release(b, false);
 		sess_error(s, 504, true);
+		return;
+	}
+	if (s->state == S_LINGER) {
+		s->peer_fin = true; /* stop waiting: let go */
+		sess_close(s);
 		return;
 	}
 	if (s->deadline_status == 408 && !s->resp_started && s->state == S_HEAD) {
@@ -652,9 +688,7 @@ static bool sess_route(struct px_sess *s)
 					px->routes_json_len, s->close_after, s->head_method);
 		if (sess_reply(s, buf, n, st == HTTP_FE_HEALTHY ? 200 : 503, s->close_after))
 			return true;
-		s->state = S_HEAD;
-		http_head_reset(&s->req);
-		return sess_pump(s);
+		return sess_next_request(s);
 	}
 	be = px->table ? route_lookup(px->table, path, plen) : ROUTE_NO_MATCH;
 	if (be < 0) {
@@ -664,9 +698,7 @@ static bool sess_route(struct px_sess *s)
 				      s->head_method);
 		if (sess_reply(s, buf, n, 404, s->close_after))
 			return true;
-		s->state = S_HEAD;
-		http_head_reset(&s->req);
-		return sess_pump(s);
+		return sess_next_request(s);
 	}
 	s->backend = (uint32_t)be;
 	s->tries = 0;
@@ -707,6 +739,7 @@ static bool sess_read_head(struct px_sess *s)
 
 			CNT(s->px, err_parse);
 			s->px->parse_errors[(unsigned int)e % 64]++;
+			s->head_method = false; /* this request's, not the last one's */
 			return sess_error(s, http_head_error_status(&s->req), true);
 		}
 	}
@@ -731,6 +764,7 @@ static bool sess_forward_body(struct px_sess *s)
 			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *), m->data_len, &used);
 			if (r == HTTP_ERROR) {
 				CNT(s->px, err_parse);
+				s->px->parse_errors[(unsigned int)http_body_error(&next) % 64]++;
 				bconn_release(s->bc, false);
 				return sess_error(s, http_body_error_status(&next), true);
 			}
@@ -777,6 +811,13 @@ static bool sess_pump(struct px_sess *s)
 		return sess_forward_body(s);
 	case S_WAIT_RESPONSE:
 		return false; /* pipelined input waits for the response */
+	case S_LINGER:
+		while (s->in.n) { /* read and dropped */
+			tcp_recv_done(s->cc, segq_peek(&s->in)->data_len);
+			rte_pktmbuf_free(segq_peek(&s->in));
+			segq_pop(&s->in);
+		}
+		return false;
 	}
 	return false;
 }
@@ -797,9 +838,7 @@ static bool sess_response_done(struct px_sess *s)
 		sess_close(s);
 		return true;
 	}
-	s->state = S_HEAD;
-	http_head_reset(&s->req);
-	return sess_pump(s);
+	return sess_next_request(s);
 }
 
 /* ---- relaying the response ----------------------------------------------- */
@@ -1216,6 +1255,11 @@ static void c_on_peer_fin(struct tcp_conn *c, void *user)
 	struct px_sess *s = user;
 
 	(void)c;
+	s->peer_fin = true;
+	if (s->state == S_LINGER) {
+		sess_close(s);
+		return;
+	}
 	if (s->state == S_TUNNEL && s->bc && s->bc->tc) {
 		tcp_shutdown(s->bc->tc);
 		return;

@@ -60,17 +60,31 @@ def get(url):
 
 
 def upload(url, n, seed):
+    """POST n seeded bytes, streamed in 1 MiB blocks (bounded memory for
+    1 GiB): a random block, each copy stamped with its index."""
     h, p, path = split(url)
-    data = random.Random(int(seed)).randbytes(int(n))
-    c = http.client.HTTPConnection(h, p, timeout=120)
-    c.request("POST", path, body=data, headers={"Content-Type": "application/octet-stream"})
+    n = int(n)
+    block = random.Random(int(seed)).randbytes(1 << 20)
+    sha = hashlib.sha256()
+
+    def gen():
+        sent, i = 0, 0
+        while sent < n:
+            b = (struct.pack("!Q", i) + block[8:])[:n - sent]
+            sha.update(b)
+            sent += len(b)
+            i += 1
+            yield b
+    c = http.client.HTTPConnection(h, p, timeout=300)
+    c.request("POST", path, body=gen(), headers={"Content-Type": "application/octet-stream",
+                                                 "Content-Length": str(n)})
     r = c.getresponse()
     body = r.read()
     try:
         echo = json.loads(body)
     except ValueError:
         echo = {"raw": body[:200].decode("utf-8", "replace")}
-    return {"status": r.status, "sha": hashlib.sha256(data).hexdigest(), "echo": echo}
+    return {"status": r.status, "sha": sha.hexdigest(), "echo": echo}
 
 
 def download(url):
