@@ -296,7 +296,7 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 			ups += atomic_load_explicit(&s->health.went_up, memory_order_relaxed);
 			status = lb_hs_status(lb_health_read(&s->health));
 		}
-		snprintf(line, sizeof(line), "%.32s,%.32s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
+		snprintf(line, sizeof(line), "%.24s,%.48s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
 			 be->name, ts->name, status, cur, idle, req, ok, err5, fail, retr,
 			 downs, ups);
 		rte_tel_data_add_array_string(d, line);
