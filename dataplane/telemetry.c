@@ -304,6 +304,25 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 	return 0;
 }
 
+/* /weir/drain,on|off: Ray's drain. /-/healthz and /-/routes answer 503
+ * "This node is being drained." so upstream balancers move away, while
+ * every request keeps being served. Answers the new state. */
+static int cmd_drain(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct worker_cmd wc = {.op = WORKER_CMD_DRAIN};
+
+	(void)cmd;
+	if (!params || (strcmp(params, "on") && strcmp(params, "off")))
+		return -EINVAL;
+	wc.bytes = !strcmp(params, "on");
+	for (unsigned int i = 0; i < the_dp->n_workers; i++)
+		if (worker_post(&the_dp->workers[i], &wc))
+			return -ENOBUFS;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "drain", params);
+	return 0;
+}
+
 int dp_telemetry_register(struct dataplane *dp)
 {
 	int rc;
@@ -323,6 +342,8 @@ int dp_telemetry_register(struct dataplane *dp)
 		"Weir HTTP proxy counters summed over workers");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/servers", cmd_servers,
 		"Weir servers: backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,downs,ups");
+	rc = rc ? rc : rte_telemetry_register_cmd("/weir/drain", cmd_drain,
+		"Ray's drain: healthz/routes answer 503 draining, traffic still served. Params: on|off");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp", cmd_testapp,
 		"Weir test applications' counters (tests only)");
 	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp/connect",

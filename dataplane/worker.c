@@ -293,6 +293,8 @@ static unsigned int poll_commands(struct worker *w)
 		if (cmd.op == WORKER_CMD_CONNECT)
 			testapp_connect(&w->app, cmd.ip, cmd.port,
 					(enum cfg_app_mode)cmd.mode, cmd.bytes);
+		else if (cmd.op == WORKER_CMD_DRAIN && w->px)
+			w->px->draining = cmd.bytes != 0;
 		n++;
 	}
 	return n;

@@ -79,6 +79,7 @@ struct worker_cmd {
 };
 
 #define WORKER_CMD_CONNECT 1 /* testapp_connect(ip, port, mode, bytes) */
+#define WORKER_CMD_DRAIN 2   /* the proxy's drain flag := bytes (0/1) */
 
 /* Queues cmd for worker w; any thread. Returns 0 or -ENOBUFS. */
 int worker_post(struct worker *w, const struct worker_cmd *cmd);

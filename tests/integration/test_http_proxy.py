@@ -221,6 +221,21 @@ def test_timeouts_and_balance(t, env):
         env.dp.stop()
 
 
+def test_drain(t, env):
+    env.dp.telemetry("/weir/drain,on")
+    time.sleep(0.3)
+    got = env.raw(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    t.ok(got == b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"
+         b"Connection: close\r\n\r\nThis node is being drained.", "draining: /-/healthz is 503 'This node is being drained.'", got)
+    got = env.raw(b"GET /-/routes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    t.ok(got.endswith(b"\r\n\r\nThis node is being drained."), "draining: /-/routes says the same", got)
+    t.ok(replica_of(env, "/a/x") == "ra", "draining: requests are still served (Ray's drain)")
+    env.dp.telemetry("/weir/drain,off")
+    time.sleep(0.3)
+    got = env.raw(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    t.ok(got.endswith(b"success"), "drain off: /-/healthz is 200 again", got)
+
+
 def test_bodies(t, env):
     for n in (0, 1024, 10 * MiB):
         r = env.client("upload", env.url("/a/upload"), n, n + 3)
@@ -343,6 +358,20 @@ def all_down(t, env):
          "all replicas down, no fallback: 503", (got, got503))
     got = env.raw(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     t.ok(got.startswith(b"HTTP/1.1 200 OK"), "healthz stays 200 while another app has a server up", got)
+    # Now every replica of every app: passive health needs traffic to see it
+    for k in ("ra", "rab", "rabc", "garbage"):
+        env.procs[k].send_signal(signal.SIGKILL)
+    want = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
+            b"Connection: close\r\n\r\nService Unavailable")
+    seen = []
+    for _ in range(30):
+        for path in ("/a/x", "/a/b/x", "/a/b/c/x", "/bad/x", "/k/x"):
+            env.client("get", env.url(path))
+        seen = [env.raw(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                for _ in range(4)]
+        if all(g == want for g in seen):
+            break
+    t.ok(all(g == want for g in seen), "no server of any app up: /-/healthz is 503 'Service Unavailable'", seen)
 
 
 def main():
@@ -355,6 +384,7 @@ def main():
         test_frontend_bytes(t, env)
         test_routing(t, env)
         test_forwarded_headers(t, env)
+        test_drain(t, env)
         test_bodies(t, env)
         test_sse(t, env)
         test_ws_and_abort(t, env)
