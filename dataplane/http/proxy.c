@@ -80,6 +80,7 @@ struct px_bconn {
 	struct px_sess *sess;
 	struct px_bconn *next_idle;
 	bool head_done, resp_done, reused, got_bytes, counted_active;
+	bool fin;                  /* the replica half-closed */
 	uint64_t idle_since;
 	struct tw_entry timer;     /* connect timeout, probe timeout */
 	uint64_t deadline;
@@ -959,6 +960,9 @@ static bool bconn_pump(struct px_bconn *b)
 		if (r == HTTP_COMPLETE)
 			return sess_response_done(s);
 	}
+	if (b->fin && b->sess && b->in.n == 0 &&
+	    http_body_eof(&b->resp_body) == HTTP_COMPLETE)
+		return sess_response_done(b->sess);
 	return false;
 }
 
@@ -1160,11 +1164,10 @@ static void b_on_peer_fin(struct tcp_conn *c, void *user)
 		return;
 	}
 	if (b->head_done && b->resp.msg.framing == HTTP_FRAMING_CLOSE) {
-		/* a close-delimited body ends here, once relayed */
-		if (b->in.n == 0)
-			sess_response_done(s);
-		else
-			b->resp_body.framing = HTTP_FRAMING_NONE;
+		/* a close-delimited body ends here, once what is queued is
+		 * relayed (bconn_pump finishes it then) */
+		b->fin = true;
+		bconn_pump(b);
 		return;
 	}
 	/* closed before the response ended */
@@ -1264,8 +1267,8 @@ static void c_on_peer_fin(struct tcp_conn *c, void *user)
 		tcp_shutdown(s->bc->tc);
 		return;
 	}
-	if (s->state == S_HEAD && s->in.n == 0 && s->req.len == 0) {
-		sess_close(s); /* done: no request pending */
+	if (s->state == S_HEAD && s->in.n == 0) {
+		sess_close(s); /* no request pending, or one that cannot end now */
 		return;
 	}
 	s->close_after = true; /* the request in progress still gets its answer */

@@ -60,9 +60,13 @@ class Env:
         for name, idx, prefix in REPLICAS:
             self.start_replica(name, idx, prefix)
         # A "replica" that answers garbage: the proxy must turn it into Ray's 500.
+        # ... or, for /bad/close, a close-delimited response (no length).
         code = ("import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
                 "s.bind(('10.77.0.29',30000));s.listen(64)\n"
-                "while True:\n c,_=s.accept();c.recv(65536);c.sendall(b'garbage\\r\\n\\r\\n');c.close()")
+                "while True:\n c,_=s.accept();r=c.recv(65536)\n"
+                " if b' /bad/close' in r: c.sendall(b'HTTP/1.1 200 OK\\r\\nX-Kind: close\\r\\n\\r\\n'+b'x'*100000)\n"
+                " else: c.sendall(b'garbage\\r\\n\\r\\n')\n"
+                " c.close()")
         self.procs["garbage"] = subprocess.Popen(["ip", "netns", "exec", self.tb.ns_be, PY, "-c", code])
         for name, idx, _ in REPLICAS:
             self.wait_replica(idx)
@@ -159,6 +163,10 @@ def test_frontend_bytes(t, env):
          "404 for an unrouted path, Ray's body byte for byte", got)
     got = env.raw(b"GET /bad/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     t.ok(got == RAY_500, "a replica answering garbage (502) becomes Ray's exact 500", got)
+    got = env.raw(b"GET /bad/close HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, body = response_parts(got)
+    t.ok(head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close" in head and body == b"x" * 100000,
+         "a close-delimited response is relayed whole, then the client is closed", head)
 
 
 def replica_of(env, path):
