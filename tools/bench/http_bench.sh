@@ -1,0 +1,480 @@
+#!/usr/bin/env bash
+# Weir's HTTP benchmark: weir-dp's HTTP proxy (busy-poll and back-off),
+# HAProxy (nbthread 1) and nginx (one worker) in front of the same nginx
+# replicas, in the same testbed and the same run; each load balancer on
+# CPU 1, the client on CPU 0. See tools/bench/HTTP.md.
+#
+#   tools/bench/http_bench.sh [--short] [--wrk2 PATH] [--out FILE] [--reps N]
+#                             [--rates R1,R2,..] [--lbs LB1,LB2,..]
+#
+#   full (default, ~14 min): saturation throughput (wrk, 64 connections, 10 s) and
+#                   p50/p99/p99.9 at 1000, 5000, 10000 req/s (10 s each,
+#                   32 connections, first second not counted); 3 runs,
+#                   medians; the load balancers interleaved in each run
+#   --short:        3 s of saturation, 1000 req/s for 3 s, 1 run (CI)
+#   --wrk2 PATH:    the fixed-rate runs use wrk2 instead of weir-httpload
+#   --lbs:          a subset of weir_busy,weir_backoff,haproxy,nginx
+#
+# Fixed-rate runs use weir-httpload (tools/bench/http/httpload.c): latency
+# from each request's intended send time, no coordinated omission. Binaries
+# come from ${WEIR_BUILD:-build} (weir-dp is not built here; weir-httpload is
+# compiled into a temporary directory if the build has none). Runs as root;
+# brings up its own testbed (${WEIR_BENCH_HTTP_TB:-wbhttp}, 4 nginx replicas)
+# and tears it down on exit, also on failure or Ctrl-C. Prints the table on
+# stdout, the progress on stderr; exit 0 if every load balancer served, 1 if
+# one produced no throughput, 2 on usage or setup errors.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/tools/bench/http
+PY=/usr/bin/python3
+BUILD=${WEIR_BUILD:-build}
+if [[ $BUILD != /* ]]; then
+	if [ -d "$BUILD" ]; then BUILD=$(cd "$BUILD" && pwd); else BUILD=$ROOT/$BUILD; fi
+fi
+export WEIR_BUILD=$BUILD
+TESTBED=$ROOT/tools/testbed/testbed.sh
+TB=${WEIR_BENCH_HTTP_TB:-wbhttp}
+REPLICAS=${WEIR_BENCH_HTTP_REPLICAS:-4}
+LB_CPU=1 CLI_CPU=0
+# The replicas share the client's CPU, so the load balancer's CPU is its
+# own; WEIR_BENCH_HTTP_BE_CPUS changes that (a taskset list, "" = no pinning).
+BE_CPUS=${WEIR_BENCH_HTTP_BE_CPUS-0}
+
+MODE=full REPS=3 SAT_DUR=10 RATE_DUR=10 RATE_WARMUP=1 RATES=1000,5000,10000
+SAT_CONNS=64 RATE_CONNS=32 WRK2= OUT= LBS=weir_busy,weir_backoff,haproxy,nginx
+while [ $# -gt 0 ]; do
+	case $1 in
+	--short) MODE=short REPS=1 SAT_DUR=3 RATE_DUR=3 RATE_WARMUP=0.5 RATES=1000 ;;
+	--wrk2) WRK2=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--reps) REPS=$2; shift ;;
+	--rates) RATES=$2; shift ;;
+	--lbs) LBS=$2; shift ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+	*) echo "http_bench: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[[ $REPS =~ ^[0-9]+$ ]] && ((REPS >= 1 && REPS <= 20)) || { echo "http_bench: --reps 1..20" >&2; exit 2; }
+[[ $RATES =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "http_bench: --rates R1,R2,.. (req/s)" >&2; exit 2; }
+for lb in ${LBS//,/ }; do
+	case $lb in weir_busy|weir_backoff|haproxy|nginx) ;; *) echo "http_bench: unknown LB $lb" >&2; exit 2 ;; esac
+done
+[ "$(id -u)" = 0 ] || { echo "http_bench: run as root (namespaces)" >&2; exit 2; }
+
+WEIR_DP=
+for p in "$BUILD/weir-dp" "$BUILD/dataplane/weir-dp"; do
+	[ -x "$p" ] && { WEIR_DP=$p; break; }
+done
+[ -n "$WEIR_DP" ] || { echo "http_bench: no weir-dp in $BUILD: build first (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
+for b in wrk nginx haproxy curl taskset; do
+	command -v $b >/dev/null || { echo "http_bench: $b missing (tools/setup.sh installs it)" >&2; exit 2; }
+done
+if [ -n "$WRK2" ] && ! [ -x "$WRK2" ]; then echo "http_bench: --wrk2 $WRK2 is not executable" >&2; exit 2; fi
+
+WORK=$(mktemp -d /tmp/weir-http-bench-XXXXXX)
+LB_PID= LB_KIND= BE_PIDS= TB_UP=
+say() { echo "# $*" >&2; }
+
+HTTPLOAD=$BUILD/tools/bench/http/weir-httpload
+if ! [ -x "$HTTPLOAD" ] && [ -z "$WRK2" ]; then
+	HTTPLOAD=$WORK/weir-httpload
+	cc -O2 -std=c11 -D_GNU_SOURCE -o "$HTTPLOAD" "$HERE/httpload.c" -lm ||
+		{ echo "http_bench: cannot compile $HERE/httpload.c" >&2; rm -rf "$WORK"; exit 2; }
+fi
+
+# ---- teardown ------------------------------------------------------------
+
+lb_stop() {
+	local i
+	[ -n "$LB_PID" ] || return 0
+	kill -TERM "$LB_PID" 2>/dev/null
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$LB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$LB_PID" 2>/dev/null
+	wait "$LB_PID" 2>/dev/null
+	[[ $LB_KIND == weir* ]] && rm -rf "/var/run/dpdk/$TB"
+	LB_PID= LB_KIND=
+}
+
+cleanup() {
+	local p
+	lb_stop
+	for p in $BE_PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $BE_PIDS; do wait "$p" 2>/dev/null; done
+	BE_PIDS=
+	[ -n "$TB_UP" ] && bash "$TESTBED" down "$TB" >/dev/null 2>&1
+	rm -rf "/var/run/dpdk/$TB"
+	[ -z "${BENCH_KEEP:-}" ] && rm -rf "$WORK"
+	[ -n "${BENCH_KEEP:-}" ] && say "kept $WORK"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- testbed and replicas --------------------------------------------------
+
+say "work dir $WORK"
+say "testbed $TB up with $REPLICAS replicas"
+out=$(env -u WEIR_IMPAIR bash "$TESTBED" up "$TB" "$REPLICAS") || { echo "http_bench: testbed failed" >&2; exit 2; }
+TB_UP=1
+eval "$out"
+
+i=0
+for ip in $BE_IPS; do
+	i=$((i + 1))
+	d=$WORK/be$i
+	mkdir -p "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 60s;
+    server {
+        listen $ip:8080 backlog=4096;
+        location / { return 200 "ok\n"; }
+    }
+}
+EOF
+	be_pin=()
+	[ -n "$BE_CPUS" ] && be_pin=(taskset -c "$BE_CPUS")
+	ip netns exec "$NS_BE" "${be_pin[@]}" nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout" 2>&1 &
+	BE_PIDS="$BE_PIDS $!"
+done
+check_replicas() {
+	local ip n=0
+	for ip in $BE_IPS; do
+		[ "$(ip netns exec "$NS_CLI" curl -s -m 1 -o /dev/null -w '%{http_code}' "http://$ip:8080/")" = 200 ] && n=$((n + 1))
+	done
+	[ "$n" = "$REPLICAS" ]
+}
+for ((k = 0; k < 50; k++)); do check_replicas && break; sleep 0.1; done
+check_replicas || { echo "http_bench: the nginx replicas do not answer:" >&2; cat "$WORK"/be*/error.log "$WORK"/be*/stdout >&2; exit 2; }
+say "replicas: nginx on $BE_IPS port 8080 (CPU ${BE_CPUS:-any})"
+
+# ---- load balancers --------------------------------------------------------
+
+TG=$WORK/tg.json
+"$PY" - "$TG" $BE_IPS <<'EOF'
+import json, sys
+targets = [{"ip": ip, "port": 8080, "instance_id": "", "name": "nginx-%d" % (i + 1)}
+           for i, ip in enumerate(sys.argv[2:])]
+json.dump({"target_groups": [{"protocol": "HTTP", "route_prefix": "/", "app_name": "bench",
+                              "targets": targets}]}, open(sys.argv[1], "w"), indent=1)
+EOF
+
+KERNEL_VIP=
+kernel_vip() { # on | off: the LB namespace's kernel owns the VIP or not
+	if [ "$1" = on ] && [ -z "$KERNEL_VIP" ]; then
+		ip -n "$NS_LB" link set dev "$LB_IF" xdp off 2>/dev/null || true # a crashed weir-dp's program
+		ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=0 "net.ipv4.conf.$LB_IF.arp_ignore=0"
+		ip -n "$NS_LB" addr add "$VIP/$PREFIX" dev "$LB_IF"
+		KERNEL_VIP=1
+	elif [ "$1" = off ] && [ -n "$KERNEL_VIP" ]; then
+		ip -n "$NS_LB" addr del "$VIP/$PREFIX" dev "$LB_IF"
+		ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=8
+		KERNEL_VIP=
+	fi
+	# The client and the replicas learn the VIP's (and local IP's) MAC anew.
+	ip -n "$NS_CLI" neigh flush dev "$CLI_IF" 2>/dev/null || true
+	ip -n "$NS_BE" neigh flush dev "$BE_IF" 2>/dev/null || true
+}
+
+# tel CMD: one DPDK telemetry command to weir-dp, its value as JSON.
+tel() {
+	"$PY" - "/var/run/dpdk/$TB/dpdk_telemetry.v2" "$1" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+try:
+    s.connect(sys.argv[1]); s.recv(4096); s.send(sys.argv[2].encode())
+    print(json.dumps(json.loads(s.recv(1 << 20).decode())[sys.argv[2].split(",")[0]]))
+except Exception as e:
+    print(json.dumps({"error": str(e)}))
+EOF
+}
+
+tel_snap() { # tel_snap [FILE]: weir-dp's HTTP, TCP and port counters
+	local j
+	j=$(printf '{"http":%s,"tcp":%s,"stats":%s,"lcores":%s,"ethdev":%s,"xstats":%s}' "$(tel /weir/http)" \
+		"$(tel /weir/tcp)" "$(tel /weir/stats)" "$(tel /weir/stats/lcores)" "$(tel /ethdev/stats,0)" \
+		"$(tel /ethdev/xstats,0)")
+	if [ -n "${1:-}" ]; then echo "$j" >"$1"; else echo "$j"; fi
+}
+
+# wait_serving: the VIP answers 200 through the LB (10 s at most)
+wait_serving() {
+	local k
+	for ((k = 0; k < 100; k++)); do
+		[ "$(ip netns exec "$NS_CLI" curl -s -m 1 -o /dev/null -w '%{http_code}' "http://$VIP:8000/")" = 200 ] && return 0
+		kill -0 "$LB_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+lb_start() { # lb_start LB REP
+	local lb=$1 log=$WORK/$1-$2.log k
+	case $lb in
+	weir_busy|weir_backoff)
+		kernel_vip off
+		local cfg=$WORK/weir-$lb.json
+		cat >"$cfg" <<EOF
+{"port": {"iface": "$LB_IF", "driver": "af_xdp"},
+ "vips": ["$VIP"], "local_ip": "$LOCAL_IP", "prefix_len": $PREFIX,
+ "workers": 1, "cpus": [$LB_CPU], "idle": {"policy": "${lb#weir_}"},
+ "tcp": {"max_connections": 4096},
+ "http": {"port": 8000, "target_groups": "$TG"}}
+EOF
+		ip netns exec "$NS_LB" "$WEIR_DP" --file-prefix="$TB" -- --config "$cfg" >"$log" 2>&1 &
+		LB_PID=$! LB_KIND=$lb
+		for ((k = 0; k < 300; k++)); do
+			grep -q "weir-dp: ready" "$log" && break
+			kill -0 "$LB_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q "weir-dp: ready" "$log" || { echo "http_bench: weir-dp did not start:" >&2; tail -20 "$log" >&2; return 1; }
+		;;
+	haproxy)
+		kernel_vip on
+		cat >"$WORK/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 9000
+    log stderr format short local0 err
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 3600s
+    timeout server 60s
+    timeout http-keep-alive 90s
+    timeout http-request 60s
+frontend bench
+    bind $VIP:8000
+    default_backend replicas
+backend replicas
+    balance leastconn
+$(i=0; for ip in $BE_IPS; do i=$((i + 1)); echo "    server nginx-$i $ip:8080"; done)
+EOF
+		haproxy -c -f "$WORK/haproxy.cfg" >"$log" 2>&1 || { echo "http_bench: haproxy config refused:" >&2; cat "$log" >&2; return 1; }
+		ip netns exec "$NS_LB" taskset -c $LB_CPU haproxy -db -f "$WORK/haproxy.cfg" >>"$log" 2>&1 &
+		LB_PID=$! LB_KIND=haproxy
+		;;
+	nginx)
+		kernel_vip on
+		local d=$WORK/nginx-lb
+		mkdir -p "$d/tmp"
+		cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 9000; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 3600s;
+    upstream replicas {
+        least_conn;
+$(for ip in $BE_IPS; do echo "        server $ip:8080;"; done)
+        keepalive 256;
+        keepalive_requests 10000000;
+        keepalive_timeout 60s;
+    }
+    server {
+        listen $VIP:8000 backlog=4096;
+        location / {
+            proxy_pass http://replicas;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+		ip netns exec "$NS_LB" taskset -c $LB_CPU nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" >"$log" 2>&1 &
+		LB_PID=$! LB_KIND=nginx
+		;;
+	esac
+	wait_serving || { echo "http_bench: $lb does not serve $VIP:8000:" >&2; tail -20 "$log" >&2; return 1; }
+}
+
+lb_alive() { [ -n "$LB_PID" ] && kill -0 "$LB_PID" 2>/dev/null; }
+
+incident() { # incident LB REP WHAT: recorded in the report, printed at the end
+	local lb=$1 rep=$2 what=$3 f=$WORK/$1-$2.incident.json
+	say "INCIDENT $lb run $rep: $what"
+	{
+		printf '{"lb":"%s","rep":%d,"what":%s' "$lb" "$rep" "$("$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$what")"
+		if [[ $lb == weir* ]]; then
+			printf ',"log_tail":%s' "$("$PY" -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-3000:]))' "$WORK/$lb-$rep.log")"
+			lb_alive && printf ',"telemetry":%s' "$(tel_snap)"
+		fi
+		echo "}"
+	} >>"$WORK/incidents.jsonl"
+}
+
+# ---- measurements ----------------------------------------------------------
+
+record() { # record LB REP KIND JSON (with the machine's load average: noise)
+	printf '{"lb":"%s","rep":%d,"kind":"%s","load1":%s,%s\n' "$1" "$2" "$3" \
+		"$(cut -d' ' -f1 /proc/loadavg)" "${4#\{}" >>"$WORK/runs.jsonl"
+}
+
+cli() { ip netns exec "$NS_CLI" taskset -c $CLI_CPU "$@"; }
+
+# lb_ticks: CPU time (user+system, clock ticks) of the LB's processes so far
+lb_ticks() {
+	local p t=0
+	for p in $LB_PID $(pgrep -P "$LB_PID" 2>/dev/null); do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo $t
+}
+
+saturation() { # saturation LB REP
+	local lb=$1 rep=$2 f=$WORK/$1-$2-sat.txt j cpu t0 t1 s0 s1 l0= l1= lbcpu
+	[[ $lb == weir* ]] && l0=$(tel /weir/stats/lcores)
+	t0=$(lb_ticks) s0=$(date +%s%N)
+	cat /proc/stat >"$WORK/stat.a"
+	cli wrk -t1 -c$SAT_CONNS -d${SAT_DUR}s --timeout 5s --latency "http://$VIP:8000/" >"$f" 2>&1
+	cat /proc/stat >"$WORK/stat.b"
+	t1=$(lb_ticks) s1=$(date +%s%N)
+	[[ $lb == weir* ]] && l1=$(tel /weir/stats/lcores)
+	cpu=$("$PY" "$HERE/hb.py" cpu "$WORK/stat.a" "$WORK/stat.b")
+	# The LB's own CPU use: its processes' CPU time over the wall time; for
+	# weir-dp also the worker's share of cycles spent on work (poll_busy).
+	lbcpu=$("$PY" "$HERE/hb.py" lbcpu "$t0" "$t1" "$s0" "$s1" "$(getconf CLK_TCK)" "$l0" "$l1")
+	j=$("$PY" "$HERE/hb.py" wrk "$f")
+	j="${j%\}},\"cpu_busy\":$cpu,${lbcpu#\{}"
+	say "$lb run $rep saturation: $j"
+	record "$lb" "$rep" sat "$j"
+	grep -q '"ok": true' <<<"$j" || incident "$lb" "$rep" "saturation run produced no result: $(tail -5 "$f" | tr '\n' ' ')"
+	grep -Eq '"non_2xx": [1-9]|"errors": [1-9]|"timeouts": [1-9]' <<<"$j" &&
+		incident "$lb" "$rep" "saturation run: non-2xx or socket errors: $(grep -E 'Non-2xx|Socket errors' "$f" | tr '\n' ' ')"
+}
+
+fixed_rate() { # fixed_rate LB REP RATE
+	local lb=$1 rep=$2 rate=$3 f=$WORK/$1-$2-r$3.txt j
+	if [ -n "$WRK2" ]; then
+		cli "$WRK2" -t1 -c$RATE_CONNS -d${RATE_DUR}s -R"$rate" --timeout 5s --latency "http://$VIP:8000/" >"$f" 2>&1
+		j=$("$PY" "$HERE/hb.py" wrk "$f" "$rate")
+	else
+		cli "$HTTPLOAD" --host "$VIP" --port 8000 --rate "$rate" --conns $RATE_CONNS \
+			--duration "$RATE_DUR" --warmup "$RATE_WARMUP" --timeout 5 >"$f" 2>&1
+		j=$(grep '^{' "$f" | tail -1)
+		[ -n "$j" ] || j="{\"ok\":false,\"rate\":$rate,\"error\":$("$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$(tail -3 "$f")")}"
+	fi
+	say "$lb run $rep at $rate req/s: $j"
+	record "$lb" "$rep" rate "$j"
+	grep -Eq '"ok": ?true' <<<"$j" || incident "$lb" "$rep" "fixed rate $rate: no result"
+	grep -Eq '"(non_2xx|errors|parse_errors)": ?[1-9]' <<<"$j" &&
+		incident "$lb" "$rep" "fixed rate $rate req/s: non-2xx answers, connection errors or malformed answers"
+	grep -Eq '"(timeouts|unsent)": ?[1-9]' <<<"$j" &&
+		incident "$lb" "$rep" "fixed rate $rate req/s: overload: requests unanswered after 5 s or not sent by the end of the drain"
+}
+
+# softnet_drops: packets the kernel dropped for a full per-CPU backlog
+# (/proc/net/softnet_stat, 2nd column, summed over CPUs): veth delivers
+# every frame of the testbed through it.
+softnet_drops() {
+	local t=0 d
+	for d in $(awk '{print $2}' /proc/net/softnet_stat); do t=$((t + 16#$d)); done
+	echo $t
+}
+
+measure() { # measure LB REP
+	local lb=$1 rep=$2 rate sd0
+	[ "$MODE" = full ] && cli wrk -t1 -c$SAT_CONNS -d1s "http://$VIP:8000/" >/dev/null 2>&1 # warm-up
+	sd0=$(softnet_drops)
+	[[ $lb == weir* ]] && tel_snap "$WORK/$lb-$rep.tel-before.json"
+	saturation "$lb" "$rep"
+	for rate in ${RATES//,/ }; do
+		lb_alive || break
+		sleep 0.5
+		fixed_rate "$lb" "$rep" "$rate"
+	done
+	if [[ $lb == weir* ]] && lb_alive; then
+		tel_snap "$WORK/$lb-$rep.tel-after.json"
+		"$PY" - "$WORK/$lb-$rep.tel-before.json" "$WORK/$lb-$rep.tel-after.json" >"$WORK/$lb-$rep.tel-delta.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+def d(x, y):
+    if isinstance(y, dict):
+        return {k: d(x.get(k) if isinstance(x, dict) else None, v) for k, v in y.items()
+                if isinstance(v, (int, dict)) and not isinstance(v, bool)}
+    return y - (x or 0) if isinstance(y, int) else None
+print(json.dumps({k: d(a.get(k), b.get(k, {})) for k in ("http", "tcp", "stats", "ethdev", "xstats")}))
+EOF
+		say "$lb run $rep weir-dp HTTP counters (delta): $("$PY" -c 'import json,sys; h=json.load(open(sys.argv[1]))["http"]; print({k: v for k, v in h.items() if v})' "$WORK/$lb-$rep.tel-delta.json" 2>/dev/null)"
+	fi
+	record "$lb" "$rep" sys "{\"ok\":true,\"softnet_drops\":$(($(softnet_drops) - sd0))}"
+	if ! lb_alive; then
+		incident "$lb" "$rep" "the load balancer died during the run: $(tail -5 "$WORK/$lb-$rep.log" | tr '\n' ' ')"
+	fi
+}
+
+start=$(date +%s)
+for ((rep = 1; rep <= REPS; rep++)); do
+	for lb in ${LBS//,/ }; do
+		say "run $rep/$REPS: $lb (CPU $LB_CPU), client on CPU $CLI_CPU"
+		if lb_start "$lb" "$rep"; then
+			measure "$lb" "$rep"
+		else
+			incident "$lb" "$rep" "did not start or serve"
+		fi
+		lb_stop
+		sleep 0.5
+	done
+done
+kernel_vip off
+
+cat >"$WORK/params.json" <<EOF
+{"mode": "$MODE", "reps": $REPS, "rates": [$RATES], "lbs": "$LBS",
+ "saturation": {"tool": "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')", "connections": $SAT_CONNS, "threads": 1, "duration_s": $SAT_DUR},
+ "fixed_rate": {"tool": "${WRK2:-weir-httpload}", "connections": $RATE_CONNS, "duration_s": $RATE_DUR, "warmup_s": $RATE_WARMUP},
+ "replicas": {"count": $REPLICAS, "server": "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), 1 worker each, return 200 \"ok\\\\n\"", "cpus": "${BE_CPUS:-any}"},
+ "lb_cpu": $LB_CPU, "client_cpu": $CLI_CPU,
+ "haproxy": "$(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'), nbthread 1, maxconn 9000, leastconn, http-reuse always",
+ "nginx_lb": "1 worker, upstream keepalive 256, least_conn",
+ "weir": "1 worker on CPU $LB_CPU (af_xdp, 1 queue), main lcore blocked on CPU 0",
+ "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "elapsed_s": $(($(date +%s) - start)),
+ "kernel": "$(uname -r)", "cpus": $(nproc), "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)"}
+EOF
+# weir-dp's counters of each run, for the report.
+"$PY" - "$WORK" >"$WORK/weir_counters.json" <<'EOF'
+import glob, json, os, sys
+out = {}
+for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.tel-delta.json"))):
+    try:
+        out[os.path.basename(p).replace(".tel-delta.json", "")] = json.load(open(p))
+    except ValueError:
+        pass
+print(json.dumps(out))
+EOF
+REPORT=${OUT:-$WORK/report.json}
+"$PY" "$HERE/hb.py" report "$WORK" "$REPORT" "$WORK/params.json"
+rc=$?
+[ -n "$OUT" ] && say "JSON written to $OUT"
+exit $rc

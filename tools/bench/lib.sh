@@ -1,0 +1,182 @@
+# Shared by tcp_bench.sh and tcp_impaired.sh (sourced, not run): the
+# testbed, weir-dp and weir-kapp in its LB namespace, telemetry. Every wait
+# is bounded; bench_cleanup (on the EXIT trap) stops what was started here,
+# by PID, and tears the testbed down.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PY=/usr/bin/python3
+BUILD=${WEIR_BUILD:-build}
+if [[ $BUILD != /* ]]; then
+	if [ -d "$BUILD" ]; then BUILD=$(cd "$BUILD" && pwd); else BUILD=$ROOT/$BUILD; fi
+fi
+export WEIR_BUILD=$BUILD
+WEIR_DP=$BUILD/weir-dp # linked at the top of the build tree
+[ -x "$WEIR_DP" ] || [ ! -x "$BUILD/dataplane/weir-dp" ] || WEIR_DP=$BUILD/dataplane/weir-dp # older trees
+KAPP=$BUILD/tools/bench/weir-kapp
+TCPBENCH=$BUILD/tools/bench/weir-tcpbench
+TESTBED=$ROOT/tools/testbed/testbed.sh
+
+SERVER_PID= # weir-dp or weir-kapp, whichever runs now
+SERVER_KIND=
+TB_UP=
+WORK=
+
+say() { echo "# $*" >&2; }
+
+need_bins() {
+	local b
+	for b in "$WEIR_DP" "$KAPP" "$TCPBENCH"; do
+		[ -x "$b" ] || { echo "bench: $b missing: build first (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
+	done
+	[ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces)" >&2; exit 2; }
+}
+
+# tb_up NAME [IMPAIR]: the testbed with one backend namespace (unused).
+tb_up() {
+	local out
+	TB=$1
+	if [ -n "${2:-}" ]; then
+		out=$(WEIR_IMPAIR="$2" bash "$TESTBED" up "$TB" 1) || return 1
+	else
+		out=$(env -u WEIR_IMPAIR bash "$TESTBED" up "$TB" 1) || return 1
+	fi
+	TB_UP=1
+	eval "$out"
+	PREFIX_DPDK=$TB
+}
+
+# The server side: weir-dp with the test apps, or weir-kapp on the kernel.
+# weir_start POLICY SOURCE_BYTES: 1 worker on CPU 1 (its main lcore blocks
+# on CPU 0).
+weir_start() {
+	local policy=$1 bytes=$2 cfg=$WORK/weir-$1.json log=$WORK/weir-dp-$1.log i
+	cat >"$cfg" <<EOF
+{"port": {"iface": "$LB_IF", "driver": "af_xdp"},
+ "vips": ["$VIP"], "local_ip": "$LOCAL_IP", "prefix_len": $PREFIX,
+ "workers": 1, "cpus": [1], "idle": {"policy": "$policy"},
+ "tcp": {"max_connections": 4096},
+ "test_apps": [{"port": 9000, "mode": "echo"}, {"port": 9001, "mode": "discard"},
+               {"port": 9002, "mode": "source", "bytes": $bytes}, {"port": 9003, "mode": "sink"}]}
+EOF
+	ip netns exec "$NS_LB" "$WEIR_DP" --file-prefix="$PREFIX_DPDK" -- --config "$cfg" >"$log" 2>&1 &
+	SERVER_PID=$! SERVER_KIND=weir
+	for ((i = 0; i < 300; i++)); do
+		grep -q "weir-dp: ready" "$log" && break
+		kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: weir-dp exited:" >&2; tail -20 "$log" >&2; SERVER_PID=; return 1; }
+		sleep 0.1
+	done
+	grep -q "weir-dp: ready" "$log" || { echo "bench: weir-dp not ready in 30 s" >&2; tail -20 "$log" >&2; return 1; }
+	ip netns exec "$NS_CLI" ping -c 3 -i 0.05 -W 1 -q "$VIP" >/dev/null 2>&1 || true
+}
+
+# tel CMD: one DPDK telemetry command to weir-dp, its value as JSON.
+tel() {
+	"$PY" - "/var/run/dpdk/$PREFIX_DPDK/dpdk_telemetry.v2" "$1" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+try:
+    s.connect(sys.argv[1]); s.recv(4096); s.send(sys.argv[2].encode())
+    print(json.dumps(json.loads(s.recv(1 << 20).decode())[sys.argv[2].split(",")[0]]))
+except Exception as e:
+    print(json.dumps({"error": str(e)}))
+EOF
+}
+
+server_stop() {
+	local i
+	[ -n "$SERVER_PID" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	[ "$SERVER_KIND" = weir ] && rm -rf "/var/run/dpdk/$PREFIX_DPDK"
+	SERVER_PID= SERVER_KIND=
+}
+
+# kernel_own_vip [CC]: give the VIP to the LB namespace's kernel, on the
+# same veth weir-dp used; with CC, its subnet route carries congctl CC.
+kernel_own_vip() {
+	ip -n "$NS_LB" link set dev "$LB_IF" xdp off 2>/dev/null || true # a crashed weir-dp's program
+	ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=0 "net.ipv4.conf.$LB_IF.arp_ignore=0"
+	ip -n "$NS_LB" addr add "$VIP/$PREFIX" dev "$LB_IF"
+	if [ -n "${1:-}" ]; then
+		ip -n "$NS_LB" route replace "${VIP%.*}.0/$PREFIX" dev "$LB_IF" proto kernel scope link src "$VIP" congctl "$1" || return 1
+	fi
+	ip -n "$NS_CLI" neigh flush dev "$CLI_IF" 2>/dev/null || true
+}
+
+# client_cc CC: the client's subnet route carries congctl CC.
+client_cc() {
+	ip -n "$NS_CLI" route replace "${CLI_IP%.*}.0/$PREFIX" dev "$CLI_IF" proto kernel scope link src "$CLI_IP" congctl "$1"
+}
+
+kapp_start() {
+	local bytes=$1 log=$WORK/kapp.log i
+	ip netns exec "$NS_LB" taskset -c 1 "$KAPP" --listen "$VIP" --app 9000:echo --app 9001:discard \
+		--app "9002:source:$bytes" --app 9003:sink ${KAPP_VERBOSE:+--verbose} >"$log" 2>&1 &
+	SERVER_PID=$! SERVER_KIND=kapp
+	for ((i = 0; i < 100; i++)); do
+		grep -q "weir-kapp: ready" "$log" && break
+		kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: weir-kapp exited:" >&2; cat "$log" >&2; SERVER_PID=; return 1; }
+		sleep 0.1
+	done
+	grep -q "weir-kapp: ready" "$log" || { echo "bench: weir-kapp not ready" >&2; return 1; }
+	ip netns exec "$NS_CLI" ping -c 3 -i 0.05 -W 1 -q "$VIP" >/dev/null 2>&1 || true
+}
+
+# wait_reachable: the VIP answers ping from the client namespace (ARP
+# included); up to 20 tries, since an impaired path loses some.
+wait_reachable() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		ip netns exec "$NS_CLI" ping -c 1 -W 1 -q "$VIP" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
+# client ARGS...: weir-tcpbench in the client namespace on CPU 0.
+client() {
+	ip netns exec "$NS_CLI" taskset -c 0 "$TCPBENCH" "$@"
+}
+
+# netstat_snap NS FILE: the namespace's TCP MIB counters (Tcp: and TcpExt:
+# of /proc/net/snmp and /proc/net/netstat) as one JSON object.
+netstat_snap() {
+	ip netns exec "$1" "$PY" - >"$2" <<'EOF'
+import json
+out = {}
+for path in ("/proc/net/snmp", "/proc/net/netstat"):
+    lines = open(path).read().splitlines()
+    for names, vals in zip(lines[::2], lines[1::2]):
+        pre = names.split(":")[0]
+        if pre not in ("Tcp", "TcpExt"):
+            continue
+        for k, v in zip(names.split()[1:], vals.split()[1:]):
+            out[pre + ":" + k] = int(v)
+print(json.dumps(out))
+EOF
+}
+
+# tb_down: the testbed (and what runs in it) away; the impairment bridge
+# first gets SIGINT so it flushes and writes its counters.
+tb_down() {
+	local p
+	[ -n "$TB_UP" ] || return 0
+	if ip netns list | awk '{print $1}' | grep -qx "$TB-imp"; then
+		for p in $(ip netns pids "$TB-imp" 2>/dev/null); do kill -INT "$p" 2>/dev/null; done
+		sleep 0.3
+	fi
+	bash "$TESTBED" down "$TB" >/dev/null 2>&1
+	TB_UP=
+}
+
+bench_cleanup() {
+	server_stop
+	tb_down
+	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf "$WORK"
+	return 0
+}
