@@ -488,8 +488,15 @@ void tcp_recv_done(struct tcp_conn *c, uint32_t bytes)
 	/* RFC 9293 3.8.6.2.2 (receiver SWS avoidance): announce the window
 	 * once it grew by a segment or half the buffer */
 	if (tcp_rcv_window(c) - before >= c->mss ||
-	    (before == 0 && tcp_rcv_window(c) > 0))
-		tcp_send_ack(c);
+	    (before == 0 && tcp_rcv_window(c) > 0)) {
+		/* Inside this connection's input (the application consumed in
+		 * on_recv) the ACK waits until the reassembly queue is drained:
+		 * sent now it would carry a stale SACK block */
+		if (c->stk->input_conn == c)
+			c->flags |= TCP_F_ACK_NOW;
+		else
+			tcp_send_ack(c);
+	}
 	tcp_stack_leave(c->stk);
 }
 

@@ -59,8 +59,12 @@ void tcp_cc_exit_recovery(struct tcp_conn *c)
 	uint32_t limit = (flight > c->mss ? flight : c->mss) + c->mss;
 
 	c->flags &= ~TCP_F_IN_RECOVERY;
-	/* RFC 6582 3.2 (3) option 1: deflate without a burst */
-	c->cwnd = c->ssthresh < limit ? c->ssthresh : limit;
+	/* RFC 6582 3.2 (3) option 1 deflates to FlightSize + MSS, but after a
+	 * long recovery the flight is tiny and so the next loss could not
+	 * gather three duplicates: measured, it ended most recoveries in an
+	 * RTO. Keep ssthresh (option 2, as PRR ends), never below 2 MSS. */
+	(void)limit;
+	c->cwnd = c->ssthresh > 2u * c->mss ? c->ssthresh : 2u * c->mss;
 	c->dupacks = 0;
 }
 

@@ -332,6 +332,11 @@ static bool paws_reject(struct tcp_conn *c, const struct tcp_seg *s)
 		return false;
 	if (!tcp_seq_lt(s->tsval, c->ts_recent))
 		return false;
+	/* A reordered or duplicated pure ACK is old by construction; its
+	 * SACK blocks are still news (Linux's tcp_disordered_ack) */
+	if (s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) && s->seq == c->rcv_nxt &&
+	    tcp_seq_leq(s->ack, c->snd_max))
+		return false;
 	if (c->stk->now - c->ts_recent_ns > TCP_PAWS_IDLE_NS)
 		return false; /* ts_recent too old to trust (5.5) */
 	c->stk->stats.paws_drops++;
@@ -391,11 +396,12 @@ static void detect_lost_retransmissions(struct tcp_conn *c)
 	}
 }
 
-static void sack_input(struct tcp_conn *c, const struct tcp_seg *s)
+/* Returns the number of newly SACKed bytes. */
+static uint32_t sack_input(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	if (!(c->flags & TCP_F_SACK_OK) || s->n_sack == 0)
-		return;
-	tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->sack, s->n_sack);
+		return 0;
+	return tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->sack, s->n_sack);
 }
 
 /* A cumulative ACK for new data (or our FIN). */
@@ -505,11 +511,21 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		      !(s->flags & (TH_SYN | TH_FIN)) && c->snd_max != c->snd_una &&
 		      (s->wnd << c->snd_wscale) == c->snd_wnd;
 
-	sack_input(c, s);
+	/* RFC 6675 2: with SACK, an ACK that SACKs new data is a duplicate
+	 * whatever its window says (a growing receive window made us ignore
+	 * the very ACKs that reported the losses) */
+	if (sack_input(c, s) && s->ack == c->snd_una && s->len == 0 &&
+	    c->snd_max != c->snd_una)
+		is_dup = true;
 	if (tcp_seq_gt(s->ack, c->snd_una))
 		ack_new(c, s);
 	else if (is_dup)
 		dup_ack(c);
+	/* RFC 6675 5 (2): IsLost(HighACK + 1) is checked after every
+	 * scoreboard update, not only on duplicates */
+	if (!(c->flags & TCP_F_IN_RECOVERY) && (c->flags & TCP_F_SACK_OK) &&
+	    c->snd_max != c->snd_una && tcp_sack_is_lost(&c->sack, c->snd_una, c->mss))
+		tcp_cc_enter_recovery(c);
 	detect_lost_retransmissions(c);
 	window_update(c, s);
 	if (!fin_acked(c))
@@ -693,6 +709,13 @@ static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 	if (!tcp_seq_acceptable(s->seq, seg_len, c->rcv_nxt, wnd)) {
 		if (!(s->flags & TH_RST))
 			c->flags |= TCP_F_ACK_NOW;
+		/* RFC 2883: tell the sender this copy was a duplicate, so it
+		 * can tell a spurious retransmission from a loss */
+		if (s->len && (c->flags & TCP_F_SACK_OK) &&
+		    tcp_seq_leq(s->seq + s->len, c->rcv_nxt)) {
+			c->dsack_start = s->seq;
+			c->dsack_end = s->seq + s->len;
+		}
 		goto drop;
 	}
 	if (s->flags & TH_RST) {
@@ -781,7 +804,9 @@ int tcp_input(struct tcp_stack *stk, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		after_input(c);
 	} else {
+		stk->input_conn = c; /* tcp_recv_done defers its ACK to the end */
 		synchronized_input(c, &s, m);
+		stk->input_conn = NULL;
 		after_input(c);
 	}
 	tcp_stack_leave(stk);

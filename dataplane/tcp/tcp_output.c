@@ -111,26 +111,34 @@ static unsigned int syn_options(const struct tcp_conn *c, uint8_t *o)
 	return n;
 }
 
-/* Timestamps and, while data waits out of order, SACK blocks. */
-static unsigned int data_options(const struct tcp_conn *c, uint8_t *o)
+/* Timestamps and SACK blocks: a pending D-SACK first (RFC 2883, sent
+ * once), then the out-of-order data held. */
+static unsigned int data_options(struct tcp_conn *c, uint8_t *o)
 {
-	unsigned int n = 0;
+	struct tcp_sack_block b[TCP_SACK_MAX_BLOCKS];
+	unsigned int n = 0, nb = 0, max;
 
 	if (c->flags & TCP_F_TS_OK)
 		n += opt_ts(c, o);
-	if ((c->flags & TCP_F_SACK_OK) && !tcp_reass_empty(&c->reass)) {
-		struct tcp_sack_block b[TCP_SACK_MAX_BLOCKS];
-		unsigned int max = (TCP_MAX_OPTLEN - n - 4) / 8;
-		unsigned int nb = tcp_reass_sack_blocks(&c->reass, b, max);
-
-		o[n++] = TCPOPT_NOP;
-		o[n++] = TCPOPT_NOP;
-		o[n++] = TCPOPT_SACK;
-		o[n++] = (uint8_t)(2 + 8 * nb);
-		for (unsigned int i = 0; i < nb; i++, n += 8) {
-			put32(o + n, b[i].start);
-			put32(o + n + 4, b[i].end);
-		}
+	if (!(c->flags & TCP_F_SACK_OK))
+		return n;
+	max = (TCP_MAX_OPTLEN - n - 4) / 8;
+	if (c->dsack_end != c->dsack_start && max > 0) {
+		b[nb].start = c->dsack_start;
+		b[nb++].end = c->dsack_end;
+		c->dsack_start = c->dsack_end = 0;
+	}
+	if (!tcp_reass_empty(&c->reass))
+		nb += tcp_reass_sack_blocks(&c->reass, b + nb, max - nb);
+	if (nb == 0)
+		return n;
+	o[n++] = TCPOPT_NOP;
+	o[n++] = TCPOPT_NOP;
+	o[n++] = TCPOPT_SACK;
+	o[n++] = (uint8_t)(2 + 8 * nb);
+	for (unsigned int i = 0; i < nb; i++, n += 8) {
+		put32(o + n, b[i].start);
+		put32(o + n + 4, b[i].end);
 	}
 	return n;
 }

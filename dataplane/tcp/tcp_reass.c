@@ -118,6 +118,7 @@ unsigned int tcp_reass_sack_blocks(const struct tcp_reass *q,
 {
 	struct tcp_sack_block first = { 0, 0 };
 	unsigned int pos = 0, out = 0;
+	bool found = false;
 
 	if (q->n == 0 || max == 0)
 		return 0;
@@ -126,14 +127,18 @@ unsigned int tcp_reass_sack_blocks(const struct tcp_reass *q,
 
 		if (tcp_seq_in(q->last_seq, b.start, b.end)) {
 			first = b;
+			found = true;
 			break;
 		}
 	}
-	blk[out++] = first;
+	/* the latest arrival may have been merged away: then no block
+	 * leads (a {0,0} block would read as a D-SACK) */
+	if (found)
+		blk[out++] = first;
 	for (pos = 0; pos < q->n && out < max;) {
 		struct tcp_sack_block b = next_run(q, &pos);
 
-		if (b.start != first.start)
+		if (!found || b.start != first.start)
 			blk[out++] = b;
 	}
 	return out;

@@ -214,6 +214,7 @@ struct tcp_conn {
 	uint64_t t_tlp;              /* tail loss probe (RFC 8985 7) */
 	uint64_t last_rcv_ns;
 	uint64_t idle_ns;            /* application idle timeout */
+	uint32_t dsack_start, dsack_end; /* RFC 2883: a duplicate to report once */
 	uint8_t ka_probes;
 
 	/* last: not cleared on allocation */
@@ -247,6 +248,7 @@ struct tcp_stack {
 	struct tw_wheel wheel;
 	struct tcp_listener listeners[TCP_MAX_LISTENERS];
 	struct tcp_conn *dead;        /* released when depth returns to 0 */
+	struct tcp_conn *input_conn;  /* the connection tcp_input is processing */
 	unsigned int depth;           /* nesting of entries (callbacks) */
 	uint32_t n_conns;
 	uint16_t next_port;           /* ephemeral cursor in our slice */

@@ -213,7 +213,9 @@ def main():
             t.ok(tcp["retransmits"] > 0, "seed %d: weir-dp retransmitted lost segments" % seed, tcp)
         finally:
             dp.stop()
-            run(["ip", "netns", "exec", tb.name + "-imp", "pkill", "-INT", "weir-impair"])
+            # our own bridge only: pkill would reach every weir-impair on the host
+            for pid in run(["ip", "netns", "pids", tb.name + "-imp"]).stdout.split():
+                run(["kill", "-INT", pid])
             time.sleep(0.5)
             tb.down()
         try:

@@ -348,8 +348,10 @@ static void test_fast_retransmit_sack(void)
 	sp_seg(&p, TH_ACK, 0, NULL);
 	WT_CHECK(!(c->flags & TCP_F_IN_RECOVERY));
 	WT_CHECK_EQ(tcp_send_queued(c), 0);
-	/* RFC 6582 option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS) */
-	WT_CHECK_EQ(c->cwnd, 2 * mss);
+	/* recovery ends at ssthresh (half the flight at entry: 4 MSS), not at
+	 * option 1's FlightSize + MSS, so the next loss still sees DupThresh */
+	WT_CHECK_EQ(c->ssthresh, 4 * mss);
+	WT_CHECK_EQ(c->cwnd, c->ssthresh);
 	teardown();
 }
 
