@@ -515,8 +515,11 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	 * whatever its window says (a growing receive window made us ignore
 	 * the very ACKs that reported the losses) */
 	if (sack_input(c, s) && s->ack == c->snd_una && s->len == 0 &&
-	    c->snd_max != c->snd_una)
+	    c->snd_max != c->snd_una) {
 		is_dup = true;
+	}
+	if (c->flags & TCP_F_SACK_OK)
+		c->flags |= TCP_F_TLP_RESCHED; /* any ACK: re-plan the probe/stall timer */
 	if (tcp_seq_gt(s->ack, c->snd_una))
 		ack_new(c, s);
 	else if (is_dup)

@@ -119,6 +119,24 @@ void tcp_tlp_schedule(struct tcp_conn *c)
 		return;
 	c->flags &= ~TCP_F_TLP_RESCHED;
 	c->t_tlp = 0;
+	if (((c->flags & TCP_F_IN_RECOVERY) || c->sack.n > 0) &&
+	    (c->flags & TCP_F_SACK_OK) &&
+	    c->rto.have_sample && !c->stk->cfg.no_tlp && c->snd_una != c->snd_max) {
+		/* RACK's reordering-window timer, simplified (RFC 8985 6.2),
+		 * with sequence order standing in for send times: while a hole
+		 * lies below SACKed data (or in recovery) and neither the
+		 * cumulative ACK nor the SACKs moved for 2 SRTT (>= 2 ms), the
+		 * hole is presumed lost: recovery starts (or its first hole is
+		 * sent again), instead of a 200 ms RTO that would collapse
+		 * cwnd and resend everything. Too few segments in flight for
+		 * DupThresh is exactly when this matters. */
+		pto = 2ull * c->rto.srtt_us * 1000;
+		if (pto < 2 * TCP_TLP_MIN_NS)
+			pto = 2 * TCP_TLP_MIN_NS;
+		if (c->t_rexmit == 0 || c->stk->now + pto < c->t_rexmit)
+			c->t_tlp = c->stk->now + pto;
+		return;
+	}
 	if (!(c->flags & TCP_F_SACK_OK) || !c->rto.have_sample || c->stk->cfg.no_tlp ||
 	    (c->flags & (TCP_F_IN_RECOVERY | TCP_F_TLP_OUT)) ||
 	    c->snd_una == c->snd_max || c->snd_nxt != c->snd_max)
@@ -141,8 +159,24 @@ static void tlp_timeout(struct tcp_conn *c)
 	uint32_t len = flight < c->mss ? flight : c->mss;
 
 	c->t_tlp = 0;
-	if (c->snd_una == c->snd_max || (c->flags & TCP_F_IN_RECOVERY))
+	if (c->snd_una == c->snd_max)
 		return;
+	if (!(c->flags & TCP_F_IN_RECOVERY) && c->sack.n > 0) {
+		tcp_cc_enter_recovery(c); /* retransmits the first hole */
+		c->flags |= TCP_F_TLP_RESCHED;
+		tcp_tlp_schedule(c);
+		return;
+	}
+	if (c->flags & TCP_F_IN_RECOVERY) { /* the stalled-recovery timer */
+		uint32_t hole = c->snd_max - c->snd_una < c->mss ?
+				c->snd_max - c->snd_una : c->mss;
+
+		c->stk->stats.lost_retransmits++;
+		tcp_retransmit(c, c->snd_una, hole);
+		c->flags |= TCP_F_TLP_RESCHED;
+		tcp_tlp_schedule(c);
+		return;
+	}
 	c->stk->stats.tlp_probes++;
 	c->flags |= TCP_F_TLP_OUT;
 	if (c->flags & TCP_F_FIN_SENT)
