@@ -18,15 +18,18 @@
  * behaviour, and NewReno's arithmetic is simple to check in virtual time.
  *
  * Loss detection: RFC 6675 (DupThresh/IsLost on the SACK scoreboard) plus
- * the two pieces of RACK-TLP (RFC 8985) that matter when the RTO would
- * otherwise be the only way out: a retransmission that is lost again is
- * detected when SACKs arrive for data sent after it (a sequence "fence"
- * per retransmission instead of a per-segment send time), and a lost tail
- * is repaired by a probe after 2*SRTT. Why not full RACK: its time-based
- * detection needs a send timestamp per segment, and our send queue holds
- * the application's mbufs, not per-segment records; what full RACK would
- * add over this is tolerance of reordering deeper than three segments
- * (tests/unit/tcp and the impaired integration runs exercise both paths).
+ * RACK-TLP's ideas (RFC 8985) with sequence order standing in for send
+ * times: a retransmission that is lost again is detected when SACKs arrive
+ * for data sent after it (a "fence" per retransmission); a hole below
+ * SACKed data that sees no progress for 2 SRTT (>= 2 ms) is presumed lost
+ * (recovery starts, or a stalled recovery re-sends its first hole) even
+ * with too few segments in flight for DupThresh; and a lost tail is
+ * repaired by a probe after 2 SRTT. Why not RACK itself: its time-based
+ * marking needs a send timestamp per segment, and our send queue holds the
+ * application's mbufs, not per-segment records; sequence order is the same
+ * as send order except for retransmissions, which the fences cover. Measured
+ * through 5% loss, 10% reordering and 1% duplication: RTOs fell from 161 to
+ * 4 per 20 MiB (tools/bench/tcp_impaired.sh).
  *
  * Time is read once per entry point from env.clock (ns). Segments leave
  * through env.output as IPv4+TCP packets with software checksums.
@@ -55,8 +58,9 @@
  * application idle timeout; FIN/half-close and every close path; RFC 5961
  * challenge ACKs (rate-limited); short TIME_WAIT with timestamp-based reuse
  * (RFC 6191 for SYNs, tw_reuse-like for our own connects); RFC 6528 ISNs;
- * RSS-aware source ports. Not done: RACK's time-based loss detection with
- * a reordering window (DupThresh/IsLost is used), urgent data (ignored),
+ * RSS-aware source ports; D-SACK reporting (RFC 2883). Not done: RACK's
+ * per-segment timestamps and adaptive reordering window, D-SACK undo,
+ * urgent data (ignored),
  * SYN cookies, ICMP errors/PMTU, IPv6, an out-of-order FIN (dropped; the
  * peer resends it).
  */
