@@ -10,17 +10,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export WEIR_BUILD=${WEIR_BUILD:-$ROOT/build}
 export WEIR_BENCH_HTTP_TB=wbhci
-N=0 FAILED=0
-ok() { # ok STATUS NAME [DIAG]
-	N=$((N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $N - $2"
-	else
-		FAILED=$((FAILED + 1))
-		echo "not ok $N - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | tail -15 | sed 's/^/#   /'
-	fi
-}
+. "$ROOT/tests/integration/lib/tap.sh"
 
 TMP=$(mktemp -d /tmp/weir-test-bench-http-XXXXXX)
 trap 'rm -rf "$TMP"; bash "$ROOT/tools/testbed/testbed.sh" down wbhci >/dev/null 2>&1; rm -rf /var/run/dpdk/wbhci' EXIT
@@ -76,6 +66,4 @@ if [ "$left" = 0 ] && [ ! -e /var/run/dpdk/wbhci ] && [ -n "$work" ] && [ ! -e "
 ok "$st" "the benchmark tore its testbed, weir-dp's run dir and its work dir down" \
 	"namespaces left: $left; work dir '$work' $([ -n "$work" ] && [ -e "$work" ] && echo left)"
 
-echo "1..$N"
-echo "# $((N - FAILED)) passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+tap_done

@@ -8,17 +8,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export WEIR_BUILD=${WEIR_BUILD:-$ROOT/build}
 export WEIR_BENCH_TB=wbtci
-N=0 FAILED=0
-ok() { # ok COND_STATUS NAME [DIAG]
-	N=$((N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $N - $2"
-	else
-		FAILED=$((FAILED + 1))
-		echo "not ok $N - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | tail -15 | sed 's/^/#   /'
-	fi
-}
+. "$ROOT/tests/integration/lib/tap.sh"
 
 TMP=$(mktemp -d /tmp/weir-test-bench-XXXXXX)
 trap 'rm -rf "$TMP"; bash "$ROOT/tools/testbed/testbed.sh" down wbtci >/dev/null 2>&1' EXIT
@@ -53,6 +43,4 @@ left=$(ip netns list | awk '{print $1}' | grep -c '^wbtci-')
 [ "$left" = 0 ] && [ ! -e /var/run/dpdk/wbtci ]
 ok $? "the benchmark tore its testbed and weir-dp's run dir down" "namespaces left: $left"
 
-echo "1..$N"
-echo "# $((N - FAILED)) passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+tap_done

@@ -195,16 +195,7 @@ kernel_vip() { # on | off: the LB namespace's kernel owns the VIP or not
 
 # tel CMD: one DPDK telemetry command to weir-dp, its value as JSON.
 tel() {
-	"$PY" - "/var/run/dpdk/$TB/dpdk_telemetry.v2" "$1" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(5)
-try:
-    s.connect(sys.argv[1]); s.recv(4096); s.send(sys.argv[2].encode())
-    print(json.dumps(json.loads(s.recv(1 << 20).decode())[sys.argv[2].split(",")[0]]))
-except Exception as e:
-    print(json.dumps({"error": str(e)}))
-EOF
+	"$PY" "$(dirname "${BASH_SOURCE[0]}")/tel.py" "/var/run/dpdk/$TB/dpdk_telemetry.v2" "$1"
 }
 
 tel_snap() { # tel_snap [FILE]: weir-dp's HTTP, TCP and port counters
