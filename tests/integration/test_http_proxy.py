@@ -345,10 +345,26 @@ def test_kill_under_load(t, env):
          "one of 4 replicas killed under 500 req/s: zero failed requests (%d sent)" % total, counts)
     servers = env.dp.telemetry("/weir/servers")
     t.ok(any("k2" in s and ",DOWN," in s for s in servers), "the killed replica is marked DOWN", servers)
+    # It comes back: the GET /-/healthz re-probes (every downinter) see
+    # `rise` successes and it is UP again, with its transitions counted.
+    env.start_replica("k2", 5, "/k")
+    env.wait_replica(5)
+    deadline, line = time.time() + 10, ""
+    while time.time() < deadline:
+        line = next((s for s in env.dp.telemetry("/weir/servers") if "k2" in s and ",DOWN," in s), "")
+        if not line:
+            break
+        time.sleep(0.25)
+    servers = env.dp.telemetry("/weir/servers")
+    k2 = [s for s in servers if "k2" in s]
+    # downs,ups are the last two fields, summed over the workers (each
+    # worker keeps its own passive health)
+    t.ok(k2 and all(",UP," in s and int(s.split(",")[-2]) == int(s.split(",")[-1]) >= 1 for s in k2),
+         "the replica, restarted, is re-probed back UP (as many ups as downs)", servers)
 
 
 def all_down(t, env):
-    for k in ("k1", "k3", "k4"):
+    for k in ("k1", "k2", "k3", "k4"):  # k2 came back in test_kill_under_load
         env.procs[k].send_signal(signal.SIGKILL)
     got = []
     for _ in range(40):  # passive health converges within a few requests
