@@ -307,9 +307,14 @@ def test_sse(t, env):
 def test_ws_and_abort(t, env):
     r = env.client("ws", env.tb.vip, 8000, "/a/ws", 20)
     t.ok(r.get("status") == 101 and r.get("echoed") == 20, "WebSocket echo through the proxy (101, 20 messages)", r)
+    # The replica may still be busy with the big transfers before: let it
+    # go idle, so the request is surely in its handler when the client goes.
+    deadline = time.time() + 15
+    while time.time() < deadline and env.replica_stats(1).get("in_flight", 0) > 0:
+        time.sleep(0.2)
     before = env.replica_stats(1).get("cancelled", 0)
-    env.client("abort", env.url("/a/sleep?ms=3000"), 0.5)
-    deadline = time.time() + 5
+    env.client("abort", env.url("/a/sleep?ms=8000"), 1.5)
+    deadline = time.time() + 8
     after = before
     while time.time() < deadline and after <= before:
         time.sleep(0.2)
