@@ -747,6 +747,46 @@ static bool sess_read_head(struct px_sess *s)
 	return false;
 }
 
+static int send_to_backend(void *s, struct rte_mbuf *m)
+{
+	return to_backend(s, m);
+}
+
+static int send_to_client(void *s, struct rte_mbuf *m)
+{
+	return tcp_send(((struct px_sess *)s)->cc, m);
+}
+
+/* Relays the first used bytes of q's head segment with send (the segment
+ * itself, or a clone cut to them) and drops them from q; from, the
+ * connection they came in on, gets them acknowledged (back-pressure).
+ * Returns false when they were not taken: q is unchanged and the
+ * receiving side's on_writable resumes. */
+static bool relay_front(struct proxy *px, struct segq *q, size_t used,
+			int (*send)(void *, struct rte_mbuf *), void *arg,
+			struct tcp_conn *from)
+{
+	struct rte_mbuf *m = segq_peek(q);
+	struct rte_mbuf *out = used == m->data_len ? m : rte_pktmbuf_clone(m, px->pkt_pool);
+
+	if (!out)
+		return false;
+	if (out != m)
+		rte_pktmbuf_trim(out, (uint16_t)(m->data_len - used));
+	if (send(arg, out)) {
+		if (out != m)
+			rte_pktmbuf_free(out);
+		return false;
+	}
+	if (out == m)
+		segq_pop(q);
+	else
+		rte_pktmbuf_adj(m, (uint16_t)used);
+	if (from)
+		tcp_recv_done(from, (uint32_t)used);
+	return true;
+}
+
 /* Forwards body bytes (or tunnel bytes) from the client queue as far as
  * the backend takes them. Returns true if gone. */
 static bool sess_forward_body(struct px_sess *s)
@@ -757,7 +797,6 @@ static bool sess_forward_body(struct px_sess *s)
 	       (s->state == S_TUNNEL || (s->state == S_BODY && !s->req_done)) &&
 	       (m = segq_peek(&s->in))) {
 		struct http_body next = s->req_body;
-		struct rte_mbuf *out;
 		size_t used = m->data_len;
 		enum http_result r = HTTP_NEED_MORE;
 
@@ -770,23 +809,8 @@ static bool sess_forward_body(struct px_sess *s)
 				return sess_error(s, http_body_error_status(&next), true);
 			}
 		}
-		if (used) {
-			out = used == m->data_len ? m : rte_pktmbuf_clone(m, s->px->pkt_pool);
-			if (!out)
-				break;
-			if (out != m)
-				rte_pktmbuf_trim(out, (uint16_t)(m->data_len - used));
-			if (to_backend(s, out)) {
-				if (out != m)
-					rte_pktmbuf_free(out);
-				break; /* the backend's on_writable resumes */
-			}
-			if (out == m)
-				segq_pop(&s->in);
-			else
-				rte_pktmbuf_adj(m, (uint16_t)used);
-			tcp_recv_done(s->cc, (uint32_t)used);
-		}
+		if (used && !relay_front(s->px, &s->in, used, send_to_backend, s, s->cc))
+			break; /* the backend's on_writable resumes */
 		s->req_body = next;
 		if (r == HTTP_COMPLETE) {
 			s->req_done = true;
@@ -928,7 +952,6 @@ static bool bconn_pump(struct px_bconn *b)
 			continue;
 		}
 		struct http_body next = b->resp_body;
-		struct rte_mbuf *out;
 
 		if (s->state != S_TUNNEL) {
 			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *), m->data_len, &used);
@@ -939,23 +962,8 @@ static bool bconn_pump(struct px_bconn *b)
 				return true;
 			}
 		}
-		if (used) {
-			out = used == m->data_len ? m : rte_pktmbuf_clone(m, s->px->pkt_pool);
-			if (!out)
-				return false;
-			if (out != m)
-				rte_pktmbuf_trim(out, (uint16_t)(m->data_len - used));
-			if (tcp_send(s->cc, out)) {
-				if (out != m)
-					rte_pktmbuf_free(out);
-				return false; /* the client's on_writable resumes */
-			}
-			if (out == m)
-				segq_pop(&b->in);
-			else
-				rte_pktmbuf_adj(m, (uint16_t)used);
-			tcp_recv_done(b->tc, (uint32_t)used);
-		}
+		if (used && !relay_front(s->px, &b->in, used, send_to_client, s, b->tc))
+			return false; /* the client's on_writable resumes */
 		b->resp_body = next;
 		if (r == HTTP_COMPLETE)
 			return sess_response_done(s);
