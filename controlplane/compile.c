@@ -67,11 +67,13 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 uint64_t cp_server_id(const char *name, uint32_t ip, uint16_t port)
 {
 	/* ip as sent on the wire, port big-endian: the same bytes on any host */
-	unsigned char tail[7] = {0, (unsigned char)(ip & 0xff),
-				 (unsigned char)(ip >> 8 & 0xff),
-				 (unsigned char)(ip >> 16 & 0xff),
-				 (unsigned char)(ip >> 24), (unsigned char)(port >> 8),
-				 (unsigned char)(port & 0xff)};
+	unsigned char tail[7] = { 0,
+				  (unsigned char)(ip & 0xff),
+				  (unsigned char)(ip >> 8 & 0xff),
+				  (unsigned char)(ip >> 16 & 0xff),
+				  (unsigned char)(ip >> 24),
+				  (unsigned char)(port >> 8),
+				  (unsigned char)(port & 0xff) };
 	uint64_t h = fnv1a(0xcbf29ce484222325ull, name, strlen(name));
 
 	h = fnv1a(h, tail, sizeof(tail));
@@ -89,7 +91,8 @@ static size_t align_up(size_t x)
 	return (x + WEIR_TABLE_ALIGN - 1) & ~(size_t)(WEIR_TABLE_ALIGN - 1);
 }
 
-static uint32_t group_servers(const struct tg_model *m, const struct tg_group *g)
+static uint32_t group_servers(const struct tg_model *m,
+			      const struct tg_group *g)
 {
 	return g->n_targets + (m->has_fallback[g->protocol] ? 1u : 0u) +
 	       g->n_routers;
@@ -113,11 +116,14 @@ static void plan(const struct tg_model *m, struct layout *l)
 	l->n_servers = l->too_big ? 0 : (uint32_t)servers;
 	off = align_up(sizeof(struct weir_table));
 	l->off_routes = (uint32_t)off;
-	off = align_up(off + (size_t)l->n_routes * sizeof(struct weir_table_route));
+	off = align_up(off +
+		       (size_t)l->n_routes * sizeof(struct weir_table_route));
 	l->off_backends = (uint32_t)off;
-	off = align_up(off + (size_t)l->n_backends * sizeof(struct weir_table_backend));
+	off = align_up(off + (size_t)l->n_backends *
+				     sizeof(struct weir_table_backend));
 	l->off_servers = (uint32_t)off;
-	off = align_up(off + (size_t)l->n_servers * sizeof(struct weir_table_server));
+	off = align_up(off +
+		       (size_t)l->n_servers * sizeof(struct weir_table_server));
 	l->total = off;
 }
 
@@ -180,8 +186,8 @@ static void fill_server(struct weir_table_server *s, const struct tg_target *t,
  * of backend b starting at *next. */
 static void add_servers(struct weir_table_server *srv, uint32_t *next,
 			const struct tg_target *t, unsigned int n,
-			const struct tg_target **tmp, uint32_t b, uint32_t flags,
-			uint32_t maxconn)
+			const struct tg_target **tmp, uint32_t b,
+			uint32_t flags, uint32_t maxconn)
 {
 	for (unsigned int i = 0; i < n; i++)
 		tmp[i] = &t[i];
@@ -190,7 +196,8 @@ static void add_servers(struct weir_table_server *srv, uint32_t *next,
 		fill_server(&srv[(*next)++], tmp[i], b, flags, maxconn);
 }
 
-static void fill_backend(struct weir_table_backend *be, const struct tg_group *g,
+static void fill_backend(struct weir_table_backend *be,
+			 const struct tg_group *g,
 			 const struct cp_compile_opts *o)
 {
 	char app[WEIR_TABLE_APP_MAX];
@@ -253,13 +260,16 @@ static void fill(const struct tg_model *m, const struct cp_compile_opts *o,
 
 		fill_backend(be, g, o);
 		if (g->protocol == TG_HTTP) {
-			memcpy(routes[b].prefix, g->route_prefix, sizeof(routes[b].prefix));
-			routes[b].prefix_len = (uint32_t)strlen(g->route_prefix);
+			memcpy(routes[b].prefix, g->route_prefix,
+			       sizeof(routes[b].prefix));
+			routes[b].prefix_len =
+				(uint32_t)strlen(g->route_prefix);
 			routes[b].backend = b;
 		}
 		be->first_server = next;
 		be->n_servers = g->n_targets;
-		add_servers(srv, &next, g->targets, g->n_targets, tmp, b, 0, mc);
+		add_servers(srv, &next, g->targets, g->n_targets, tmp, b, 0,
+			    mc);
 		if (m->has_fallback[g->protocol]) {
 			fill_server(&srv[next++], &m->fallback[g->protocol], b,
 				    WEIR_SERVER_F_BACKUP, mc);
@@ -281,7 +291,8 @@ int cp_compile(const struct tg_model *m, const struct cp_compile_opts *o,
 
 	plan(m, &l);
 	if (l.too_big) {
-		set_err(err, errlen, "too many servers or backends for one table (at most %u servers, %u backends)",
+		set_err(err, errlen,
+			"too many servers or backends for one table (at most %u servers, %u backends)",
 			WEIR_TABLE_MAX_SERVERS, WEIR_TABLE_MAX_BACKENDS);
 		return -E2BIG;
 	}
@@ -290,8 +301,9 @@ int cp_compile(const struct tg_model *m, const struct cp_compile_opts *o,
 		return -EINVAL;
 	}
 	if (len < l.total) {
-		set_err(err, errlen, "table buffer too small: %zu bytes, %zu needed",
-			len, l.total);
+		set_err(err, errlen,
+			"table buffer too small: %zu bytes, %zu needed", len,
+			l.total);
 		return -ENOSPC;
 	}
 	order = calloc(m->n_groups ? m->n_groups : 1, sizeof(*order));

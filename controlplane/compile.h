@@ -14,8 +14,8 @@
 #include "weir/table.h"
 
 struct cp_compile_opts {
-	uint64_t generation;          /* written into the snapshot */
-	uint32_t maxconn;             /* frontend: 20000 */
+	uint64_t generation; /* written into the snapshot */
+	uint32_t maxconn; /* frontend: 20000 */
 	struct weir_table_knobs knobs; /* copied into every backend */
 };
 

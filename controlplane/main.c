@@ -15,9 +15,10 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: weir-cp --check-config FILE   (weir-dp configuration)\n"
-		   "       weir-cp --check FILE          (Ray Serve target groups)\n"
-		   "       weir-cp --version\n");
+	fprintf(f,
+		"usage: weir-cp --check-config FILE   (weir-dp configuration)\n"
+		"       weir-cp --check FILE          (Ray Serve target groups)\n"
+		"       weir-cp --version\n");
 }
 
 /* One line: what the file holds and the routes in the order they match. */
@@ -33,12 +34,16 @@ static void print_summary(const char *path, const struct tg_model *m,
 	printf("%s: ok: %u groups (%u HTTP, %u gRPC), %u targets, %u router targets, "
 	       "fallback %s; routes:",
 	       path, m->n_groups, t->n_http_backends,
-	       t->n_backends - t->n_http_backends, tg_model_n_targets(m), routers,
-	       m->has_fallback[TG_HTTP] && m->has_fallback[TG_GRPC] ? "HTTP+gRPC" :
+	       t->n_backends - t->n_http_backends, tg_model_n_targets(m),
+	       routers,
+	       m->has_fallback[TG_HTTP] && m->has_fallback[TG_GRPC] ?
+		       "HTTP+gRPC" :
 	       m->has_fallback[TG_HTTP] ? "HTTP" :
-	       m->has_fallback[TG_GRPC] ? "gRPC" : "none");
+	       m->has_fallback[TG_GRPC] ? "gRPC" :
+					  "none");
 	for (uint32_t i = 0; i < t->n_routes; i++)
-		printf("%s %s -> %s", i ? "," : "", r[i].prefix, b[r[i].backend].name);
+		printf("%s %s -> %s", i ? "," : "", r[i].prefix,
+		       b[r[i].backend].name);
 	if (!t->n_routes)
 		printf(" none (every path 404)");
 	for (uint32_t i = t->n_http_backends; i < t->n_backends; i++)
@@ -82,7 +87,8 @@ int main(int argc, char **argv)
 		printf("weir-cp %s\n", WEIR_VERSION_STRING);
 		return 0;
 	}
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
 	}

@@ -62,7 +62,8 @@ static unsigned int utf8_seq(const unsigned char *s)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	if ((n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return n;
@@ -152,8 +153,8 @@ static int get_string(struct pctx *p, const cJSON *obj, const char *key,
 		return fail(p, "%s.%s: must be a string", path, key);
 	len = strlen(v->valuestring);
 	if (len >= size)
-		return fail(p, "%s.%s: %zu bytes is too long (at most %zu)", path,
-			    key, len, size - 1);
+		return fail(p, "%s.%s: %zu bytes is too long (at most %zu)",
+			    path, key, len, size - 1);
 	if (!utf8_valid(v->valuestring))
 		return fail(p, "%s.%s: not valid UTF-8", path, key);
 	memcpy(out, v->valuestring, len + 1);
@@ -186,18 +187,23 @@ static int parse_ip(struct pctx *p, const cJSON *obj, const char *path,
 	if (!v || cJSON_IsNull(v))
 		return fail(p, "%s.ip: missing", path);
 	if (!cJSON_IsString(v))
-		return fail(p, "%s.ip: must be a string with an IPv4 address", path);
+		return fail(p, "%s.ip: must be a string with an IPv4 address",
+			    path);
 	if (inet_pton(AF_INET, v->valuestring, &a) != 1) {
 		if (inet_pton(AF_INET6, v->valuestring, &a6) == 1)
-			return fail(p, "%s.ip: \"%.64s\" is IPv6, not supported yet",
-				    path, v->valuestring);
+			return fail(
+				p,
+				"%s.ip: \"%.64s\" is IPv6, not supported yet",
+				path, v->valuestring);
 		return fail(p, "%s.ip: \"%.64s\" is not an IPv4 address", path,
 			    v->valuestring);
 	}
 	h = ntohl(a.s_addr);
 	if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe)
-		return fail(p, "%s.ip: %s cannot be a server (unspecified, broadcast or multicast)",
-			    path, v->valuestring);
+		return fail(
+			p,
+			"%s.ip: %s cannot be a server (unspecified, broadcast or multicast)",
+			path, v->valuestring);
 	*out = a.s_addr;
 	return 0;
 }
@@ -216,7 +222,8 @@ static int parse_port(struct pctx *p, const cJSON *obj, const char *path,
 	if (d != (double)(long long)d)
 		return fail(p, "%s.port: %.15g is not an integer", path, d);
 	if (d < 1 || d > 65535)
-		return fail(p, "%s.port: %.15g is out of range (1-65535)", path, d);
+		return fail(p, "%s.port: %.15g is out of range (1-65535)", path,
+			    d);
 	*out = (uint16_t)d;
 	return 0;
 }
@@ -229,7 +236,8 @@ static int parse_target(struct pctx *p, const cJSON *v, const char *path,
 	memset(t, 0, sizeof(*t));
 	if (!cJSON_IsObject(v))
 		return fail(p, "%s: must be an object", path);
-	if ((rc = parse_ip(p, v, path, &t->ip)) || (rc = parse_port(p, v, path, &t->port)))
+	if ((rc = parse_ip(p, v, path, &t->ip)) ||
+	    (rc = parse_port(p, v, path, &t->port)))
 		return rc;
 	if ((rc = get_string(p, v, "name", path, 1, t->name, sizeof(t->name),
 			     &found)))
@@ -291,10 +299,12 @@ static int check_names(struct pctx *p, const struct tg_target *t,
 	if (dup == n)
 		return 0;
 	if (!strcmp(t[dup].name, t[first].name))
-		return fail(p, "%s.%s[%u].name: \"%.80s\" duplicates %s[%u]", path,
-			    list, dup, t[dup].name, list, first);
-	return fail(p, "%s.%s[%u].name: \"%.80s\" is the same server name as %s[%u] once sanitised",
-		    path, list, dup, t[dup].name, list, first);
+		return fail(p, "%s.%s[%u].name: \"%.80s\" duplicates %s[%u]",
+			    path, list, dup, t[dup].name, list, first);
+	return fail(
+		p,
+		"%s.%s[%u].name: \"%.80s\" is the same server name as %s[%u] once sanitised",
+		path, list, dup, t[dup].name, list, first);
 }
 
 static int parse_target_list(struct pctx *p, const cJSON *obj, const char *key,
@@ -325,7 +335,8 @@ static int parse_target_list(struct pctx *p, const cJSON *obj, const char *key,
 	*out = calloc((size_t)size, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	cJSON_ArrayForEach(v, arr) {
+	cJSON_ArrayForEach(v, arr)
+	{
 		snprintf(tpath, sizeof(tpath), "%s.%s[%u]", path, key, n);
 		if ((rc = parse_target(p, v, tpath, &(*out)[n])))
 			return rc; /* the caller frees the group */
@@ -342,14 +353,16 @@ static int parse_protocol(struct pctx *p, const cJSON *g, const char *path,
 	if (!v || cJSON_IsNull(v))
 		return fail(p, "%s.protocol: missing", path);
 	if (!cJSON_IsString(v))
-		return fail(p, "%s.protocol: must be \"HTTP\" or \"gRPC\"", path);
+		return fail(p, "%s.protocol: must be \"HTTP\" or \"gRPC\"",
+			    path);
 	if (!strcasecmp(v->valuestring, "HTTP"))
 		*out = TG_HTTP;
 	else if (!strcasecmp(v->valuestring, "gRPC"))
 		*out = TG_GRPC;
 	else
-		return fail(p, "%s.protocol: \"%.32s\" is not \"HTTP\" or \"gRPC\"",
-			    path, v->valuestring);
+		return fail(
+			p, "%s.protocol: \"%.32s\" is not \"HTTP\" or \"gRPC\"",
+			path, v->valuestring);
 	return 0;
 }
 
@@ -364,15 +377,20 @@ static int check_route_prefix(struct pctx *p, const char *rp, const char *path)
 		return fail(p, "%s.route_prefix: \"%.64s\" must start with '/'",
 			    path, rp);
 	if (len > 1 && rp[len - 1] == '/')
-		return fail(p, "%s.route_prefix: \"%.64s\" must not end with '/'",
+		return fail(p,
+			    "%s.route_prefix: \"%.64s\" must not end with '/'",
 			    path, rp);
 	for (const char *c = rp; *c; c++) {
 		if (*c <= ' ' || *c >= 0x7f)
-			return fail(p, "%s.route_prefix: \"%.64s\" has a space, control or non-ASCII byte at %zu (percent-encode it)",
-				    path, rp, (size_t)(c - rp));
+			return fail(
+				p,
+				"%s.route_prefix: \"%.64s\" has a space, control or non-ASCII byte at %zu (percent-encode it)",
+				path, rp, (size_t)(c - rp));
 		if (strchr("?#{}", *c))
-			return fail(p, "%s.route_prefix: \"%.64s\" must not contain '%c'",
-				    path, rp, *c);
+			return fail(
+				p,
+				"%s.route_prefix: \"%.64s\" must not contain '%c'",
+				path, rp, *c);
 	}
 	return 0;
 }
@@ -397,7 +415,8 @@ static int parse_group(struct pctx *p, const cJSON *g, const char *path,
 		return fail(p, "%s.app_name: must not be empty", path);
 	if (!found) /* older Ray: name the app after its route */
 		snprintf(grp->app_name, sizeof(grp->app_name), "%s",
-			 grp->route_prefix[1] ? grp->route_prefix + 1 : "default");
+			 grp->route_prefix[1] ? grp->route_prefix + 1 :
+						"default");
 	if ((rc = get_string(p, g, "ingress_deployment_name", path, 0,
 			     grp->deployment, sizeof(grp->deployment), NULL)) ||
 	    (rc = get_bool(p, g, "ingress_router_fallback", path,
@@ -427,16 +446,23 @@ static int check_group_unique(struct pctx *p, const struct tg_model *m,
 		if (o->protocol != g->protocol)
 			continue;
 		if (!strcmp(o->route_prefix, g->route_prefix))
-			return fail(p, "target_groups[%u].route_prefix: \"%.64s\" is already used by target_groups[%u] (%s)",
-				    i, g->route_prefix, j,
-				    tg_protocol_name(g->protocol));
+			return fail(
+				p,
+				"target_groups[%u].route_prefix: \"%.64s\" is already used by target_groups[%u] (%s)",
+				i, g->route_prefix, j,
+				tg_protocol_name(g->protocol));
 		if (!strcmp(o->app_name, g->app_name))
-			return fail(p, "target_groups[%u].app_name: \"%.64s\" is already used by target_groups[%u] (%s)",
-				    i, g->app_name, j, tg_protocol_name(g->protocol));
+			return fail(
+				p,
+				"target_groups[%u].app_name: \"%.64s\" is already used by target_groups[%u] (%s)",
+				i, g->app_name, j,
+				tg_protocol_name(g->protocol));
 		if (!sanitized_cmp(o->app_name, g->app_name))
-			return fail(p, "target_groups[%u].app_name: \"%.64s\" gives the same backend name as target_groups[%u] (%s-%s)",
-				    i, g->app_name, j,
-				    g->protocol == TG_GRPC ? "grpc" : "http", a);
+			return fail(
+				p,
+				"target_groups[%u].app_name: \"%.64s\" gives the same backend name as target_groups[%u] (%s-%s)",
+				i, g->app_name, j,
+				g->protocol == TG_GRPC ? "grpc" : "http", a);
 	}
 	return 0;
 }
@@ -458,7 +484,8 @@ static int parse_groups(struct pctx *p, const cJSON *arr, struct tg_model *m)
 	m->groups = calloc((size_t)size, sizeof(*m->groups));
 	if (!m->groups)
 		return -ENOMEM;
-	cJSON_ArrayForEach(g, arr) {
+	cJSON_ArrayForEach(g, arr)
+	{
 		unsigned int i = m->n_groups;
 
 		snprintf(path, sizeof(path), "target_groups[%u]", i);
@@ -498,7 +525,8 @@ static int parse_fallback(struct pctx *p, const cJSON *fb, struct tg_model *m)
 	if (!fb || cJSON_IsNull(fb))
 		return 0;
 	if (cJSON_IsObject(fb)) {
-		cJSON_ArrayForEach(v, fb) {
+		cJSON_ArrayForEach(v, fb)
+		{
 			enum tg_protocol proto;
 
 			if (!strcasecmp(v->string, "HTTP"))
@@ -509,21 +537,26 @@ static int parse_fallback(struct pctx *p, const cJSON *fb, struct tg_model *m)
 				continue;
 			if (cJSON_IsNull(v))
 				continue;
-			snprintf(path, sizeof(path), "fallback_targets.%.32s", v->string);
+			snprintf(path, sizeof(path), "fallback_targets.%.32s",
+				 v->string);
 			if ((rc = parse_fallback_one(p, v, path, proto, m)))
 				return rc;
 		}
 		return 0;
 	}
 	if (!cJSON_IsArray(fb))
-		return fail(p, "fallback_targets: must be an object keyed by protocol or a list of targets");
-	cJSON_ArrayForEach(v, fb) {
+		return fail(
+			p,
+			"fallback_targets: must be an object keyed by protocol or a list of targets");
+	cJSON_ArrayForEach(v, fb)
+	{
 		enum tg_protocol proto = TG_HTTP;
 
 		snprintf(path, sizeof(path), "fallback_targets[%u]", i++);
 		if (cJSON_IsObject(v) &&
 		    cJSON_GetObjectItemCaseSensitive(v, "protocol") &&
-		    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "protocol")) &&
+		    !cJSON_IsNull(
+			    cJSON_GetObjectItemCaseSensitive(v, "protocol")) &&
 		    (rc = parse_protocol(p, v, path, &proto)))
 			return rc;
 		if ((rc = parse_fallback_one(p, v, path, proto, m)))
@@ -553,7 +586,7 @@ unsigned int tg_model_n_targets(const struct tg_model *m)
 
 int tg_parse(const char *text, struct tg_model *m, char *err, size_t errlen)
 {
-	struct pctx p = {err, errlen};
+	struct pctx p = { err, errlen };
 	const cJSON *groups;
 	cJSON *root;
 	int rc;
@@ -569,16 +602,20 @@ int tg_parse(const char *text, struct tg_model *m, char *err, size_t errlen)
 	if (cJSON_IsArray(root)) {
 		rc = parse_groups(&p, root, m);
 	} else if (!cJSON_IsObject(root)) {
-		rc = fail(&p, "the top level must be an object with target_groups");
+		rc = fail(&p,
+			  "the top level must be an object with target_groups");
 	} else {
-		groups = cJSON_GetObjectItemCaseSensitive(root, "target_groups");
+		groups =
+			cJSON_GetObjectItemCaseSensitive(root, "target_groups");
 		if (!groups)
 			rc = fail(&p, "target_groups: missing");
 		else
 			rc = parse_groups(&p, groups, m);
 		if (!rc)
-			rc = parse_fallback(&p, cJSON_GetObjectItemCaseSensitive(
-						     root, "fallback_targets"), m);
+			rc = parse_fallback(&p,
+					    cJSON_GetObjectItemCaseSensitive(
+						    root, "fallback_targets"),
+					    m);
 	}
 	cJSON_Delete(root);
 	if (rc == -ENOMEM)

@@ -16,13 +16,16 @@
 /* Largest target-group file tg_load reads. */
 #define TG_FILE_MAX (16u << 20)
 
-enum tg_protocol { TG_HTTP = WEIR_PROTO_HTTP, TG_GRPC = WEIR_PROTO_GRPC };
+enum tg_protocol {
+	TG_HTTP = WEIR_PROTO_HTTP,
+	TG_GRPC = WEIR_PROTO_GRPC
+};
 
 struct tg_target {
-	char name[WEIR_TABLE_SERVER_NAME_MAX];   /* actor name, as sent */
+	char name[WEIR_TABLE_SERVER_NAME_MAX]; /* actor name, as sent */
 	char replica_id[WEIR_TABLE_REPLICA_ID_MAX]; /* "" if absent */
 	char instance_id[WEIR_TABLE_INSTANCE_ID_MAX];
-	uint32_t ip;   /* network order */
+	uint32_t ip; /* network order */
 	uint16_t port; /* host order */
 };
 
@@ -31,13 +34,13 @@ struct tg_group {
 	char route_prefix[WEIR_TABLE_PREFIX_MAX];
 	char app_name[WEIR_TABLE_APP_MAX]; /* "default" if absent */
 	char deployment[WEIR_TABLE_DEPLOYMENT_MAX]; /* ingress_deployment_name */
-	bool router_fallback;      /* ingress_router_fallback */
+	bool router_fallback; /* ingress_router_fallback */
 	bool is_router_application;
 	struct tg_target *targets; /* may be empty: app scaled to zero */
 	unsigned int n_targets;
 	struct tg_target *routers; /* ingress_request_router_targets (HTTP) */
 	unsigned int n_routers;
-	unsigned int index;        /* position in the document, for messages */
+	unsigned int index; /* position in the document, for messages */
 };
 
 struct tg_model {

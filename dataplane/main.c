@@ -60,11 +60,13 @@ static bool has_arg(int argc, char **argv, const char *const *names)
 static int build_eal_args(int argc, char **argv, const struct dp_config *cfg,
 			  char **out, char *lcores, size_t lcores_len)
 {
-	static const char *const prefix[] = {"--file-prefix", NULL};
-	static const char *const mem[] = {"--in-memory", "--huge-unlink", NULL};
-	static const char *const lc[] = {"-l", "-c", "--lcores", NULL};
-	static const char *const pci[] = {"--no-pci", "-a", "--allow", "-b", NULL};
-	static const char *const iova[] = {"--iova-mode", NULL};
+	static const char *const prefix[] = { "--file-prefix", NULL };
+	static const char *const mem[] = { "--in-memory", "--huge-unlink",
+					   NULL };
+	static const char *const lc[] = { "-l", "-c", "--lcores", NULL };
+	static const char *const pci[] = { "--no-pci", "-a", "--allow", "-b",
+					   NULL };
+	static const char *const iova[] = { "--iova-mode", NULL };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = 0;
 
@@ -83,10 +85,15 @@ static int build_eal_args(int argc, char **argv, const struct dp_config *cfg,
 	if (!has_arg(argc, argv, lc)) {
 		/* The main lcore only sleeps: it shares CPU 0. Worker k runs
 		 * on cpus[k], by default on CPU (k+1) mod ncpu. */
-		size_t len = (size_t)snprintf(lcores, lcores_len, "--lcores=0@0");
+		size_t len =
+			(size_t)snprintf(lcores, lcores_len, "--lcores=0@0");
 		for (unsigned int k = 0; k < cfg->workers; k++) {
-			int cpu = cfg->cpus[k] >= 0 ? cfg->cpus[k] :
-				  (int)((k + 1) % (unsigned long)(ncpu > 0 ? ncpu : 1));
+			int cpu =
+				cfg->cpus[k] >= 0 ?
+					cfg->cpus[k] :
+					(int)((k + 1) %
+					      (unsigned long)(ncpu > 0 ? ncpu :
+									 1));
 			len += (size_t)snprintf(lcores + len, lcores_len - len,
 						",%u@%d", k + 1, cpu);
 		}
@@ -99,9 +106,9 @@ static int build_eal_args(int argc, char **argv, const struct dp_config *cfg,
 static int parse_app_args(int argc, char **argv, const char **config)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -130,7 +137,8 @@ static void maybe_offline(int argc, char **argv)
 		       WEIR_DPDK_VERSION_BUILT);
 		exit(0);
 	}
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		exit(0);
 	}
@@ -198,13 +206,14 @@ static int start(char *err, size_t errlen)
 	int rc;
 
 	if (rte_lcore_count() < dp.cfg.workers + 1) {
-		snprintf(err, errlen, "workers: %u workers need %u lcores, EAL has %u",
+		snprintf(err, errlen,
+			 "workers: %u workers need %u lcores, EAL has %u",
 			 dp.cfg.workers, dp.cfg.workers + 1, rte_lcore_count());
 		return -EINVAL;
 	}
 	dp.n_workers = dp.cfg.workers;
-	mz = rte_memzone_reserve_aligned("weir_stats",
-		sizeof(struct weir_lcore_stats) * WEIR_MAX_LCORES,
+	mz = rte_memzone_reserve_aligned(
+		"weir_stats", sizeof(struct weir_lcore_stats) * WEIR_MAX_LCORES,
 		SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
 	if (!mz) {
 		snprintf(err, errlen, "no hugepage memory for counters");
@@ -223,7 +232,8 @@ static int start(char *err, size_t errlen)
 		fprintf(stderr, "weir-dp: telemetry commands not registered\n");
 	for (unsigned int i = 0; i < dp.n_workers; i++) {
 		lcore = dp.workers[i].lcore_id;
-		if ((rc = rte_eal_remote_launch(worker_main, &dp.workers[i], lcore))) {
+		if ((rc = rte_eal_remote_launch(worker_main, &dp.workers[i],
+						lcore))) {
 			snprintf(err, errlen, "cannot launch worker %u", i);
 			return rc;
 		}
@@ -249,9 +259,11 @@ static void print_ready(void)
 
 	rte_ether_format_addr(mac, sizeof(mac), &dp.port.mac);
 	printf("weir-dp: ready: %s on %s (%s), vip %s, local %s, %u workers, "
-	       "%u queues, idle %s\n", WEIR_VERSION_STRING, dp.cfg.port.iface,
-	       dp.port.driver, config_ip_str(dp.cfg.vips[0], vip), config_ip_str(
-	       dp.cfg.local_ip, loc), dp.n_workers, dp.port.n_queues,
+	       "%u queues, idle %s\n",
+	       WEIR_VERSION_STRING, dp.cfg.port.iface, dp.port.driver,
+	       config_ip_str(dp.cfg.vips[0], vip),
+	       config_ip_str(dp.cfg.local_ip, loc), dp.n_workers,
+	       dp.port.n_queues,
 	       dp.cfg.idle.policy == CFG_IDLE_BUSY ? "busy-poll" : "back-off");
 	printf("weir-dp: mac %s\n", mac);
 	fflush(stdout);
@@ -280,9 +292,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "weir-dp: %s\n", err);
 		return 1;
 	}
-	int n = build_eal_args(sep, argv, &dp.cfg, eal_argv, lcores, sizeof(lcores));
+	int n = build_eal_args(sep, argv, &dp.cfg, eal_argv, lcores,
+			       sizeof(lcores));
 	if (rte_eal_init(n, eal_argv) < 0) {
-		fprintf(stderr, "weir-dp: EAL init failed: %s\n", rte_strerror(rte_errno));
+		fprintf(stderr, "weir-dp: EAL init failed: %s\n",
+			rte_strerror(rte_errno));
 		return 1;
 	}
 	signal(SIGINT, on_signal);

@@ -33,12 +33,14 @@ static int attach(const char *drv, const struct dp_config *cfg, uint16_t q,
 	if (!strcmp(drv, "net_af_xdp"))
 		/* busy_budget=0: no syscall on every empty poll (we back off
 		 * ourselves); copy mode is what a veth offers. */
-		snprintf(args, sizeof(args),
-			 "%s,iface=%s,start_queue=0,queue_count=%u,busy_budget=0",
-			 p->dev_name, cfg->port.iface, q);
+		snprintf(
+			args, sizeof(args),
+			"%s,iface=%s,start_queue=0,queue_count=%u,busy_budget=0",
+			p->dev_name, cfg->port.iface, q);
 	else
-		snprintf(args, sizeof(args), "%s,iface=%s,qpairs=%u,qdisc_bypass=1",
-			 p->dev_name, cfg->port.iface, q);
+		snprintf(args, sizeof(args),
+			 "%s,iface=%s,qpairs=%u,qdisc_bypass=1", p->dev_name,
+			 cfg->port.iface, q);
 	rc = rte_dev_probe(args);
 	if (rc)
 		return rc;
@@ -52,8 +54,8 @@ static int attach(const char *drv, const struct dp_config *cfg, uint16_t q,
  * af_xdp refuses a queue_count above it (a veth has exactly one). */
 static uint16_t iface_channels(const char *iface)
 {
-	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
-	struct ifreq ifr = {0};
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	uint32_t n = 1;
 
@@ -77,9 +79,10 @@ static int attach_any(const struct dp_config *cfg, uint16_t q, struct port *p,
 			    RTE_MIN(q, iface_channels(cfg->port.iface)), p);
 		if (!rc || cfg->port.driver == CFG_DRIVER_AF_XDP)
 			goto out;
-		fprintf(stderr, "weir-dp: net_af_xdp on %s failed (%s); "
-			"falling back to net_af_packet\n", cfg->port.iface,
-			strerror(-rc));
+		fprintf(stderr,
+			"weir-dp: net_af_xdp on %s failed (%s); "
+			"falling back to net_af_packet\n",
+			cfg->port.iface, strerror(-rc));
 	}
 	rc = attach("net_af_packet", cfg, q, p);
 out:
@@ -97,12 +100,14 @@ static void choose_offloads(const struct dp_config *cfg,
 {
 	p->rx_offload_capa = info->rx_offload_capa;
 	p->tx_offload_capa = info->tx_offload_capa;
-	p->rx_ipv4_cksum = cfg->port.rx_checksum_offload &&
-			   (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM);
+	p->rx_ipv4_cksum =
+		cfg->port.rx_checksum_offload &&
+		(info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM);
 	p->rx_l4_cksum = cfg->port.rx_checksum_offload &&
 			 (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
-	p->tx_ipv4_cksum = cfg->port.tx_checksum_offload &&
-			   (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
+	p->tx_ipv4_cksum =
+		cfg->port.tx_checksum_offload &&
+		(info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
 	p->tx_l4_cksum = cfg->port.tx_checksum_offload &&
 			 (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM);
 	if (p->rx_ipv4_cksum)
@@ -119,7 +124,8 @@ static int create_pool(const struct dp_config *cfg, struct port *p, char *err,
 		       size_t errlen)
 {
 	unsigned int n = cfg->memory.mbufs;
-	double mib = (double)n * (RTE_MBUF_DEFAULT_BUF_SIZE + 128 + 64) / 1048576.0;
+	double mib =
+		(double)n * (RTE_MBUF_DEFAULT_BUF_SIZE + 128 + 64) / 1048576.0;
 
 	printf("weir-dp: memory budget: %u mbufs of %u bytes = %.1f MiB of hugepages\n",
 	       n, RTE_MBUF_DEFAULT_BUF_SIZE, mib);
@@ -127,30 +133,35 @@ static int create_pool(const struct dp_config *cfg, struct port *p, char *err,
 					  RTE_MBUF_DEFAULT_BUF_SIZE,
 					  (int)rte_socket_id());
 	if (!p->pool) {
-		snprintf(err, errlen, "memory.mbufs: %u mbufs (%.1f MiB) do not "
-			 "fit in the free hugepages (%s)", n, mib,
-			 rte_strerror(rte_errno));
+		snprintf(err, errlen,
+			 "memory.mbufs: %u mbufs (%.1f MiB) do not "
+			 "fit in the free hugepages (%s)",
+			 n, mib, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	/* af_xdp maps the pool as its UMEM: it must be one virtual range. */
 	if (p->pool->nb_mem_chunks != 1) {
-		snprintf(err, errlen, "memory.mbufs: the mbuf pool is split in %u "
-			 "chunks; net_af_xdp needs one (use fewer mbufs or 1 GiB pages)",
-			 p->pool->nb_mem_chunks);
+		snprintf(
+			err, errlen,
+			"memory.mbufs: the mbuf pool is split in %u "
+			"chunks; net_af_xdp needs one (use fewer mbufs or 1 GiB pages)",
+			p->pool->nb_mem_chunks);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
 static int setup_queues(struct port *p, const struct rte_eth_dev_info *info,
-			const struct rte_eth_conf *conf, char *err, size_t errlen)
+			const struct rte_eth_conf *conf, char *err,
+			size_t errlen)
 {
 	struct rte_eth_txconf txc = info->default_txconf;
 	int rc;
 
 	rc = rte_eth_dev_configure(p->port_id, p->n_queues, p->n_queues, conf);
 	if (rc) {
-		snprintf(err, errlen, "port: configure failed (%s)", strerror(-rc));
+		snprintf(err, errlen, "port: configure failed (%s)",
+			 strerror(-rc));
 		return rc;
 	}
 	txc.offloads = conf->txmode.offloads;
@@ -161,8 +172,9 @@ static int setup_queues(struct port *p, const struct rte_eth_dev_info *info,
 			rc = rte_eth_tx_queue_setup(p->port_id, q, TX_DESC,
 						    rte_socket_id(), &txc);
 		if (rc) {
-			snprintf(err, errlen, "port: queue %u setup failed (%s)",
-				 q, strerror(-rc));
+			snprintf(err, errlen,
+				 "port: queue %u setup failed (%s)", q,
+				 strerror(-rc));
 			return rc;
 		}
 	}
@@ -172,9 +184,10 @@ static int setup_queues(struct port *p, const struct rte_eth_dev_info *info,
 int port_open(const struct dp_config *cfg, struct port *p, char *err,
 	      size_t errlen)
 {
-	struct rte_eth_conf conf = {0};
+	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
-	uint16_t want = cfg->port.queues ? cfg->port.queues : (uint16_t)cfg->workers;
+	uint16_t want = cfg->port.queues ? cfg->port.queues :
+					   (uint16_t)cfg->workers;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -184,10 +197,12 @@ int port_open(const struct dp_config *cfg, struct port *p, char *err,
 	if ((rc = attach_any(cfg, want, p, err, errlen)))
 		return rc;
 	if ((rc = rte_eth_dev_info_get(p->port_id, &info))) {
-		snprintf(err, errlen, "port: no device info (%s)", strerror(-rc));
+		snprintf(err, errlen, "port: no device info (%s)",
+			 strerror(-rc));
 		return rc;
 	}
-	p->n_queues = RTE_MIN(want, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
+	p->n_queues =
+		RTE_MIN(want, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
 	choose_offloads(cfg, &info, p, &conf);
 	if ((rc = setup_queues(p, &info, &conf, err, errlen)))
 		return rc;

@@ -17,7 +17,7 @@
 
 struct steer {
 	unsigned int n_workers;
-	uint32_t local_ip;        /* network order */
+	uint32_t local_ip; /* network order */
 	uint16_t port_lo, port_hi; /* all workers' local source ports */
 };
 

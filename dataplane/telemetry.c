@@ -42,20 +42,25 @@ static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "workers", (int)dp->n_workers);
 	rte_tel_data_add_dict_int(d, "queues", dp->port.n_queues);
 	rte_tel_data_add_dict_int(d, "mtu", dp->cfg.port.mtu);
-	rte_tel_data_add_dict_string(d, "idle_policy",
-				     dp->cfg.idle.policy == CFG_IDLE_BUSY ? "busy" : "backoff");
-	rte_tel_data_add_dict_int(d, "rx_ipv4_cksum_offload", dp->port.rx_ipv4_cksum);
-	rte_tel_data_add_dict_int(d, "rx_l4_cksum_offload", dp->port.rx_l4_cksum);
-	rte_tel_data_add_dict_int(d, "tx_ipv4_cksum_offload", dp->port.tx_ipv4_cksum);
-	rte_tel_data_add_dict_int(d, "tx_l4_cksum_offload", dp->port.tx_l4_cksum);
+	rte_tel_data_add_dict_string(
+		d, "idle_policy",
+		dp->cfg.idle.policy == CFG_IDLE_BUSY ? "busy" : "backoff");
+	rte_tel_data_add_dict_int(d, "rx_ipv4_cksum_offload",
+				  dp->port.rx_ipv4_cksum);
+	rte_tel_data_add_dict_int(d, "rx_l4_cksum_offload",
+				  dp->port.rx_l4_cksum);
+	rte_tel_data_add_dict_int(d, "tx_ipv4_cksum_offload",
+				  dp->port.tx_ipv4_cksum);
+	rte_tel_data_add_dict_int(d, "tx_l4_cksum_offload",
+				  dp->port.tx_l4_cksum);
 	rte_tel_data_add_dict_u64(d, "mbufs_total", dp->port.pool->size);
 	rte_tel_data_add_dict_u64(d, "mbufs_in_use",
 				  rte_mempool_in_use_count(dp->port.pool));
 	return 0;
 }
 
-static void add_counters(struct rte_tel_data *d, const struct weir_lcore_stats *s,
-			 unsigned int n)
+static void add_counters(struct rte_tel_data *d,
+			 const struct weir_lcore_stats *s, unsigned int n)
 {
 	for (unsigned int c = 0; c < WEIR_CTR_MAX; c++) {
 		uint64_t sum = 0;
@@ -66,7 +71,8 @@ static void add_counters(struct rte_tel_data *d, const struct weir_lcore_stats *
 	}
 }
 
-static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+static int cmd_stats(const char *cmd, const char *params,
+		     struct rte_tel_data *d)
 {
 	(void)cmd, (void)params;
 	rte_tel_data_start_dict(d);
@@ -114,7 +120,10 @@ static int cmd_arp(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-#define FIELD(s, f) {#f, offsetof(struct s, f)}
+#define FIELD(s, f)                       \
+	{                                 \
+#f, offsetof(struct s, f) \
+	}
 static const struct {
 	const char *name;
 	size_t off;
@@ -181,7 +190,8 @@ static int cmd_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-static int cmd_testapp(const char *cmd, const char *params, struct rte_tel_data *d)
+static int cmd_testapp(const char *cmd, const char *params,
+		       struct rte_tel_data *d)
 {
 	(void)cmd, (void)params;
 	rte_tel_data_start_dict(d);
@@ -193,10 +203,11 @@ static int cmd_testapp(const char *cmd, const char *params, struct rte_tel_data 
 
 /* /weir/testapp/connect,IP:PORT,MODE[,BYTES[,WORKER]]: an active open by
  * a test application (tests only). Answers the worker it was queued on. */
-static int cmd_connect(const char *cmd, const char *params, struct rte_tel_data *d)
+static int cmd_connect(const char *cmd, const char *params,
+		       struct rte_tel_data *d)
 {
 	static unsigned int next_worker;
-	struct worker_cmd wc = {.op = WORKER_CMD_CONNECT};
+	struct worker_cmd wc = { .op = WORKER_CMD_CONNECT };
 	char ip[16], mode[16];
 	unsigned int port, worker, a, b, c, e;
 	unsigned long long bytes = 0;
@@ -250,11 +261,13 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
 				sum += the_dp->workers[i].px->parse_errors[e];
 		if (!sum)
 			continue;
-		snprintf(key, sizeof(key), "refused_%s", http_error_name((enum http_error)e));
+		snprintf(key, sizeof(key), "refused_%s",
+			 http_error_name((enum http_error)e));
 		for (char *k = key; *k; k++) /* telemetry keys: [a-z0-9_] */
 			if (*k >= 'A' && *k <= 'Z')
 				*k = (char)(*k - 'A' + 'a');
-			else if (!(*k == '_' || (*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9')))
+			else if (!(*k == '_' || (*k >= 'a' && *k <= 'z') ||
+				   (*k >= '0' && *k <= '9')))
 				*k = '_';
 		rte_tel_data_add_dict_u64(d, key, sum);
 	}
@@ -265,7 +278,8 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
  * "backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,
  * downs,ups" (health transitions)
  * (counts summed over workers; status from the health word). */
-static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data *d)
+static int cmd_servers(const char *cmd, const char *params,
+		       struct rte_tel_data *d)
 {
 	const struct weir_table *t = the_dp->table;
 
@@ -273,15 +287,18 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	for (uint32_t i = 0; t && i < t->n_servers && i < 500; i++) {
 		const struct weir_table_server *ts = &weir_table_servers(t)[i];
-		const struct weir_table_backend *be = &weir_table_backends(t)[ts->backend];
-		uint64_t cur = 0, idle = 0, req = 0, ok = 0, err5 = 0, fail = 0, retr = 0;
+		const struct weir_table_backend *be =
+			&weir_table_backends(t)[ts->backend];
+		uint64_t cur = 0, idle = 0, req = 0, ok = 0, err5 = 0, fail = 0,
+			 retr = 0;
 		uint64_t downs = 0, ups = 0;
 		const char *status = "UP";
 		char line[RTE_TEL_MAX_STRING_LEN];
 
 		for (unsigned int w = 0; w < the_dp->n_workers; w++) {
 			struct proxy *px = the_dp->workers[w].px;
-			struct px_server *s = px ? proxy_server(px, ts->id) : NULL;
+			struct px_server *s = px ? proxy_server(px, ts->id) :
+						   NULL;
 
 			if (!s)
 				continue;
@@ -292,13 +309,16 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 			err5 += s->resp[5];
 			fail += s->failures;
 			retr += s->retries_from;
-			downs += atomic_load_explicit(&s->health.went_down, memory_order_relaxed);
-			ups += atomic_load_explicit(&s->health.went_up, memory_order_relaxed);
+			downs += atomic_load_explicit(&s->health.went_down,
+						      memory_order_relaxed);
+			ups += atomic_load_explicit(&s->health.went_up,
+						    memory_order_relaxed);
 			status = lb_hs_status(lb_health_read(&s->health));
 		}
-		snprintf(line, sizeof(line), "%.24s,%.48s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
-			 be->name, ts->name, status, cur, idle, req, ok, err5, fail, retr,
-			 downs, ups);
+		snprintf(line, sizeof(line),
+			 "%.24s,%.48s,%s,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu",
+			 be->name, ts->name, status, cur, idle, req, ok, err5,
+			 fail, retr, downs, ups);
 		rte_tel_data_add_array_string(d, line);
 	}
 	return 0;
@@ -307,9 +327,10 @@ static int cmd_servers(const char *cmd, const char *params, struct rte_tel_data 
 /* /weir/drain,on|off: Ray's drain. /-/healthz and /-/routes answer 503
  * "This node is being drained." so upstream balancers move away, while
  * every request keeps being served. Answers the new state. */
-static int cmd_drain(const char *cmd, const char *params, struct rte_tel_data *d)
+static int cmd_drain(const char *cmd, const char *params,
+		     struct rte_tel_data *d)
 {
-	struct worker_cmd wc = {.op = WORKER_CMD_DRAIN};
+	struct worker_cmd wc = { .op = WORKER_CMD_DRAIN };
 
 	(void)cmd;
 	if (!params || (strcmp(params, "on") && strcmp(params, "off")))
@@ -328,25 +349,44 @@ int dp_telemetry_register(struct dataplane *dp)
 	int rc;
 
 	the_dp = dp;
-	rc = rte_telemetry_register_cmd("/weir/info", cmd_info,
+	rc = rte_telemetry_register_cmd(
+		"/weir/info", cmd_info,
 		"Weir dataplane: version, port, addresses, offloads, mbufs");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/stats", cmd_stats,
-		"Weir counters summed over worker lcores");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/stats/lcores",
-		cmd_stats_lcores, "Weir counters per worker lcore");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/arp", cmd_arp,
-		"Weir neighbour cache: ip -> mac state (first 64)");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/tcp", cmd_tcp,
-		"Weir TCP counters summed over workers, connections, free TCBs");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/http", cmd_http,
-		"Weir HTTP proxy counters summed over workers");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/servers", cmd_servers,
-		"Weir servers: backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,downs,ups");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/drain", cmd_drain,
-		"Ray's drain: healthz/routes answer 503 draining, traffic still served. Params: on|off");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp", cmd_testapp,
-		"Weir test applications' counters (tests only)");
-	rc = rc ? rc : rte_telemetry_register_cmd("/weir/testapp/connect",
-		cmd_connect, "Test app active open. Params: IP:PORT,MODE[,BYTES[,WORKER]]");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/stats", cmd_stats,
+			  "Weir counters summed over worker lcores");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd("/weir/stats/lcores",
+					     cmd_stats_lcores,
+					     "Weir counters per worker lcore");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/arp", cmd_arp,
+			  "Weir neighbour cache: ip -> mac state (first 64)");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/tcp", cmd_tcp,
+			  "Weir TCP counters summed over workers, connections, free TCBs");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/http", cmd_http,
+			  "Weir HTTP proxy counters summed over workers");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/servers", cmd_servers,
+			  "Weir servers: backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,downs,ups");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/drain", cmd_drain,
+			  "Ray's drain: healthz/routes answer 503 draining, traffic still served. Params: on|off");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/testapp", cmd_testapp,
+			  "Weir test applications' counters (tests only)");
+	rc = rc ? rc :
+		  rte_telemetry_register_cmd(
+			  "/weir/testapp/connect", cmd_connect,
+			  "Test app active open. Params: IP:PORT,MODE[,BYTES[,WORKER]]");
 	return rc;
 }

@@ -22,14 +22,14 @@
 #include "worker.h"
 
 #define CNT(w, name) ((w)->stats->c[WEIR_CTR_##name]++)
-#define ARP_WRITER 0            /* the worker that owns queue 0 */
+#define ARP_WRITER 0 /* the worker that owns queue 0 */
 #define ARP_TICK_NS 10000000ull /* neighbour retries are in 10 ms steps */
 #define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
 
 static inline uint64_t now_ns(const struct dataplane *dp)
 {
-	return (uint64_t)((unsigned __int128)rte_get_tsc_cycles() * 1000000000u /
-			  dp->tsc_hz);
+	return (uint64_t)((unsigned __int128)rte_get_tsc_cycles() *
+			  1000000000u / dp->tsc_hz);
 }
 
 static void drop(struct worker *w, struct rte_mbuf *m, int reason)
@@ -49,7 +49,8 @@ static void tx_flush(struct worker *w)
 	sent = rte_eth_tx_burst(w->dp->port.port_id, (uint16_t)w->queue,
 				w->txbuf, (uint16_t)w->n_tx);
 	for (uint16_t i = 0; i < sent; i++)
-		w->stats->c[WEIR_CTR_tx_bytes] += rte_pktmbuf_pkt_len(w->txbuf[i]);
+		w->stats->c[WEIR_CTR_tx_bytes] +=
+			rte_pktmbuf_pkt_len(w->txbuf[i]);
 	w->stats->c[WEIR_CTR_tx_frames] += sent;
 	for (unsigned int i = sent; i < w->n_tx; i++)
 		drop(w, w->txbuf[i], WEIR_CTR_drop_tx_full);
@@ -170,7 +171,8 @@ static void handle_arp(struct worker *w, struct rte_mbuf *m, uint32_t l3_len)
 	}
 	CNT(w, arp_requests_rx);
 	arp_build(f, RTE_ARP_OP_REPLY, &w->dp->iface.mac, a.tpa, &a.sha, a.spa);
-	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ETH_LEN - ARP_PKT_LEN));
+	rte_pktmbuf_trim(
+		m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ETH_LEN - ARP_PKT_LEN));
 	tx_frame(w, m);
 }
 
@@ -194,7 +196,8 @@ static void handle_icmp(struct worker *w, struct rte_mbuf *m,
 	c = csum_buf(iph, ip->hdr_len);
 	memcpy(iph + 10, &c, 2);
 	/* Drop the Ethernet padding, if any, before sending back. */
-	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ETH_LEN - ip->total_len));
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ETH_LEN -
+				       ip->total_len));
 	CNT(w, icmp_echo_replies);
 	send_ipv4(w, m);
 }
@@ -210,7 +213,8 @@ static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
 	if (rc)
 		return drop(w, m, rc);
 	if (!owned) {
-		owner = steer_ipv4_owner(&w->dp->steer, iph, ip.hdr_len, ip.total_len);
+		owner = steer_ipv4_owner(&w->dp->steer, iph, ip.hdr_len,
+					 ip.total_len);
 		if (owner != w->id) {
 			if (rte_ring_sp_enqueue(w->out[RING_RX][owner], m))
 				return drop(w, m, WEIR_CTR_drop_handoff_full);
@@ -223,7 +227,8 @@ static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
 	if (ip.proto == IPPROTO_TCP) {
 		/* The stack takes the packet at its IPv4 header, padding cut. */
 		rte_pktmbuf_adj(m, ETH_LEN);
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ip.total_len));
+		rte_pktmbuf_trim(
+			m, (uint16_t)(rte_pktmbuf_pkt_len(m) - ip.total_len));
 		CNT(w, tcp_segments_in);
 		tcp_input(w->tcp, m);
 		return;
@@ -245,13 +250,15 @@ static void rx_frame(struct worker *w, struct rte_mbuf *m, bool owned)
 	}
 	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m))
 		return drop(w, m, WEIR_CTR_drop_nombuf);
-	rc = eth_classify(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
-			  &w->dp->iface.mac, &ethertype, &l3_off);
+	rc = eth_classify(rte_pktmbuf_mtod(m, uint8_t *),
+			  rte_pktmbuf_data_len(m), &w->dp->iface.mac,
+			  &ethertype, &l3_off);
 	if (rc)
 		return drop(w, m, rc);
 	if (ethertype == RTE_ETHER_TYPE_ARP) {
 		if (w->id == ARP_WRITER)
-			return handle_arp(w, m, rte_pktmbuf_data_len(m) - l3_off);
+			return handle_arp(w, m,
+					  rte_pktmbuf_data_len(m) - l3_off);
 		if (rte_ring_sp_enqueue(w->out[RING_RX][ARP_WRITER], m))
 			return drop(w, m, WEIR_CTR_drop_handoff_full);
 		CNT(w, handoff_out);
@@ -279,9 +286,12 @@ static uint64_t tcp_clock(void *ctx)
 
 int worker_post(struct worker *w, const struct worker_cmd *cmd)
 {
-	struct worker_cmd copy = *cmd; /* the ring API takes a non-const pointer */
+	struct worker_cmd copy =
+		*cmd; /* the ring API takes a non-const pointer */
 
-	return rte_ring_mp_enqueue_elem(w->ctl, &copy, sizeof(copy)) ? -ENOBUFS : 0;
+	return rte_ring_mp_enqueue_elem(w->ctl, &copy, sizeof(copy)) ?
+		       -ENOBUFS :
+		       0;
 }
 
 static unsigned int poll_commands(struct worker *w)
@@ -321,14 +331,16 @@ static unsigned int poll_rings(struct worker *w)
 		total += n;
 		if (w->queue >= 0) {
 			n = rte_ring_sc_dequeue_burst(peer->out[RING_TX][w->id],
-						      (void **)pkts, BURST, NULL);
+						      (void **)pkts, BURST,
+						      NULL);
 			for (unsigned int i = 0; i < n; i++)
 				tx_frame(w, pkts[i]);
 			total += n;
 		}
 		if (w->id == ARP_WRITER) {
-			n = rte_ring_sc_dequeue_burst(peer->out[RING_RESOLVE][w->id],
-						      (void **)pkts, BURST, NULL);
+			n = rte_ring_sc_dequeue_burst(
+				peer->out[RING_RESOLVE][w->id], (void **)pkts,
+				BURST, NULL);
 			for (unsigned int i = 0; i < n; i++)
 				resolve_and_send(w, pkts[i]);
 			total += n;
@@ -392,7 +404,8 @@ static void idle_backoff(struct worker *w, uint64_t now_tsc)
 
 	if (w->idle_polls++ == 0)
 		w->idle_since = now_tsc;
-	if (cfg->idle.policy == CFG_IDLE_BUSY || w->idle_polls < cfg->idle.spin_polls) {
+	if (cfg->idle.policy == CFG_IDLE_BUSY ||
+	    w->idle_polls < cfg->idle.spin_polls) {
 		rte_pause();
 		return;
 	}
@@ -439,7 +452,7 @@ int worker_main(void *arg)
 
 static int make_rings(struct dataplane *dp, char *err, size_t errlen)
 {
-	static const char *const kind[] = {"rx", "tx", "rs"};
+	static const char *const kind[] = { "rx", "tx", "rs" };
 	char name[RTE_RING_NAMESIZE];
 
 	for (unsigned int i = 0; i < dp->n_workers; i++)
@@ -447,14 +460,17 @@ static int make_rings(struct dataplane *dp, char *err, size_t errlen)
 			for (unsigned int j = 0; j < dp->n_workers; j++) {
 				if (i == j)
 					continue;
-				snprintf(name, sizeof(name), "weir_%s_%u_%u", kind[k], i, j);
-				dp->workers[i].out[k][j] = rte_ring_create(name,
-					dp->cfg.memory.ring_size, rte_socket_id(),
+				snprintf(name, sizeof(name), "weir_%s_%u_%u",
+					 kind[k], i, j);
+				dp->workers[i].out[k][j] = rte_ring_create(
+					name, dp->cfg.memory.ring_size,
+					rte_socket_id(),
 					RING_F_SP_ENQ | RING_F_SC_DEQ);
 				if (!dp->workers[i].out[k][j]) {
-					snprintf(err, errlen, "memory.ring_size: "
-						 "cannot create ring %s (%s)", name,
-						 rte_strerror(rte_errno));
+					snprintf(err, errlen,
+						 "memory.ring_size: "
+						 "cannot create ring %s (%s)",
+						 name, rte_strerror(rte_errno));
 					return -ENOMEM;
 				}
 			}
@@ -487,9 +503,12 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 		    size_t errlen)
 {
 	struct tcp_env env = {
-		.output = tcp_out, .output_ctx = w,
-		.clock = tcp_clock, .clock_ctx = dp,
-		.tx_pool = dp->port.pool, .socket_id = (int)rte_socket_id(),
+		.output = tcp_out,
+		.output_ctx = w,
+		.clock = tcp_clock,
+		.clock_ctx = dp,
+		.tx_pool = dp->port.pool,
+		.socket_id = (int)rte_socket_id(),
 	};
 	struct tcp_config tc;
 	char name[32], rname[RTE_RING_NAMESIZE];
@@ -501,13 +520,16 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 	tcp_config_from(dp, w->id, &tc);
 	w->tcp = tcp_stack_create(&tc, &env);
 	if (!w->tcp) {
-		snprintf(err, errlen, "tcp.max_connections: cannot create worker %u's "
-			 "TCP stack (%s)", w->id, rte_strerror(rte_errno));
+		snprintf(err, errlen,
+			 "tcp.max_connections: cannot create worker %u's "
+			 "TCP stack (%s)",
+			 w->id, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	snprintf(name, sizeof(name), "weir_app_%u", w->id);
 	if (testapp_init(&w->app, w->tcp, dp->port.pool, &dp->cfg, name)) {
-		snprintf(err, errlen, "test_apps: cannot start on worker %u", w->id);
+		snprintf(err, errlen, "test_apps: cannot start on worker %u",
+			 w->id);
 		return -ENOMEM;
 	}
 	if (dp->cfg.http.enabled) {
@@ -529,12 +551,18 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 		pc.timeout_server_ms = c->http.timeout_server_ms;
 		pc.pool_idle_ms = c->http.pool_idle_ms;
 		snprintf(name, sizeof(name), "px%u", w->id);
-		w->px = rte_zmalloc("weir_proxy", sizeof(*w->px), RTE_CACHE_LINE_SIZE);
-		if (!w->px || proxy_init(w->px, &pc, w->tcp, dp->port.pool,
-					 rte_be_to_cpu_32(c->local_ip), name, now_ns(dp)) ||
+		w->px = rte_zmalloc("weir_proxy", sizeof(*w->px),
+				    RTE_CACHE_LINE_SIZE);
+		if (!w->px ||
+		    proxy_init(w->px, &pc, w->tcp, dp->port.pool,
+			       rte_be_to_cpu_32(c->local_ip), name,
+			       now_ns(dp)) ||
 		    proxy_set_table(w->px, dp->table)) {
-			snprintf(err, errlen, "http: cannot start the proxy on worker %u "
-				 "(http.max_sessions too large for the hugepages?)", w->id);
+			snprintf(
+				err, errlen,
+				"http: cannot start the proxy on worker %u "
+				"(http.max_sessions too large for the hugepages?)",
+				w->id);
 			return -ENOMEM;
 		}
 	}
@@ -542,7 +570,8 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 	w->ctl = rte_ring_create_elem(rname, sizeof(struct worker_cmd), 64,
 				      rte_socket_id(), RING_F_SC_DEQ);
 	if (!w->ctl) {
-		snprintf(err, errlen, "cannot create the control ring of worker %u", w->id);
+		snprintf(err, errlen,
+			 "cannot create the control ring of worker %u", w->id);
 		return -ENOMEM;
 	}
 	return 0;
@@ -556,12 +585,13 @@ int workers_init(struct dataplane *dp, char *err, size_t errlen)
 		.max_tries = dp->cfg.arp.tries,
 		.failed_ns = dp->cfg.arp.failed_s * 1000000000ull,
 	};
-	struct arp_cache_ops ops = {arp_send_request, arp_release, arp_drop,
-				    &dp->workers[ARP_WRITER]};
+	struct arp_cache_ops ops = { arp_send_request, arp_release, arp_drop,
+				     &dp->workers[ARP_WRITER] };
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 
 	dp->tsc_hz = rte_get_tsc_hz();
-	dp->arp = rte_zmalloc("weir_arp", sizeof(*dp->arp), RTE_CACHE_LINE_SIZE);
+	dp->arp =
+		rte_zmalloc("weir_arp", sizeof(*dp->arp), RTE_CACHE_LINE_SIZE);
 	if (!dp->arp) {
 		snprintf(err, errlen, "no hugepage memory for the ARP cache");
 		return -ENOMEM;

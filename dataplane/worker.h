@@ -28,10 +28,10 @@
 struct dataplane; /* the whole process's shared, read-mostly state */
 
 struct worker {
-	unsigned int id;       /* 0 .. n_workers-1 */
+	unsigned int id; /* 0 .. n_workers-1 */
 	unsigned int lcore_id; /* EAL lcore it runs on */
-	int queue;             /* port queue it polls and sends on, or -1 */
-	unsigned int tx_via;   /* worker whose queue sends for us */
+	int queue; /* port queue it polls and sends on, or -1 */
+	unsigned int tx_via; /* worker whose queue sends for us */
 	struct dataplane *dp;
 	struct weir_lcore_stats *stats;
 	/* rings[k][peer]: from this worker to peer (k = ring kind) */
@@ -50,8 +50,8 @@ struct worker {
 } __rte_cache_aligned;
 
 enum ring_kind {
-	RING_RX,      /* a received frame for its owner to process */
-	RING_TX,      /* a finished frame for the queue's lcore to send */
+	RING_RX, /* a received frame for its owner to process */
+	RING_TX, /* a finished frame for the queue's lcore to send */
 	RING_RESOLVE, /* an IPv4 frame that needs the ARP writer's help */
 };
 
@@ -71,15 +71,15 @@ struct dataplane {
 
 /* A command for a worker from outside the fast path (16 bytes). */
 struct worker_cmd {
-	uint8_t op;   /* WORKER_CMD_* */
+	uint8_t op; /* WORKER_CMD_* */
 	uint8_t mode; /* enum cfg_app_mode */
 	uint16_t port; /* host order */
-	uint32_t ip;   /* host order */
+	uint32_t ip; /* host order */
 	uint64_t bytes;
 };
 
 #define WORKER_CMD_CONNECT 1 /* testapp_connect(ip, port, mode, bytes) */
-#define WORKER_CMD_DRAIN 2   /* the proxy's drain flag := bytes (0/1) */
+#define WORKER_CMD_DRAIN 2 /* the proxy's drain flag := bytes (0/1) */
 
 /* Queues cmd for worker w; any thread. Returns 0 or -ENOBUFS. */
 int worker_post(struct worker *w, const struct worker_cmd *cmd);

@@ -2,7 +2,8 @@
  * callbacks. Back-pressure is real: echo stops reading (no tcp_recv_done)
  * while its replies wait for send space, and source fills the send queue
  * only as on_writable frees it. */
-#define OPENSSL_API_COMPAT 10101 /* SHA256_CTX lives in our mempool: no malloc */
+#define OPENSSL_API_COMPAT \
+	10101 /* SHA256_CTX lives in our mempool: no malloc */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,11 +62,14 @@ static void source_fill(struct tcp_conn *c, struct testapp_conn *tc)
 			m = rte_pktmbuf_alloc(a->pkt_pool);
 			if (!m)
 				return; /* retried on the next on_writable */
-			n = (uint32_t)RTE_MIN(tc->to_send - tc->sent,
-					      (uint64_t)rte_pktmbuf_tailroom(m));
-			uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)n);
+			n = (uint32_t)RTE_MIN(
+				tc->to_send - tc->sent,
+				(uint64_t)rte_pktmbuf_tailroom(m));
+			uint8_t *p =
+				(uint8_t *)rte_pktmbuf_append(m, (uint16_t)n);
 			for (uint32_t i = 0; i < n; i++)
-				p[i] = (uint8_t)((tc->sent + i) % TESTAPP_PATTERN_PERIOD);
+				p[i] = (uint8_t)((tc->sent + i) %
+						 TESTAPP_PATTERN_PERIOD);
 			tc->sent += n;
 		}
 		n = rte_pktmbuf_pkt_len(m);
@@ -134,7 +138,8 @@ static void on_recv(struct tcp_conn *c, void *user, struct rte_mbuf *m)
 	tc->received += len;
 	tc->app->stats.bytes_in += len;
 	if (tc->mode == APP_ECHO) {
-		if (tc->pend_n == PENDING_MAX) { /* cannot happen within the window */
+		if (tc->pend_n ==
+		    PENDING_MAX) { /* cannot happen within the window */
 			rte_pktmbuf_free(m);
 			tcp_recv_done(c, len);
 			return;
@@ -146,7 +151,8 @@ static void on_recv(struct tcp_conn *c, void *user, struct rte_mbuf *m)
 	}
 	if (tc->mode == APP_SINK)
 		for (struct rte_mbuf *s = m; s; s = s->next)
-			SHA256_Update(&tc->sha, rte_pktmbuf_mtod(s, void *), s->data_len);
+			SHA256_Update(&tc->sha, rte_pktmbuf_mtod(s, void *),
+				      s->data_len);
 	rte_pktmbuf_free(m);
 	tcp_recv_done(c, len);
 }

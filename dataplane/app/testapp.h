@@ -30,9 +30,9 @@ struct testapp_listener {
 
 struct testapp {
 	struct tcp_stack *tcp;
-	struct rte_mempool *conns;    /* struct testapp_conn */
+	struct rte_mempool *conns; /* struct testapp_conn */
 	struct rte_mempool *pkt_pool; /* for the data we send */
-	uint32_t local_ip;            /* host order, source of active opens */
+	uint32_t local_ip; /* host order, source of active opens */
 	struct testapp_listener listeners[CFG_MAX_TEST_APPS];
 	unsigned int n_listeners;
 	struct testapp_stats stats;

@@ -68,8 +68,8 @@ void config_defaults(struct dp_config *cfg)
 	cfg->http.buffer_kb = 16;
 }
 
-static const char *const app_modes[APP_MODE_COUNT] = {"echo", "discard",
-						      "source", "sink"};
+static const char *const app_modes[APP_MODE_COUNT] = { "echo", "discard",
+						       "source", "sink" };
 
 const char *config_app_mode_name(enum cfg_app_mode m)
 {
@@ -88,7 +88,7 @@ int config_app_mode_parse(const char *name, enum cfg_app_mode *m)
 
 const char *config_ip_str(uint32_t ip, char *buf)
 {
-	struct in_addr a = {.s_addr = ip};
+	struct in_addr a = { .s_addr = ip };
 
 	return inet_ntop(AF_INET, &a, buf, 16) ? buf : "?";
 }
@@ -100,14 +100,15 @@ static int check_keys(struct pctx *p, const cJSON *obj, const char *path,
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		const char *const *k = known;
 
 		while (*k && strcmp(*k, it->string) != 0)
 			k++;
 		if (!*k)
-			return fail(p, "%s%s%s: unknown key", path, *path ? "." : "",
-				    it->string);
+			return fail(p, "%s%s%s: unknown key", path,
+				    *path ? "." : "", it->string);
 		for (const cJSON *o = obj->child; o != it; o = o->next)
 			if (!strcmp(o->string, it->string))
 				return fail(p, "%s%s%s: given twice", path,
@@ -153,7 +154,8 @@ static int parse_ip(struct pctx *p, const cJSON *v, const char *what,
 	struct in_addr a;
 
 	if (!cJSON_IsString(v))
-		return fail(p, "%s: must be a string with an IPv4 address", what);
+		return fail(p, "%s: must be a string with an IPv4 address",
+			    what);
 	if (inet_pton(AF_INET, v->valuestring, &a) != 1)
 		return fail(p, "%s: \"%s\" is not an IPv4 address", what,
 			    v->valuestring);
@@ -165,9 +167,13 @@ static int parse_ip(struct pctx *p, const cJSON *v, const char *what,
 
 static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
 {
-	static const char *const known[] = {"driver", "iface", "queues", "mtu",
-					    "rx_checksum_offload",
-					    "tx_checksum_offload", NULL};
+	static const char *const known[] = { "driver",
+					     "iface",
+					     "queues",
+					     "mtu",
+					     "rx_checksum_offload",
+					     "tx_checksum_offload",
+					     NULL };
 	const cJSON *v;
 	uint32_t u;
 	int rc;
@@ -182,7 +188,9 @@ static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
 	if (!cJSON_IsString(v) || !v->valuestring[0] ||
 	    strlen(v->valuestring) >= CFG_IFNAME_MAX ||
 	    strpbrk(v->valuestring, ",=/ "))
-		return fail(p, "port.iface: must be an interface name (1-15 characters, no ',=/ ')");
+		return fail(
+			p,
+			"port.iface: must be an interface name (1-15 characters, no ',=/ ')");
 	strcpy(cfg->port.iface, v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(port, "driver");
 	if (v) {
@@ -195,8 +203,10 @@ static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
 		else if (!strcmp(v->valuestring, "af_packet"))
 			cfg->port.driver = CFG_DRIVER_AF_PACKET;
 		else
-			return fail(p, "port.driver: \"%s\" is not one of auto, af_xdp, af_packet",
-				    v->valuestring);
+			return fail(
+				p,
+				"port.driver: \"%s\" is not one of auto, af_xdp, af_packet",
+				v->valuestring);
 	}
 	u = cfg->port.queues;
 	if ((rc = get_uint(p, port, "queues", "port", 0, CFG_MAX_WORKERS, &u)))
@@ -220,16 +230,19 @@ static int parse_vips(struct pctx *p, const cJSON *vips, struct dp_config *cfg)
 	int rc;
 
 	if (!cJSON_IsArray(vips) || cJSON_GetArraySize(vips) == 0)
-		return fail(p, "vips: must be a non-empty list of IPv4 addresses");
+		return fail(p,
+			    "vips: must be a non-empty list of IPv4 addresses");
 	if (cJSON_GetArraySize(vips) > CFG_MAX_VIPS)
 		return fail(p, "vips: at most %d addresses", CFG_MAX_VIPS);
-	cJSON_ArrayForEach(v, vips) {
+	cJSON_ArrayForEach(v, vips)
+	{
 		snprintf(what, sizeof(what), "vips[%u]", cfg->n_vips);
 		if ((rc = parse_ip(p, v, what, &cfg->vips[cfg->n_vips])))
 			return rc;
 		for (unsigned int i = 0; i < cfg->n_vips; i++)
 			if (cfg->vips[i] == cfg->vips[cfg->n_vips])
-				return fail(p, "%s: duplicate of vips[%u]", what, i);
+				return fail(p, "%s: duplicate of vips[%u]",
+					    what, i);
 		cfg->n_vips++;
 	}
 	return 0;
@@ -244,10 +257,15 @@ static int parse_cpus(struct pctx *p, const cJSON *cpus, struct dp_config *cfg)
 		return fail(p, "cpus: must be a list of CPU numbers");
 	if (cJSON_GetArraySize(cpus) > CFG_MAX_WORKERS)
 		return fail(p, "cpus: at most %d entries", CFG_MAX_WORKERS);
-	cJSON_ArrayForEach(v, cpus) {
+	cJSON_ArrayForEach(v, cpus)
+	{
 		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-		    v->valuedouble > 1023 || v->valuedouble != (int)v->valuedouble)
-			return fail(p, "cpus[%d]: must be a CPU number from 0 to 1023", i);
+		    v->valuedouble > 1023 ||
+		    v->valuedouble != (int)v->valuedouble)
+			return fail(
+				p,
+				"cpus[%d]: must be a CPU number from 0 to 1023",
+				i);
 		cfg->cpus[i++] = (int)v->valuedouble;
 	}
 	return 0;
@@ -255,8 +273,9 @@ static int parse_cpus(struct pctx *p, const cJSON *cpus, struct dp_config *cfg)
 
 static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
 {
-	static const char *const known[] = {"policy", "spin_polls",
-		"max_sleep_us", "deep_after_ms", "deep_sleep_us", NULL};
+	static const char *const known[] = { "policy",	      "spin_polls",
+					     "max_sleep_us",  "deep_after_ms",
+					     "deep_sleep_us", NULL };
 	const cJSON *v;
 	int rc;
 
@@ -271,7 +290,9 @@ static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
 		else if (cJSON_IsString(v) && !strcmp(v->valuestring, "busy"))
 			cfg->idle.policy = CFG_IDLE_BUSY;
 		else
-			return fail(p, "idle.policy: must be \"backoff\" or \"busy\"");
+			return fail(
+				p,
+				"idle.policy: must be \"backoff\" or \"busy\"");
 	}
 	if ((rc = get_uint(p, idle, "spin_polls", "idle", 0, 1000000,
 			   &cfg->idle.spin_polls)))
@@ -284,15 +305,17 @@ static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
 			   &cfg->idle.deep_sleep_us)))
 		return rc;
 	if (cfg->idle.deep_sleep_us < cfg->idle.max_sleep_us)
-		return fail(p, "idle.deep_sleep_us: must be >= idle.max_sleep_us");
+		return fail(p,
+			    "idle.deep_sleep_us: must be >= idle.max_sleep_us");
 	return 0;
 }
 
 static int parse_tcp(struct pctx *p, const cJSON *tcp, struct dp_config *cfg)
 {
-	static const char *const known[] = {"max_connections", "rto_min_ms",
-		"time_wait_ms", "delack_ms", "rcv_buf_kb", "snd_mbufs", "syn_retries",
-		NULL};
+	static const char *const known[] = { "max_connections", "rto_min_ms",
+					     "time_wait_ms",	"delack_ms",
+					     "rcv_buf_kb",	"snd_mbufs",
+					     "syn_retries",	NULL };
 	int rc;
 
 	if (!cJSON_IsObject(tcp))
@@ -318,10 +341,20 @@ static int parse_tcp(struct pctx *p, const cJSON *tcp, struct dp_config *cfg)
 
 static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 {
-	static const char *const known[] = {"port", "target_groups", "retries",
-		"ray_500", "timeout_client_ms", "timeout_keep_alive_ms",
-		"timeout_http_request_ms", "timeout_connect_ms", "timeout_server_ms",
-		"pool_idle_ms", "max_sessions", "buffer_kb", "balance", NULL};
+	static const char *const known[] = { "port",
+					     "target_groups",
+					     "retries",
+					     "ray_500",
+					     "timeout_client_ms",
+					     "timeout_keep_alive_ms",
+					     "timeout_http_request_ms",
+					     "timeout_connect_ms",
+					     "timeout_server_ms",
+					     "pool_idle_ms",
+					     "max_sessions",
+					     "buffer_kb",
+					     "balance",
+					     NULL };
 	const cJSON *v;
 	uint32_t u = cfg->http.port;
 	int rc;
@@ -338,23 +371,30 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 	if (v) {
 		if (!cJSON_IsString(v) || !v->valuestring[0] ||
 		    strlen(v->valuestring) >= sizeof(cfg->http.target_groups))
-			return fail(p, "http.target_groups: must be a file path (under 256 characters)");
+			return fail(
+				p,
+				"http.target_groups: must be a file path (under 256 characters)");
 		strcpy(cfg->http.target_groups, v->valuestring);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(h, "balance");
 	if (v) {
 		/* the values of enum weir_table_balance (include/weir/table.h) */
-		static const char *const algos[] = {"leastconn", "roundrobin", "random"};
+		static const char *const algos[] = { "leastconn", "roundrobin",
+						     "random" };
 		unsigned int i = 0;
 
-		while (i < 3 && !(cJSON_IsString(v) && !strcmp(v->valuestring, algos[i])))
+		while (i < 3 && !(cJSON_IsString(v) &&
+				  !strcmp(v->valuestring, algos[i])))
 			i++;
 		if (i == 3)
-			return fail(p, "http.balance: must be leastconn, roundrobin or random");
+			return fail(
+				p,
+				"http.balance: must be leastconn, roundrobin or random");
 		cfg->http.balance = (uint8_t)i;
 	}
 	if ((rc = get_bool(p, h, "ray_500", "http", &cfg->http.ray_500)) ||
-	    (rc = get_uint(p, h, "retries", "http", 0, 10, &cfg->http.retries)) ||
+	    (rc = get_uint(p, h, "retries", "http", 0, 10,
+			   &cfg->http.retries)) ||
 	    (rc = get_uint(p, h, "timeout_client_ms", "http", 0, 86400000,
 			   &cfg->http.timeout_client_ms)) ||
 	    (rc = get_uint(p, h, "timeout_keep_alive_ms", "http", 0, 86400000,
@@ -369,7 +409,8 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 			   &cfg->http.pool_idle_ms)) ||
 	    (rc = get_uint(p, h, "max_sessions", "http", 16, 1000000,
 			   &cfg->http.max_sessions)) ||
-	    (rc = get_uint(p, h, "buffer_kb", "http", 4, 1024, &cfg->http.buffer_kb)))
+	    (rc = get_uint(p, h, "buffer_kb", "http", 4, 1024,
+			   &cfg->http.buffer_kb)))
 		return rc;
 	return 0;
 }
@@ -377,7 +418,7 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
 		     struct dp_config *cfg)
 {
-	static const char *const known[] = {"port", "mode", "bytes", NULL};
+	static const char *const known[] = { "port", "mode", "bytes", NULL };
 	const cJSON *v;
 	char path[24];
 	uint32_t u = 0;
@@ -395,16 +436,26 @@ static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
 	cfg->apps[i].port = (uint16_t)u;
 	for (unsigned int j = 0; j < i; j++)
 		if (cfg->apps[j].port == cfg->apps[i].port)
-			return fail(p, "%s.port: %u is used by test_apps[%u]", path, u, j);
+			return fail(p, "%s.port: %u is used by test_apps[%u]",
+				    path, u, j);
 	v = cJSON_GetObjectItemCaseSensitive(app, "mode");
-	if (!cJSON_IsString(v) || config_app_mode_parse(v->valuestring, &cfg->apps[i].mode))
-		return fail(p, "%s.mode: must be one of echo, discard, source, sink", path);
+	if (!cJSON_IsString(v) ||
+	    config_app_mode_parse(v->valuestring, &cfg->apps[i].mode))
+		return fail(
+			p,
+			"%s.mode: must be one of echo, discard, source, sink",
+			path);
 	v = cJSON_GetObjectItemCaseSensitive(app, "bytes");
-	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15 ||
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+		  v->valuedouble > 1e15 ||
 		  v->valuedouble != (double)(uint64_t)v->valuedouble))
-		return fail(p, "%s.bytes: must be a whole number of bytes", path);
+		return fail(p, "%s.bytes: must be a whole number of bytes",
+			    path);
 	if (cfg->apps[i].mode == APP_SOURCE && !v)
-		return fail(p, "%s.bytes: missing (source mode sends this many bytes)", path);
+		return fail(
+			p,
+			"%s.bytes: missing (source mode sends this many bytes)",
+			path);
 	cfg->apps[i].bytes = v ? (uint64_t)v->valuedouble : 0;
 	return 0;
 }
@@ -418,7 +469,8 @@ static int parse_apps(struct pctx *p, const cJSON *apps, struct dp_config *cfg)
 		return fail(p, "test_apps: must be a list");
 	if (cJSON_GetArraySize(apps) > CFG_MAX_TEST_APPS)
 		return fail(p, "test_apps: at most %d", CFG_MAX_TEST_APPS);
-	cJSON_ArrayForEach(v, apps) {
+	cJSON_ArrayForEach(v, apps)
+	{
 		if ((rc = parse_app(p, v, cfg->n_apps, cfg)))
 			return rc;
 		cfg->n_apps++;
@@ -429,12 +481,14 @@ static int parse_apps(struct pctx *p, const cJSON *apps, struct dp_config *cfg)
 static int parse_sections(struct pctx *p, const cJSON *root,
 			  struct dp_config *cfg)
 {
-	static const char *const known[] = {"port", "vips", "local_ip",
-		"prefix_len", "gateway", "workers", "cpus", "idle", "memory",
-		"arp", "tcp", "test_apps", "http", NULL};
-	static const char *const mem_keys[] = {"mbufs", "ring_size", NULL};
-	static const char *const arp_keys[] = {"reachable_s", "retry_ms",
-					       "tries", "failed_s", NULL};
+	static const char *const known[] = {
+		"port",	   "vips",	"local_ip", "prefix_len", "gateway",
+		"workers", "cpus",	"idle",	    "memory",	  "arp",
+		"tcp",	   "test_apps", "http",	    NULL
+	};
+	static const char *const mem_keys[] = { "mbufs", "ring_size", NULL };
+	static const char *const arp_keys[] = { "reachable_s", "retry_ms",
+						"tries", "failed_s", NULL };
 	const cJSON *v;
 	uint32_t u;
 	int rc;
@@ -483,7 +537,8 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 				   &cfg->memory.ring_size)))
 			return rc;
 		if (cfg->memory.ring_size & (cfg->memory.ring_size - 1))
-			return fail(p, "memory.ring_size: must be a power of two");
+			return fail(p,
+				    "memory.ring_size: must be a power of two");
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "tcp");
 	if (v && (rc = parse_tcp(p, v, cfg)))
@@ -503,7 +558,8 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 				   &cfg->arp.reachable_s)) ||
 		    (rc = get_uint(p, v, "retry_ms", "arp", 10, 60000,
 				   &cfg->arp.retry_ms)) ||
-		    (rc = get_uint(p, v, "tries", "arp", 1, 100, &cfg->arp.tries)) ||
+		    (rc = get_uint(p, v, "tries", "arp", 1, 100,
+				   &cfg->arp.tries)) ||
 		    (rc = get_uint(p, v, "failed_s", "arp", 0, 3600,
 				   &cfg->arp.failed_s)))
 			return rc;
@@ -514,20 +570,23 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 /* Cross-field rules, checked once every field has its value. */
 static int check_consistency(struct pctx *p, const struct dp_config *cfg)
 {
-	uint32_t mask = htonl(cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
+	uint32_t mask =
+		htonl(cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
 	char a[16];
 
 	for (unsigned int i = 0; i < cfg->n_vips; i++)
 		if (cfg->vips[i] == cfg->local_ip)
-			return fail(p, "local_ip: must differ from vips[%u] (%s)", i,
-				    config_ip_str(cfg->local_ip, a));
+			return fail(p,
+				    "local_ip: must differ from vips[%u] (%s)",
+				    i, config_ip_str(cfg->local_ip, a));
 	if (cfg->gateway && (cfg->gateway & mask) != (cfg->local_ip & mask))
 		return fail(p, "gateway: %s is not in local_ip's /%u subnet",
 			    config_ip_str(cfg->gateway, a), cfg->prefix_len);
 	for (unsigned int i = 0; cfg->http.enabled && i < cfg->n_apps; i++)
 		if (cfg->apps[i].port == cfg->http.port)
-			return fail(p, "test_apps[%u].port: %u is the http port", i,
-				    cfg->http.port);
+			return fail(p,
+				    "test_apps[%u].port: %u is the http port",
+				    i, cfg->http.port);
 	if (cfg->port.queues > cfg->workers)
 		return fail(p, "port.queues: %u is more than workers (%u)",
 			    cfg->port.queues, cfg->workers);
@@ -537,7 +596,7 @@ static int check_consistency(struct pctx *p, const struct dp_config *cfg)
 int config_parse(const char *text, struct dp_config *cfg, char *err,
 		 size_t errlen)
 {
-	struct pctx p = {err, errlen};
+	struct pctx p = { err, errlen };
 	cJSON *root;
 	int rc;
 

@@ -15,10 +15,23 @@
 
 #define CFG_MAX_TEST_APPS 8
 
-enum cfg_driver { CFG_DRIVER_AUTO, CFG_DRIVER_AF_XDP, CFG_DRIVER_AF_PACKET };
+enum cfg_driver {
+	CFG_DRIVER_AUTO,
+	CFG_DRIVER_AF_XDP,
+	CFG_DRIVER_AF_PACKET
+};
 /* Test-application modes (tests and benchmarks only; see dataplane/app). */
-enum cfg_app_mode { APP_ECHO, APP_DISCARD, APP_SOURCE, APP_SINK, APP_MODE_COUNT };
-enum cfg_idle { CFG_IDLE_BACKOFF, CFG_IDLE_BUSY };
+enum cfg_app_mode {
+	APP_ECHO,
+	APP_DISCARD,
+	APP_SOURCE,
+	APP_SINK,
+	APP_MODE_COUNT
+};
+enum cfg_idle {
+	CFG_IDLE_BACKOFF,
+	CFG_IDLE_BUSY
+};
 
 struct dp_config {
 	struct {
@@ -31,20 +44,20 @@ struct dp_config {
 	} port;
 	uint32_t vips[CFG_MAX_VIPS]; /* network byte order */
 	unsigned int n_vips;
-	uint32_t local_ip;  /* network order; source address toward backends */
+	uint32_t local_ip; /* network order; source address toward backends */
 	uint8_t prefix_len; /* of the on-link subnet */
-	uint32_t gateway;   /* network order; 0 = none */
+	uint32_t gateway; /* network order; 0 = none */
 	unsigned int workers;
 	int cpus[CFG_MAX_WORKERS]; /* CPU of each worker lcore; -1 = auto */
 	struct {
 		enum cfg_idle policy;
-		uint32_t spin_polls;   /* empty polls before the first sleep */
+		uint32_t spin_polls; /* empty polls before the first sleep */
 		uint32_t max_sleep_us; /* longest sleep while recently busy */
 		uint32_t deep_after_ms; /* idle this long: allow deep sleeps */
 		uint32_t deep_sleep_us; /* longest sleep when long idle */
 	} idle;
 	struct {
-		uint32_t mbufs;     /* mbufs in the packet pool */
+		uint32_t mbufs; /* mbufs in the packet pool */
 		uint32_t ring_size; /* each lcore-to-lcore hand-off ring */
 	} memory;
 	struct {
@@ -53,24 +66,24 @@ struct dp_config {
 	struct {
 		uint32_t max_connections; /* per worker, TIME_WAIT included */
 		uint32_t rto_min_ms;
-		uint32_t time_wait_ms;    /* our short 2MSL */
+		uint32_t time_wait_ms; /* our short 2MSL */
 		uint32_t delack_ms;
-		uint32_t rcv_buf_kb;      /* receive window per connection */
-		uint32_t snd_mbufs;       /* send queue per connection */
-		uint32_t syn_retries;     /* SYN retransmissions before a timeout */
+		uint32_t rcv_buf_kb; /* receive window per connection */
+		uint32_t snd_mbufs; /* send queue per connection */
+		uint32_t syn_retries; /* SYN retransmissions before a timeout */
 	} tcp;
 	struct {
-		bool enabled;          /* an "http" section was given */
-		uint16_t port;         /* Ray's frontend port: 8000 */
+		bool enabled; /* an "http" section was given */
+		uint16_t port; /* Ray's frontend port: 8000 */
 		char target_groups[256]; /* Ray target-group JSON loaded at start */
-		uint32_t retries;      /* redispatches per request: 1 */
-		bool ray_500;          /* 502/504 become Ray's exact 500 */
+		uint32_t retries; /* redispatches per request: 1 */
+		bool ray_500; /* 502/504 become Ray's exact 500 */
 		uint32_t timeout_client_ms, timeout_keep_alive_ms;
 		uint32_t timeout_http_request_ms, timeout_connect_ms;
 		uint32_t timeout_server_ms, pool_idle_ms;
 		uint32_t max_sessions; /* client connections per worker */
-		uint32_t buffer_kb;    /* head buffer (Ray's tune.bufsize): 16 */
-		uint8_t balance;       /* enum weir_table_balance: leastconn */
+		uint32_t buffer_kb; /* head buffer (Ray's tune.bufsize): 16 */
+		uint8_t balance; /* enum weir_table_balance: leastconn */
 	} http;
 	struct {
 		uint16_t port;

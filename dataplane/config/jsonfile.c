@@ -21,8 +21,8 @@ int json_file_read(const char *path, size_t max, char **text, char *err,
 	}
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || (size_t)n > max) {
 		fclose(f);
-		snprintf(err, errlen, "%s: not a regular file under %zu KiB", path,
-			 max >> 10);
+		snprintf(err, errlen, "%s: not a regular file under %zu KiB",
+			 path, max >> 10);
 		return -EFBIG;
 	}
 	rewind(f);

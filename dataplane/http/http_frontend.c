@@ -8,25 +8,44 @@
 const char *http_fe_reason(uint16_t status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -34,10 +53,12 @@ size_t http_fe_response(char *buf, size_t cap, uint16_t status,
 			const char *ctype, const char *body, size_t body_len,
 			bool close, bool head_only)
 {
-	int n = snprintf(buf, cap, "HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n",
-			 status, http_fe_reason(status), ctype ? "Content-Type: " : "",
-			 ctype ? ctype : "", ctype ? "\r\n" : "", body_len,
-			 close ? "Connection: close\r\n" : "");
+	int n = snprintf(
+		buf, cap,
+		"HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+		http_fe_reason(status), ctype ? "Content-Type: " : "",
+		ctype ? ctype : "", ctype ? "\r\n" : "", body_len,
+		close ? "Connection: close\r\n" : "");
 
 	if (n < 0 || (size_t)n >= cap)
 		return 0;
@@ -56,10 +77,12 @@ size_t http_fe_not_found(char *buf, size_t cap, const char *path,
 	int n;
 
 	if (path_len > 1900)
-		path_len = 1900; /* the 414 limit is larger; keep the body bounded */
-	n = snprintf(body, sizeof(body),
-		     "Path '%.*s' not found. Ping http://.../-/routes for available routes.",
-		     (int)path_len, path);
+		path_len =
+			1900; /* the 414 limit is larger; keep the body bounded */
+	n = snprintf(
+		body, sizeof(body),
+		"Path '%.*s' not found. Ping http://.../-/routes for available routes.",
+		(int)path_len, path);
 	if (n < 0)
 		return 0;
 	return http_fe_response(buf, cap, 404, "text/plain", body, (size_t)n,
@@ -69,10 +92,14 @@ size_t http_fe_not_found(char *buf, size_t cap, const char *path,
 static const char *health_text(enum http_fe_health st)
 {
 	switch (st) {
-	case HTTP_FE_HEALTHY: return "success";
-	case HTTP_FE_UNHEALTHY: return "Service Unavailable";
-	case HTTP_FE_UNPOPULATED: return "Route table is not populated yet.";
-	default: return "This node is being drained.";
+	case HTTP_FE_HEALTHY:
+		return "success";
+	case HTTP_FE_UNHEALTHY:
+		return "Service Unavailable";
+	case HTTP_FE_UNPOPULATED:
+		return "Route table is not populated yet.";
+	default:
+		return "This node is being drained.";
 	}
 }
 
@@ -95,8 +122,8 @@ size_t http_fe_routes(char *buf, size_t cap, enum http_fe_health st,
 				json_len, close, head_only);
 }
 
-size_t http_fe_error(char *buf, size_t cap, uint16_t status,
-		     bool ray_normalise, bool close, bool head_only)
+size_t http_fe_error(char *buf, size_t cap, uint16_t status, bool ray_normalise,
+		     bool close, bool head_only)
 {
 	char body[96];
 	int n;

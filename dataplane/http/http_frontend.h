@@ -11,16 +11,16 @@
 #include <stdint.h>
 
 /* Ray's exact 500, which replaces the proxy's own 502 and 504. */
-#define HTTP_FE_RAY_500                                                    \
+#define HTTP_FE_RAY_500                                                      \
 	"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n" \
 	"Content-Length: 21\r\n\r\nInternal Server Error"
 
 /* Node states the health endpoints report, in Ray's words. */
 enum http_fe_health {
-	HTTP_FE_HEALTHY,     /* 200 "success" */
-	HTTP_FE_UNHEALTHY,   /* 503 "Service Unavailable": no server up */
+	HTTP_FE_HEALTHY, /* 200 "success" */
+	HTTP_FE_UNHEALTHY, /* 503 "Service Unavailable": no server up */
 	HTTP_FE_UNPOPULATED, /* 503 "Route table is not populated yet." */
-	HTTP_FE_DRAINING,    /* 503 "This node is being drained." */
+	HTTP_FE_DRAINING, /* 503 "This node is being drained." */
 };
 
 /* Writes "HTTP/1.1 <status> <reason>", Content-Type (if ctype), an exact
@@ -51,8 +51,8 @@ size_t http_fe_routes(char *buf, size_t cap, enum http_fe_health st,
  * 503, 504, 505). With ray_normalise, 502 and 504 become Ray's exact 500.
  * Other statuses carry a short text/plain body and "Connection: close"
  * when close is set. */
-size_t http_fe_error(char *buf, size_t cap, uint16_t status,
-		     bool ray_normalise, bool close, bool head_only);
+size_t http_fe_error(char *buf, size_t cap, uint16_t status, bool ray_normalise,
+		     bool close, bool head_only);
 
 /* True when the path (without query) is /-/healthz, compared without case
  * as Ray's config does; likewise /-/routes (case-sensitive in Ray). */

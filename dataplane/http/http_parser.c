@@ -100,25 +100,47 @@ static inline bool is_ows(uint8_t c)
  *  C_FIELD  any field-value byte: C_VALUE / SP / HTAB
  * The unit tests check every byte value of each class against these
  * definitions. */
-enum { C_TCHAR = 1, C_VALUE = 2, C_TARGET = 4, C_HOST = 8, C_FIELD = 16 };
+enum {
+	C_TCHAR = 1,
+	C_VALUE = 2,
+	C_TARGET = 4,
+	C_HOST = 8,
+	C_FIELD = 16
+};
 
 static const uint8_t http_ctype[256] = {
-	/* 00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0,
-	/* 10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	/* 20 */ 16, 31, 22, 23, 31, 31, 31, 31, 30, 30, 31, 31, 30, 31, 31, 22,
-	/* 30 */ 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 30, 30, 22, 30, 22, 22,
-	/* 40 */ 22, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31,
-	/* 50 */ 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 30, 22, 30, 23, 31,
-	/* 60 */ 23, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31,
-	/* 70 */ 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 22, 23, 22, 31, 0,
-	/* 80 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* 90 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* a0 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* b0 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* c0 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* d0 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* e0 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
-	/* f0 */ 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18,
+	/* 00 */ 0,  0,	 0,  0,	 0,  0,	 0,  0,
+	0,	     16, 0,  0,	 0,  0,	 0,  0,
+	/* 10 */ 0,  0,	 0,  0,	 0,  0,	 0,  0,
+	0,	     0,	 0,  0,	 0,  0,	 0,  0,
+	/* 20 */ 16, 31, 22, 23, 31, 31, 31, 31,
+	30,	     30, 31, 31, 30, 31, 31, 22,
+	/* 30 */ 31, 31, 31, 31, 31, 31, 31, 31,
+	31,	     31, 30, 30, 22, 30, 22, 22,
+	/* 40 */ 22, 31, 31, 31, 31, 31, 31, 31,
+	31,	     31, 31, 31, 31, 31, 31, 31,
+	/* 50 */ 31, 31, 31, 31, 31, 31, 31, 31,
+	31,	     31, 31, 30, 22, 30, 23, 31,
+	/* 60 */ 23, 31, 31, 31, 31, 31, 31, 31,
+	31,	     31, 31, 31, 31, 31, 31, 31,
+	/* 70 */ 31, 31, 31, 31, 31, 31, 31, 31,
+	31,	     31, 31, 22, 23, 22, 31, 0,
+	/* 80 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* 90 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* a0 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* b0 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* c0 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* d0 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* e0 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
+	/* f0 */ 18, 18, 18, 18, 18, 18, 18, 18,
+	18,	     18, 18, 18, 18, 18, 18, 18,
 };
 
 static inline bool is_tchar(uint8_t c)
@@ -199,12 +221,12 @@ enum field_state {
 };
 
 enum field_event {
-	FE_NONE,       /* byte taken, nothing to record */
+	FE_NONE, /* byte taken, nothing to record */
 	FE_NAME_START, /* first byte of a field name */
-	FE_COLON,      /* the colon ending the name */
+	FE_COLON, /* the colon ending the name */
 	FE_VALUE_CHAR, /* a non-whitespace value byte */
-	FE_LINE_END,   /* LF ending a field line */
-	FE_BLOCK_END,  /* LF of the empty line ending the section */
+	FE_LINE_END, /* LF ending a field line */
+	FE_BLOCK_END, /* LF of the empty line ending the section */
 	FE_ERROR,
 };
 
@@ -282,12 +304,12 @@ static enum field_event field_step(uint8_t *fs, bool first, uint8_t c,
 /* ------------------------------------------------------------------------ */
 
 enum head_state {
-	HS_START = 0,    /* before the start-line (empty lines skipped) */
-	HS_START_CR,     /* CR of an empty line before the request line */
+	HS_START = 0, /* before the start-line (empty lines skipped) */
+	HS_START_CR, /* CR of an empty line before the request line */
 	HS_METHOD,
 	HS_TARGET,
-	HS_VERSION,      /* request HTTP-version, up to CR */
-	HS_LINE_CR,      /* CR ending the start-line */
+	HS_VERSION, /* request HTTP-version, up to CR */
+	HS_LINE_CR, /* CR ending the start-line */
 	HS_RESP_VERSION, /* response HTTP-version, up to SP */
 	HS_STATUS,
 	HS_REASON,
@@ -421,8 +443,7 @@ static bool target_form_ok(enum http_method m, const char *t, uint32_t len)
 	return false;
 }
 
-static enum http_result on_method(struct http_head *h, uint8_t c,
-				  uint32_t pos)
+static enum http_result on_method(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	uint32_t len = pos - h->tok_off;
 
@@ -441,8 +462,7 @@ static enum http_result on_method(struct http_head *h, uint8_t c,
 	return HTTP_NEED_MORE;
 }
 
-static enum http_result on_target(struct http_head *h, uint8_t c,
-				  uint32_t pos)
+static enum http_result on_target(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	uint32_t len = pos - h->tok_off;
 
@@ -465,8 +485,7 @@ static enum http_result on_target(struct http_head *h, uint8_t c,
 	return HTTP_NEED_MORE;
 }
 
-static enum http_result on_version(struct http_head *h, uint8_t c,
-				   uint32_t pos)
+static enum http_result on_version(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	uint32_t len = pos - h->tok_off;
 	enum http_error e;
@@ -501,8 +520,7 @@ static enum http_result on_resp_version(struct http_head *h, uint8_t c,
 	return HTTP_NEED_MORE;
 }
 
-static enum http_result on_status(struct http_head *h, uint8_t c,
-				  uint32_t pos)
+static enum http_result on_status(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	uint32_t len = pos - h->tok_off;
 
@@ -519,12 +537,11 @@ static enum http_result on_status(struct http_head *h, uint8_t c,
 	return HTTP_NEED_MORE;
 }
 
-static enum http_result on_reason(struct http_head *h, uint8_t c,
-				  uint32_t pos)
+static enum http_result on_reason(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	if (c == '\r') {
-		h->msg.reason = (struct http_span){ h->tok_off,
-						    pos - h->tok_off };
+		h->msg.reason =
+			(struct http_span){ h->tok_off, pos - h->tok_off };
 		h->state = HS_LINE_CR;
 		return HTTP_NEED_MORE;
 	}
@@ -535,8 +552,8 @@ static enum http_result on_reason(struct http_head *h, uint8_t c,
 
 /* Content-Length = 1*DIGIT; a list of identical values is accepted and
  * repeated fields must agree (RFC 9112 §6.3 item 5). */
-static enum http_error field_content_length(struct http_head *h,
-					    const char *v, uint32_t len)
+static enum http_error field_content_length(struct http_head *h, const char *v,
+					    uint32_t len)
 {
 	uint32_t pos = 0, elen, i;
 	const char *e;
@@ -875,7 +892,7 @@ static inline bool all_in8(const uint8_t *p, uint8_t lo)
 
 	memcpy(&x, p, sizeof(x));
 	return (((x - ones * lo) & ~x) | ((x + ones) | x)) & highs ? false :
-								    true;
+								     true;
 }
 
 /* Fast path: copy a run of bytes that cannot change the state (target,
@@ -961,8 +978,7 @@ static size_t head_line(struct http_head *h, const uint8_t *p, size_t n,
 /* Fast path for a whole, valid request line "method SP target SP version
  * CRLF" at the very start of a request: same effects as head_step, and
  * declines with 0 (changing nothing) for anything it does not accept. */
-static size_t head_request_line(struct http_head *h, const uint8_t *p,
-				size_t n)
+static size_t head_request_line(struct http_head *h, const uint8_t *p, size_t n)
 {
 	const char *c = (const char *)p;
 	size_t m = 0, t, v;
@@ -992,8 +1008,8 @@ static size_t head_request_line(struct http_head *h, const uint8_t *p,
 	h->len = (uint32_t)(v + 10);
 	h->msg.method = method;
 	h->msg.method_span = (struct http_span){ 0, (uint32_t)m };
-	h->msg.target = (struct http_span){ (uint32_t)m + 1,
-					    (uint32_t)(t - m - 1) };
+	h->msg.target =
+		(struct http_span){ (uint32_t)m + 1, (uint32_t)(t - m - 1) };
 	h->msg.version_minor = minor;
 	h->state = HS_FIELDS;
 	h->fstate = FS_LINE_START;
@@ -1043,11 +1059,11 @@ enum http_result http_head_feed(struct http_head *h, const void *data,
 enum body_state {
 	BS_DONE = 0,
 	BS_ERROR,
-	BS_LENGTH,      /* Content-Length bytes left */
-	BS_CLOSE,       /* everything until EOF */
-	BS_SIZE_FIRST,  /* first hex digit of a chunk-size */
+	BS_LENGTH, /* Content-Length bytes left */
+	BS_CLOSE, /* everything until EOF */
+	BS_SIZE_FIRST, /* first hex digit of a chunk-size */
 	BS_SIZE,
-	BS_BWS,         /* BWS that must be followed by ";" */
+	BS_BWS, /* BWS that must be followed by ";" */
 	BS_EXT_NAME_PRE,
 	BS_EXT_NAME,
 	BS_EXT_AFTER_NAME,
@@ -1056,7 +1072,7 @@ enum body_state {
 	BS_EXT_QUOTED,
 	BS_EXT_QPAIR,
 	BS_EXT_AFTER_QUOTED,
-	BS_SIZE_CR,     /* CR ending the chunk-size line */
+	BS_SIZE_CR, /* CR ending the chunk-size line */
 	BS_DATA,
 	BS_DATA_CR,
 	BS_DATA_LF,

@@ -67,18 +67,18 @@
 /* ------------------------------------------------------------------------ */
 
 /* Compile-time caps (runtime limits in struct http_limits may be lower). */
-#define HTTP_MAX_HEADERS 100           /* field lines per head; more: 431 */
-#define HTTP_HEAD_BUF_DEFAULT 16384    /* Ray's tune.bufsize: head buffer */
-#define HTTP_MAX_TARGET_DEFAULT 8192   /* request-target bytes; more: 414 */
+#define HTTP_MAX_HEADERS 100 /* field lines per head; more: 431 */
+#define HTTP_HEAD_BUF_DEFAULT 16384 /* Ray's tune.bufsize: head buffer */
+#define HTTP_MAX_TARGET_DEFAULT 8192 /* request-target bytes; more: 414 */
 #define HTTP_MAX_TRAILER_DEFAULT 16384 /* trailer section bytes; more: 431 */
-#define HTTP_MAX_METHOD_LEN 32         /* longer method token: 400 */
+#define HTTP_MAX_METHOD_LEN 32 /* longer method token: 400 */
 #define HTTP_MAX_LEADING_EMPTY_LINES 4 /* CRLFs skipped before a request */
-#define HTTP_MAX_CHUNK_LINE 4096       /* chunk-size line with extensions */
+#define HTTP_MAX_CHUNK_LINE 4096 /* chunk-size line with extensions */
 
 enum http_result {
 	HTTP_NEED_MORE = 0, /* all input taken, message not finished yet */
-	HTTP_COMPLETE = 1,  /* message (head or body) finished */
-	HTTP_ERROR = 2,     /* refuse with the error status, then close */
+	HTTP_COMPLETE = 1, /* message (head or body) finished */
+	HTTP_ERROR = 2, /* refuse with the error status, then close */
 };
 
 /* Every refusal has a reason (for per-reason counters) and the status the
@@ -154,10 +154,10 @@ enum http_method {
 /* How the message body is delimited (RFC 9112 §6.3). */
 enum http_framing {
 	HTTP_FRAMING_NONE = 0, /* no body (Content-Length: 0 is LENGTH) */
-	HTTP_FRAMING_LENGTH,   /* exactly content_length bytes */
-	HTTP_FRAMING_CHUNKED,  /* chunked, ends after the trailer section */
-	HTTP_FRAMING_CLOSE,    /* response: ends when the server closes */
-	HTTP_FRAMING_TUNNEL,   /* response: 2xx to CONNECT, then raw bytes */
+	HTTP_FRAMING_LENGTH, /* exactly content_length bytes */
+	HTTP_FRAMING_CHUNKED, /* chunked, ends after the trailer section */
+	HTTP_FRAMING_CLOSE, /* response: ends when the server closes */
+	HTTP_FRAMING_TUNNEL, /* response: 2xx to CONNECT, then raw bytes */
 };
 
 /* A byte range inside the head buffer: offsets, so the buffer may move. */
@@ -172,30 +172,31 @@ struct http_header {
 };
 
 struct http_limits {
-	uint32_t max_target;  /* request-target bytes; over -> 414 */
+	uint32_t max_target; /* request-target bytes; over -> 414 */
 	uint32_t max_headers; /* <= HTTP_MAX_HEADERS; over -> 431 */
 	uint32_t max_trailer; /* trailer section bytes; over -> 431 */
-	uint64_t max_body;    /* request body; 0 = no limit; over -> 413 */
+	uint64_t max_body; /* request body; 0 = no limit; over -> 413 */
 };
 
 /* Brace initializer (usable in static data) and compound literal. */
-#define HTTP_LIMITS_DEFAULT_INIT                                              \
-	{ .max_target = HTTP_MAX_TARGET_DEFAULT,                              \
-	  .max_headers = HTTP_MAX_HEADERS,                                    \
-	  .max_trailer = HTTP_MAX_TRAILER_DEFAULT,                            \
-	  .max_body = 0 }
+#define HTTP_LIMITS_DEFAULT_INIT                                       \
+	{                                                              \
+		.max_target = HTTP_MAX_TARGET_DEFAULT,                 \
+		.max_headers = HTTP_MAX_HEADERS,                       \
+		.max_trailer = HTTP_MAX_TRAILER_DEFAULT, .max_body = 0 \
+	}
 #define HTTP_LIMITS_DEFAULT ((struct http_limits)HTTP_LIMITS_DEFAULT_INIT)
 
 /* What a complete head says. Spans point into the head buffer, which holds
  * the head exactly as received (minus skipped leading empty lines), so the
  * proxy can forward buf[0 .. head_len) as is. */
 struct http_message {
-	uint32_t head_len;       /* bytes of the head in the buffer */
-	uint8_t version_minor;   /* 0 (HTTP/1.0) or 1 (HTTP/1.1) */
+	uint32_t head_len; /* bytes of the head in the buffer */
+	uint8_t version_minor; /* 0 (HTTP/1.0) or 1 (HTTP/1.1) */
 	enum http_method method; /* request: its own; response: the request's */
 	struct http_span method_span;
 	struct http_span target; /* request only */
-	uint16_t status;         /* response only: 100..599 */
+	uint16_t status; /* response only: 100..599 */
 	struct http_span reason; /* response only, may be empty */
 	enum http_framing framing;
 	uint64_t content_length; /* valid when framing == LENGTH */
@@ -203,9 +204,9 @@ struct http_message {
 	 * "keep-alive"; false for CLOSE/TUNNEL framing, 101, and errors. */
 	bool keep_alive;
 	bool expect_continue; /* HTTP/1.1 request, Expect: 100-continue */
-	bool upgrade;         /* request: HTTP/1.1 Upgrade + Connection:
+	bool upgrade; /* request: HTTP/1.1 Upgrade + Connection:
 			       * upgrade; response: status 101 */
-	bool host_present;    /* request with exactly one Host */
+	bool host_present; /* request with exactly one Host */
 	uint16_t n_headers;
 	struct http_header headers[HTTP_MAX_HEADERS]; /* keep last */
 };
@@ -246,10 +247,10 @@ struct http_body {
 	uint8_t state;
 	uint8_t fstate; /* trailer field-line sub-state */
 	enum http_error error;
-	uint64_t remaining;  /* bytes left in the body or current chunk */
+	uint64_t remaining; /* bytes left in the body or current chunk */
 	uint64_t chunk_size; /* chunk-size being read */
-	uint64_t total;      /* chunk data bytes so far */
-	uint32_t line_len;   /* bytes of the current chunk-size line */
+	uint64_t total; /* chunk data bytes so far */
+	uint32_t line_len; /* bytes of the current chunk-size line */
 	uint32_t trailer_len;
 	struct http_limits lim;
 };

@@ -57,14 +57,17 @@ bool http_rw_is_hop_by_hop(const struct http_head *h, const char *name,
 {
 	const struct http_message *m = &h->msg;
 
-	if (name_is(name, len, "connection") || name_is(name, len, "keep-alive") ||
+	if (name_is(name, len, "connection") ||
+	    name_is(name, len, "keep-alive") ||
 	    name_is(name, len, "proxy-connection") || name_is(name, len, "te"))
 		return true;
 	for (uint16_t i = 0; i < m->n_headers; i++) {
 		const struct http_header *f = &m->headers[i];
 
-		if (name_is(http_span_ptr(h, f->name), f->name.len, "connection") &&
-		    list_has(http_span_ptr(h, f->value), f->value.len, name, len))
+		if (name_is(http_span_ptr(h, f->name), f->name.len,
+			    "connection") &&
+		    list_has(http_span_ptr(h, f->value), f->value.len, name,
+			     len))
 			return true;
 	}
 	return false;
@@ -72,7 +75,8 @@ bool http_rw_is_hop_by_hop(const struct http_head *h, const char *name,
 
 /* Copies every field of h except hop-by-hop ones and those skip() refuses. */
 static void copy_fields(struct wbuf *w, const struct http_head *h,
-			bool (*skip)(const char *, size_t, bool), bool keep_upgrade)
+			bool (*skip)(const char *, size_t, bool),
+			bool keep_upgrade)
 {
 	const struct http_message *m = &h->msg;
 
@@ -103,9 +107,9 @@ size_t http_rw_request(char *out, size_t cap, const struct http_head *req,
 		       const struct http_rw_request *opt)
 {
 	const struct http_message *m = &req->msg;
-	struct wbuf w = {out, 0, cap, false};
+	struct wbuf w = { out, 0, cap, false };
 	char ip[INET_ADDRSTRLEN];
-	struct in_addr a = {.s_addr = opt->client_ip};
+	struct in_addr a = { .s_addr = opt->client_ip };
 
 	put(&w, http_span_ptr(req, m->method_span), m->method_span.len);
 	put(&w, " ", 1);
@@ -133,7 +137,7 @@ size_t http_rw_response(char *out, size_t cap, const struct http_head *resp,
 			uint8_t client_minor, bool close)
 {
 	const struct http_message *m = &resp->msg;
-	struct wbuf w = {out, 0, cap, false};
+	struct wbuf w = { out, 0, cap, false };
 	char line[32];
 	bool upgrade = m->status == 101;
 

@@ -15,9 +15,9 @@
 #include "http/http_parser.h"
 
 struct http_rw_request {
-	uint32_t client_ip;        /* network order, for X-Forwarded-For */
-	const char *request_id;    /* used when the request has none */
-	bool upgrade;              /* keep Upgrade, send Connection: Upgrade */
+	uint32_t client_ip; /* network order, for X-Forwarded-For */
+	const char *request_id; /* used when the request has none */
+	bool upgrade; /* keep Upgrade, send Connection: Upgrade */
 };
 
 /* Writes the request head to send to a replica: the request line with the

@@ -21,21 +21,26 @@
 #include "lb/route.h"
 #include "tcp/tcp.h"
 
-#define QCAP 512           /* segments queued per direction (> a window) */
-#define MAX_TRIES 8        /* servers remembered as tried per request */
+#define QCAP 512 /* segments queued per direction (> a window) */
+#define MAX_TRIES 8 /* servers remembered as tried per request */
 #define SWEEP_NS 50000000ull /* pool idle and re-probe sweep: 50 ms */
 #define NS_PER_MS 1000000ull
 #define CNT(px, n) ((px)->ctr[PX_CTR_##n]++)
 
 enum sess_state {
-	S_HEAD,          /* reading a request head */
-	S_BODY,          /* forwarding the request body */
+	S_HEAD, /* reading a request head */
+	S_BODY, /* forwarding the request body */
 	S_WAIT_RESPONSE, /* request sent, response being relayed */
-	S_TUNNEL,        /* after 101: bytes both ways */
-	S_LINGER,        /* answered and half-closed: reading to the client's FIN */
+	S_TUNNEL, /* after 101: bytes both ways */
+	S_LINGER, /* answered and half-closed: reading to the client's FIN */
 };
 
-enum bconn_state { B_CONNECTING, B_BUSY, B_IDLE, B_PROBE };
+enum bconn_state {
+	B_CONNECTING,
+	B_BUSY,
+	B_IDLE,
+	B_PROBE
+};
 
 /* A FIFO of single-segment mbufs. */
 struct segq {
@@ -46,28 +51,28 @@ struct segq {
 struct px_sess {
 	struct proxy *px;
 	struct tcp_conn *cc;
-	uint32_t client_ip;       /* network order */
+	uint32_t client_ip; /* network order */
 	enum sess_state state;
-	bool req_done;            /* whole request forwarded */
-	bool close_after;         /* close the client after this response */
+	bool req_done; /* whole request forwarded */
+	bool close_after; /* close the client after this response */
 	bool head_method;
-	bool resp_started;        /* a byte of the response reached the client */
-	bool peer_fin;            /* the client half-closed */
-	bool replayable;          /* the whole request is still held */
-	uint32_t backend;         /* table index of the chosen backend */
+	bool resp_started; /* a byte of the response reached the client */
+	bool peer_fin; /* the client half-closed */
+	bool replayable; /* the whole request is still held */
+	uint32_t backend; /* table index of the chosen backend */
 	struct px_bconn *bc;
 	uint16_t n_replay;
 	uint32_t replay_bytes;
 	uint8_t tries;
-	struct lb_exclude excl;   /* servers tried for this request */
-	uint64_t deadline;        /* current timeout, 0 = none */
+	struct lb_exclude excl; /* servers tried for this request */
+	uint64_t deadline; /* current timeout, 0 = none */
 	uint16_t deadline_status; /* 0: close silently; 408/504: answer */
 	struct tw_entry timer;
-	char *reqbuf;             /* head_max bytes from buf_pool */
+	char *reqbuf; /* head_max bytes from buf_pool */
 	struct http_body req_body;
 	/* large members last: not cleared on allocation */
 	struct rte_mbuf *replay[64]; /* request held for a retry (our refs) */
-	struct segq in;           /* client bytes not yet consumed */
+	struct segq in; /* client bytes not yet consumed */
 	struct http_head req;
 };
 
@@ -75,19 +80,19 @@ struct px_bconn {
 	struct proxy *px;
 	struct tcp_conn *tc;
 	struct px_server *srv;
-	uint32_t slot;             /* srv's index: lb_release */
+	uint32_t slot; /* srv's index: lb_release */
 	enum bconn_state state;
 	struct px_sess *sess;
 	struct px_bconn *next_idle;
 	bool head_done, resp_done, reused, got_bytes, counted_active;
-	bool fin;                  /* the replica half-closed */
+	bool fin; /* the replica half-closed */
 	uint64_t idle_since;
-	struct tw_entry timer;     /* connect timeout, probe timeout */
+	struct tw_entry timer; /* connect timeout, probe timeout */
 	uint64_t deadline;
 	char *respbuf;
 	struct http_body resp_body;
 	/* large members last: not cleared on allocation */
-	struct segq in;            /* replica bytes not yet relayed */
+	struct segq in; /* replica bytes not yet relayed */
 	struct http_head resp;
 };
 
@@ -201,7 +206,8 @@ struct px_server *proxy_server(struct proxy *px, uint64_t id)
 	return server_slot(px, id, false);
 }
 
-static void count_response(struct proxy *px, struct px_server *srv, uint16_t status)
+static void count_response(struct proxy *px, struct px_server *srv,
+			   uint16_t status)
 {
 	unsigned int cls = status / 100;
 
@@ -298,14 +304,25 @@ static bool sess_error(struct px_sess *s, uint16_t status, bool close)
 	char buf[512];
 	size_t n = http_fe_error(buf, sizeof(buf), status, px->cfg.ray_500,
 				 close, s->head_method);
-	uint16_t sent = px->cfg.ray_500 && (status == 502 || status == 504) ? 500 : status;
+	uint16_t sent = px->cfg.ray_500 && (status == 502 || status == 504) ?
+				500 :
+				status;
 
 	switch (status) {
-	case 408: CNT(px, err_408); break;
-	case 502: CNT(px, err_502); break;
-	case 503: CNT(px, err_503); break;
-	case 504: CNT(px, err_504); break;
-	default: break;
+	case 408:
+		CNT(px, err_408);
+		break;
+	case 502:
+		CNT(px, err_502);
+		break;
+	case 503:
+		CNT(px, err_503);
+		break;
+	case 504:
+		CNT(px, err_504);
+		break;
+	default:
+		break;
 	}
 	return sess_reply(s, buf, n, sent, close);
 }
@@ -365,7 +382,8 @@ static void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 		struct px_bconn *b = s->bc;
 
 		if (b->srv)
-			lb_health_on_failure(&b->srv->health, now, LB_FAIL_TIMEOUT);
+			lb_health_on_failure(&b->srv->health, now,
+					     LB_FAIL_TIMEOUT);
 		bconn_release(b, false);
 		sess_error(s, 504, true);
 		return;
@@ -375,7 +393,8 @@ static void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 		sess_close(s);
 		return;
 	}
-	if (s->deadline_status == 408 && !s->resp_started && s->state == S_HEAD) {
+	if (s->deadline_status == 408 && !s->resp_started &&
+	    s->state == S_HEAD) {
 		sess_error(s, 408, true);
 		return;
 	}
@@ -406,8 +425,8 @@ static struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv)
 	b->slot = (uint32_t)(srv - px->servers);
 	b->state = B_CONNECTING;
 	tw_entry_init(&b->timer, bconn_timer);
-	b->tc = tcp_connect(px->tcp, px->local_ip, rte_be_to_cpu_32(srv->ip), srv->port,
-			    &backend_ops, b, &err);
+	b->tc = tcp_connect(px->tcp, px->local_ip, rte_be_to_cpu_32(srv->ip),
+			    srv->port, &backend_ops, b, &err);
 	if (!b->tc) {
 		rte_mempool_put(px->buf_pool, buf);
 		rte_mempool_put(px->bconn_pool, b);
@@ -498,7 +517,8 @@ static void hold_for_replay(struct px_sess *s, struct rte_mbuf *m)
 		return;
 	if (s->n_replay == RTE_DIM(s->replay) ||
 	    s->replay_bytes + len > s->px->cfg.replay_max) {
-		s->replayable = false; /* streamed past the buffer: never replayed */
+		s->replayable =
+			false; /* streamed past the buffer: never replayed */
 		release_replay(s);
 		return;
 	}
@@ -550,7 +570,8 @@ static bool sess_send_request(struct px_sess *s)
 static bool sess_dispatch_to(struct px_sess *s, int pos)
 {
 	struct proxy *px = s->px;
-	const struct weir_table_backend *be = &weir_table_backends(px->table)[s->backend];
+	const struct weir_table_backend *be =
+		&weir_table_backends(px->table)[s->backend];
 	const struct weir_table_server *t;
 	struct px_backend *pb = &px->backends[s->backend];
 	uint32_t slot = pb->pool.members[pos].srv;
@@ -581,7 +602,8 @@ static bool sess_dispatch_to(struct px_sess *s, int pos)
 	b->counted_active = true;
 	b->sess = s;
 	b->head_done = b->resp_done = b->got_bytes = false;
-	http_response_init(&b->resp, b->respbuf, px->cfg.head_max, NULL, s->req.msg.method);
+	http_response_init(&b->resp, b->respbuf, px->cfg.head_max, NULL,
+			   s->req.msg.method);
 	srv->requests++;
 	s->bc = b;
 	sess_arm_for_state(s);
@@ -609,15 +631,18 @@ static bool sess_dispatch(struct px_sess *s)
 static int untried_backup(struct px_sess *s)
 {
 	struct proxy *px = s->px;
-	const struct weir_table_backend *be = &weir_table_backends(px->table)[s->backend];
+	const struct weir_table_backend *be =
+		&weir_table_backends(px->table)[s->backend];
 	struct px_backend *pb = &px->backends[s->backend];
 
-	for (uint32_t i = be->n_servers; i < be->n_servers + be->n_backups; i++) {
+	for (uint32_t i = be->n_servers; i < be->n_servers + be->n_backups;
+	     i++) {
 		uint32_t slot = pb->pool.members[i].srv;
 
 		if (!lb_exclude_has(&s->excl, slot) &&
 		    lb_hs_usable(lb_health_read(&px->servers[slot].health))) {
-			lb_ctx_load(&px->lb, slot)->active++; /* as lb_select counts */
+			lb_ctx_load(&px->lb, slot)
+				->active++; /* as lb_select counts */
 			return (int)i;
 		}
 	}
@@ -629,8 +654,9 @@ static bool build_request_head(struct px_sess *s)
 {
 	struct proxy *px = s->px;
 	char id[40];
-	struct http_rw_request o = {.client_ip = s->client_ip, .request_id = id,
-				    .upgrade = s->req.msg.upgrade};
+	struct http_rw_request o = { .client_ip = s->client_ip,
+				     .request_id = id,
+				     .upgrade = s->req.msg.upgrade };
 	struct rte_mbuf *m;
 	size_t n;
 
@@ -683,11 +709,15 @@ static bool sess_route(struct px_sess *s)
 			CNT(px, local_healthz);
 		else
 			CNT(px, local_routes);
-		s->close_after |= m->framing != HTTP_FRAMING_NONE; /* body unread */
-		n = hz ? http_fe_healthz(buf, sizeof(buf), st, s->close_after, s->head_method) :
+		s->close_after |= m->framing !=
+				  HTTP_FRAMING_NONE; /* body unread */
+		n = hz ? http_fe_healthz(buf, sizeof(buf), st, s->close_after,
+					 s->head_method) :
 			 http_fe_routes(buf, sizeof(buf), st, px->routes_json,
-					px->routes_json_len, s->close_after, s->head_method);
-		if (sess_reply(s, buf, n, st == HTTP_FE_HEALTHY ? 200 : 503, s->close_after))
+					px->routes_json_len, s->close_after,
+					s->head_method);
+		if (sess_reply(s, buf, n, st == HTTP_FE_HEALTHY ? 200 : 503,
+			       s->close_after))
 			return true;
 		return sess_next_request(s);
 	}
@@ -695,8 +725,8 @@ static bool sess_route(struct px_sess *s)
 	if (be < 0) {
 		CNT(px, local_404);
 		s->close_after |= m->framing != HTTP_FRAMING_NONE;
-		n = http_fe_not_found(buf, sizeof(buf), path, plen, s->close_after,
-				      s->head_method);
+		n = http_fe_not_found(buf, sizeof(buf), path, plen,
+				      s->close_after, s->head_method);
 		if (sess_reply(s, buf, n, 404, s->close_after))
 			return true;
 		return sess_next_request(s);
@@ -723,10 +753,12 @@ static bool sess_read_head(struct px_sess *s)
 
 	while (s->state == S_HEAD && (m = segq_peek(&s->in))) {
 		size_t used = 0;
-		enum http_result r = http_head_feed(&s->req, rte_pktmbuf_mtod(m, char *),
+		enum http_result r = http_head_feed(&s->req,
+						    rte_pktmbuf_mtod(m, char *),
 						    m->data_len, &used);
 
-		tcp_recv_done(s->cc, (uint32_t)used); /* copied into our buffer */
+		tcp_recv_done(s->cc,
+			      (uint32_t)used); /* copied into our buffer */
 		if (used == m->data_len) {
 			segq_pop(&s->in);
 			rte_pktmbuf_free(m);
@@ -740,8 +772,10 @@ static bool sess_read_head(struct px_sess *s)
 
 			CNT(s->px, err_parse);
 			s->px->parse_errors[(unsigned int)e % 64]++;
-			s->head_method = false; /* this request's, not the last one's */
-			return sess_error(s, http_head_error_status(&s->req), true);
+			s->head_method =
+				false; /* this request's, not the last one's */
+			return sess_error(s, http_head_error_status(&s->req),
+					  true);
 		}
 	}
 	return false;
@@ -767,7 +801,8 @@ static bool relay_front(struct proxy *px, struct segq *q, size_t used,
 			struct tcp_conn *from)
 {
 	struct rte_mbuf *m = segq_peek(q);
-	struct rte_mbuf *out = used == m->data_len ? m : rte_pktmbuf_clone(m, px->pkt_pool);
+	struct rte_mbuf *out =
+		used == m->data_len ? m : rte_pktmbuf_clone(m, px->pkt_pool);
 
 	if (!out)
 		return false;
@@ -801,15 +836,20 @@ static bool sess_forward_body(struct px_sess *s)
 		enum http_result r = HTTP_NEED_MORE;
 
 		if (s->state == S_BODY) {
-			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *), m->data_len, &used);
+			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *),
+					   m->data_len, &used);
 			if (r == HTTP_ERROR) {
 				CNT(s->px, err_parse);
-				s->px->parse_errors[(unsigned int)http_body_error(&next) % 64]++;
+				s->px->parse_errors
+					[(unsigned int)http_body_error(&next) %
+					 64]++;
 				bconn_release(s->bc, false);
-				return sess_error(s, http_body_error_status(&next), true);
+				return sess_error(
+					s, http_body_error_status(&next), true);
 			}
 		}
-		if (used && !relay_front(s->px, &s->in, used, send_to_backend, s, s->cc))
+		if (used && !relay_front(s->px, &s->in, used, send_to_backend,
+					 s, s->cc))
 			break; /* the backend's on_writable resumes */
 		s->req_body = next;
 		if (r == HTTP_COMPLETE) {
@@ -898,8 +938,8 @@ static bool relay_head(struct px_bconn *b)
 		/* 1xx (100 Continue): relay, then read the final response */
 		if (send_head_to_client(b, false))
 			return true;
-		http_response_init(&b->resp, b->respbuf, s->px->cfg.head_max, NULL,
-				   s->req.msg.method);
+		http_response_init(&b->resp, b->respbuf, s->px->cfg.head_max,
+				   NULL, s->req.msg.method);
 		return false;
 	}
 	if (m->status == 101) {
@@ -934,7 +974,9 @@ static bool bconn_pump(struct px_bconn *b)
 		enum http_result r = HTTP_NEED_MORE;
 
 		if (!b->head_done) {
-			r = http_head_feed(&b->resp, rte_pktmbuf_mtod(m, char *), m->data_len, &used);
+			r = http_head_feed(&b->resp,
+					   rte_pktmbuf_mtod(m, char *),
+					   m->data_len, &used);
 			tcp_recv_done(b->tc, (uint32_t)used);
 			if (used == m->data_len) {
 				segq_pop(&b->in);
@@ -954,7 +996,8 @@ static bool bconn_pump(struct px_bconn *b)
 		struct http_body next = b->resp_body;
 
 		if (s->state != S_TUNNEL) {
-			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *), m->data_len, &used);
+			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *),
+					   m->data_len, &used);
 			if (r == HTTP_ERROR) {
 				CNT(s->px, backend_aborts);
 				bconn_release(b, false);
@@ -962,7 +1005,8 @@ static bool bconn_pump(struct px_bconn *b)
 				return true;
 			}
 		}
-		if (used && !relay_front(s->px, &b->in, used, send_to_client, s, b->tc))
+		if (used &&
+		    !relay_front(s->px, &b->in, used, send_to_client, s, b->tc))
 			return false; /* the client's on_writable resumes */
 		b->resp_body = next;
 		if (r == HTTP_COMPLETE)
@@ -979,14 +1023,16 @@ static bool bconn_pump(struct px_bconn *b)
 /* Whether a failed attempt may go to another server: nothing answered,
  * the whole request still held, and a connect failure (any method), or an
  * empty answer to an idempotent request or on a reused connection. */
-static bool may_retry(const struct px_sess *s, const struct px_bconn *b, bool connect_failed)
+static bool may_retry(const struct px_sess *s, const struct px_bconn *b,
+		      bool connect_failed)
 {
 	enum http_method mth = s->req.msg.method;
 	bool idempotent = mth == HTTP_METHOD_GET || mth == HTTP_METHOD_HEAD ||
 			  mth == HTTP_METHOD_PUT || mth == HTTP_METHOD_DELETE ||
 			  mth == HTTP_METHOD_OPTIONS;
 
-	if (s->resp_started || b->got_bytes || !s->replayable || s->state == S_TUNNEL)
+	if (s->resp_started || b->got_bytes || !s->replayable ||
+	    s->state == S_TUNNEL)
 		return false;
 	if (b->reused)
 		return true; /* a stale pooled connection: one transparent retry */
@@ -997,7 +1043,8 @@ static bool may_retry(const struct px_sess *s, const struct px_bconn *b, bool co
 
 /* The backend connection failed or closed early; its TCP connection is
  * already gone (or being released by the stack). */
-static void bconn_failed(struct px_bconn *b, enum lb_fail_reason why, bool connect_failed)
+static void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
+			 bool connect_failed)
 {
 	struct px_sess *s = b->sess;
 	struct proxy *px = b->px;
@@ -1048,7 +1095,11 @@ static void bconn_failed(struct px_bconn *b, enum lb_fail_reason why, bool conne
 	/* HAProxy's statuses: no connection to any server is 503 (its "SC"
 	 * termination), a server lost mid-request 502, a server that
 	 * timed out answering 504. */
-	sess_error(s, connect_failed ? 503 : why == LB_FAIL_TIMEOUT ? 504 : 502, true);
+	sess_error(s,
+		   connect_failed	  ? 503 :
+		   why == LB_FAIL_TIMEOUT ? 504 :
+					    502,
+		   true);
 }
 
 static void bconn_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
@@ -1067,11 +1118,13 @@ static void bconn_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 /* The probe's request: what HAProxy's check sends. */
 static void probe_send(struct px_bconn *b)
 {
-	static const char req[] = "GET /-/healthz HTTP/1.1\r\nHost: weir\r\n"
-				  "User-Agent: weir-health\r\nConnection: close\r\n\r\n";
+	static const char req[] =
+		"GET /-/healthz HTTP/1.1\r\nHost: weir\r\n"
+		"User-Agent: weir-health\r\nConnection: close\r\n\r\n";
 	struct rte_mbuf *m = mbuf_from(b->px, req, sizeof(req) - 1);
 
-	http_response_init(&b->resp, b->respbuf, b->px->cfg.head_max, NULL, HTTP_METHOD_GET);
+	http_response_init(&b->resp, b->respbuf, b->px->cfg.head_max, NULL,
+			   HTTP_METHOD_GET);
 	if (!m || tcp_send(b->tc, m)) {
 		struct tcp_conn *tc = b->tc;
 
@@ -1090,7 +1143,8 @@ static void probe_recv(struct px_bconn *b, struct rte_mbuf *m)
 	for (struct rte_mbuf *x = m; x && r == HTTP_NEED_MORE; x = x->next) {
 		size_t used;
 
-		r = http_head_feed(&b->resp, rte_pktmbuf_mtod(x, char *), x->data_len, &used);
+		r = http_head_feed(&b->resp, rte_pktmbuf_mtod(x, char *),
+				   x->data_len, &used);
 	}
 	rte_pktmbuf_free(m);
 	if (r == HTTP_NEED_MORE)
@@ -1098,7 +1152,8 @@ static void probe_recv(struct px_bconn *b, struct rte_mbuf *m)
 	if (r == HTTP_COMPLETE && b->resp.msg.status == 200)
 		lb_health_probe_ok(&b->srv->health, px->now);
 	else
-		lb_health_probe_failed(&b->srv->health, px->now, LB_FAIL_STATUS);
+		lb_health_probe_failed(&b->srv->health, px->now,
+				       LB_FAIL_STATUS);
 	b->resp_done = true; /* close gracefully */
 	bconn_release(b, false);
 }
@@ -1163,7 +1218,8 @@ static void b_on_peer_fin(struct tcp_conn *c, void *user)
 		if (b->state == B_PROBE)
 			bconn_failed(b, LB_FAIL_STATUS, false), tcp_abort(c);
 		else
-			bconn_release(b, false); /* idle in the pool: close it */
+			bconn_release(b,
+				      false); /* idle in the pool: close it */
 		return;
 	}
 	if (s->state == S_TUNNEL) {
@@ -1193,8 +1249,10 @@ static void b_on_error(struct tcp_conn *c, void *user, enum tcp_error err)
 	b->tc = NULL;
 	if (b->state == B_IDLE)
 		pool_unlink(b);
-	bconn_failed(b, err == TCP_ERR_TIMEOUT ? LB_FAIL_TIMEOUT :
-			connecting ? LB_FAIL_CONNECT : LB_FAIL_RESET,
+	bconn_failed(b,
+		     err == TCP_ERR_TIMEOUT ? LB_FAIL_TIMEOUT :
+		     connecting		    ? LB_FAIL_CONNECT :
+					      LB_FAIL_RESET,
 		     connecting);
 }
 
@@ -1276,10 +1334,12 @@ static void c_on_peer_fin(struct tcp_conn *c, void *user)
 		return;
 	}
 	if (s->state == S_HEAD && s->in.n == 0) {
-		sess_close(s); /* no request pending, or one that cannot end now */
+		sess_close(
+			s); /* no request pending, or one that cannot end now */
 		return;
 	}
-	s->close_after = true; /* the request in progress still gets its answer */
+	s->close_after =
+		true; /* the request in progress still gets its answer */
 }
 
 static void c_on_error(struct tcp_conn *c, void *user, enum tcp_error err)
@@ -1348,7 +1408,8 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 	}
 	if (t && t->n_backends)
 		bes = rte_zmalloc(NULL, sizeof(*bes) * t->n_backends, 0);
-	if (t && ((t->n_servers && (!members || !wrr)) || (t->n_backends && !bes))) {
+	if (t &&
+	    ((t->n_servers && (!members || !wrr)) || (t->n_backends && !bes))) {
 		rte_free(members), rte_free(wrr), rte_free(bes);
 		return -ENOMEM;
 	}
@@ -1363,7 +1424,8 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		const struct weir_table_health *th =
 			&weir_table_backends(t)[ts->backend].knobs.health;
 		struct lb_health_cfg hc = {
-			.fall = th->fall, .rise = th->rise,
+			.fall = th->fall,
+			.rise = th->rise,
 			.inter_ns = th->inter_ms * NS_PER_MS,
 			.fastinter_ns = th->fastinter_ms * NS_PER_MS,
 			.downinter_ns = th->downinter_ms * NS_PER_MS,
@@ -1371,21 +1433,25 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 
 		srv->ip = ts->ip;
 		srv->port = ts->port;
-		if (lb_health_cfg_check(&hc) == 0) /* the table's knobs, state kept */
+		if (lb_health_cfg_check(&hc) ==
+		    0) /* the table's knobs, state kept */
 			lb_health_set_config(&srv->health, &hc, px->now);
 		members[i].srv = (uint32_t)(srv - px->servers);
 		members[i].weight = ts->weight;
-		members[i].flags = ts->flags & WEIR_SERVER_F_BACKUP ? LB_MEMBER_BACKUP : 0;
+		members[i].flags =
+			ts->flags & WEIR_SERVER_F_BACKUP ? LB_MEMBER_BACKUP : 0;
 		members[i].maxconn = ts->maxconn;
 	}
 	for (uint32_t i = 0; t && i < t->n_backends; i++) {
-		const struct weir_table_backend *be = &weir_table_backends(t)[i];
+		const struct weir_table_backend *be =
+			&weir_table_backends(t)[i];
 
 		bes[i].pool.members = &members[be->first_server];
 		bes[i].pool.n = be->n_servers + be->n_backups;
 		bes[i].pool.algo = (enum lb_algo)be->knobs.balance;
 		bes[i].pool.version = t->generation;
-		lb_sched_init(&bes[i].sched, &wrr[be->first_server], bes[i].pool.n);
+		lb_sched_init(&bes[i].sched, &wrr[be->first_server],
+			      bes[i].pool.n);
 	}
 	rte_free(px->members), rte_free(px->wrr), rte_free(px->backends);
 	px->members = members;
@@ -1489,20 +1555,25 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 	px->local_ip = local_ip;
 	px->now = now;
 	px->req_id_salt = (uint32_t)rte_rand();
-	px->sess_pool = make_pool(name, "ss", cfg->max_sessions, sizeof(struct px_sess));
-	px->bconn_pool = make_pool(name, "bc", cfg->max_backend_conns, sizeof(struct px_bconn));
-	px->buf_pool = make_pool(name, "hb", cfg->max_sessions + cfg->max_backend_conns,
+	px->sess_pool = make_pool(name, "ss", cfg->max_sessions,
+				  sizeof(struct px_sess));
+	px->bconn_pool = make_pool(name, "bc", cfg->max_backend_conns,
+				   sizeof(struct px_bconn));
+	px->buf_pool = make_pool(name, "hb",
+				 cfg->max_sessions + cfg->max_backend_conns,
 				 cfg->head_max);
 	px->servers_cap = 4096;
-	px->servers = rte_zmalloc(NULL, sizeof(*px->servers) * px->servers_cap, 64);
+	px->servers =
+		rte_zmalloc(NULL, sizeof(*px->servers) * px->servers_cap, 64);
 	px->routes_json = rte_malloc(NULL, 65536, 0);
 	px->scratch = rte_malloc(NULL, 65536, 0);
-	if (!px->sess_pool || !px->bconn_pool || !px->buf_pool || !px->servers ||
-	    !px->routes_json || !px->scratch)
+	if (!px->sess_pool || !px->bconn_pool || !px->buf_pool ||
+	    !px->servers || !px->routes_json || !px->scratch)
 		return -ENOMEM;
-	lb_ctx_init_strided(&px->lb, &px->servers[0].load, sizeof(px->servers[0]),
-			    &px->servers[0].health, sizeof(px->servers[0]),
-			    px->servers_cap, rte_rand());
+	lb_ctx_init_strided(&px->lb, &px->servers[0].load,
+			    sizeof(px->servers[0]), &px->servers[0].health,
+			    sizeof(px->servers[0]), px->servers_cap,
+			    rte_rand());
 	tw_init(&px->wheel, 0, now);
 	tw_entry_init(&px->sweep, sweep);
 	tw_arm(&px->wheel, &px->sweep, now + SWEEP_NS);

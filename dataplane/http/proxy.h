@@ -35,47 +35,47 @@ struct tcp_stack;
 /* Knobs, with Ray Serve's defaults (RAY_SERVE_HAPROXY_*; README maps them).
  * Times in ms; 0 = none. */
 struct proxy_config {
-	uint16_t port;               /* 8000 */
-	uint32_t max_sessions;       /* client connections per worker: 4096 */
-	uint32_t max_backend_conns;  /* per worker: 4096 */
-	uint32_t head_max;           /* request/response head buffer: 16384 */
-	uint32_t replay_max;         /* request bytes kept for a retry: 16384 */
-	uint32_t timeout_client_ms;  /* inactivity of a client: 3600000 */
+	uint16_t port; /* 8000 */
+	uint32_t max_sessions; /* client connections per worker: 4096 */
+	uint32_t max_backend_conns; /* per worker: 4096 */
+	uint32_t head_max; /* request/response head buffer: 16384 */
+	uint32_t replay_max; /* request bytes kept for a retry: 16384 */
+	uint32_t timeout_client_ms; /* inactivity of a client: 3600000 */
 	uint32_t timeout_keep_alive_ms; /* between requests: 90000 */
 	uint32_t timeout_http_request_ms; /* whole head: none (-> 408) */
 	uint32_t timeout_connect_ms; /* none */
-	uint32_t timeout_server_ms;  /* waiting for the replica: none (-> 504) */
-	uint32_t pool_idle_ms;       /* below uvicorn's 5 s keep-alive: 4000 */
-	uint32_t retries;            /* redispatches per request: 1 */
-	bool ray_500;                /* 502/504 -> Ray's exact 500: true */
+	uint32_t timeout_server_ms; /* waiting for the replica: none (-> 504) */
+	uint32_t pool_idle_ms; /* below uvicorn's 5 s keep-alive: 4000 */
+	uint32_t retries; /* redispatches per request: 1 */
+	bool ray_500; /* 502/504 -> Ray's exact 500: true */
 };
 
 /* Per-worker counters (single writer; telemetry sums them). */
-#define PROXY_COUNTERS(X)                                                   \
-	X(sessions, "client connections accepted")                          \
-	X(sessions_refused, "client connections refused: no session left")  \
-	X(requests, "requests parsed")                                      \
-	X(local_404, "404: no route")                                       \
-	X(local_healthz, "/-/healthz answered")                             \
-	X(local_routes, "/-/routes answered")                               \
-	X(resp_1xx, "responses 1xx to clients")                             \
-	X(resp_2xx, "responses 2xx")                                        \
-	X(resp_3xx, "responses 3xx")                                        \
-	X(resp_4xx, "responses 4xx")                                        \
-	X(resp_5xx, "responses 5xx")                                        \
-	X(err_parse, "requests refused by the parser")                      \
-	X(err_503, "503: no server could take the request")                 \
-	X(err_502, "502: replica failed or answered garbage")               \
-	X(err_504, "504: replica timed out")                                \
-	X(err_408, "408: request head too slow")                            \
-	X(retries, "requests redispatched to another replica")              \
-	X(pool_reuse, "requests sent on a pooled connection")               \
-	X(pool_new, "requests that opened a backend connection")            \
-	X(pool_retry_stale, "pooled connections found closed, retried")     \
-	X(client_aborts, "clients gone mid-request (backend closed too)")   \
-	X(backend_aborts, "backend connections lost mid-response")          \
+#define PROXY_COUNTERS(X)                                                  \
+	X(sessions, "client connections accepted")                         \
+	X(sessions_refused, "client connections refused: no session left") \
+	X(requests, "requests parsed")                                     \
+	X(local_404, "404: no route")                                      \
+	X(local_healthz, "/-/healthz answered")                            \
+	X(local_routes, "/-/routes answered")                              \
+	X(resp_1xx, "responses 1xx to clients")                            \
+	X(resp_2xx, "responses 2xx")                                       \
+	X(resp_3xx, "responses 3xx")                                       \
+	X(resp_4xx, "responses 4xx")                                       \
+	X(resp_5xx, "responses 5xx")                                       \
+	X(err_parse, "requests refused by the parser")                     \
+	X(err_503, "503: no server could take the request")                \
+	X(err_502, "502: replica failed or answered garbage")              \
+	X(err_504, "504: replica timed out")                               \
+	X(err_408, "408: request head too slow")                           \
+	X(retries, "requests redispatched to another replica")             \
+	X(pool_reuse, "requests sent on a pooled connection")              \
+	X(pool_new, "requests that opened a backend connection")           \
+	X(pool_retry_stale, "pooled connections found closed, retried")    \
+	X(client_aborts, "clients gone mid-request (backend closed too)")  \
+	X(backend_aborts, "backend connections lost mid-response")         \
 	X(upgrades, "connections switched to a tunnel (101)")              \
-	X(probes, "re-probes of down servers")                              \
+	X(probes, "re-probes of down servers")                             \
 	X(nomem, "requests failed for lack of mbufs or objects")
 
 enum proxy_counter {
@@ -92,9 +92,9 @@ struct px_server {
 	uint64_t id; /* 0: free slot */
 	uint32_t ip; /* network order, from the latest table */
 	uint16_t port;
-	uint32_t n_idle;          /* pooled connections */
-	struct px_bconn *idle;    /* the pool, most recently used first */
-	struct lb_load load;      /* this worker's requests in flight */
+	uint32_t n_idle; /* pooled connections */
+	struct px_bconn *idle; /* the pool, most recently used first */
+	struct lb_load load; /* this worker's requests in flight */
 	uint64_t requests, resp[6], failures, retries_from;
 	struct lb_health health;
 };
@@ -111,24 +111,24 @@ struct proxy {
 	struct rte_mempool *pkt_pool;
 	struct rte_mempool *sess_pool, *bconn_pool, *buf_pool;
 	const struct weir_table *table; /* NULL: not populated yet */
-	struct px_backend *backends;    /* one per table backend */
-	struct lb_member *members;      /* one per table server, table order */
-	int64_t *wrr;                   /* smooth WRR state, one per member */
-	char *routes_json;              /* /-/routes body of the current table */
+	struct px_backend *backends; /* one per table backend */
+	struct lb_member *members; /* one per table server, table order */
+	int64_t *wrr; /* smooth WRR state, one per member */
+	char *routes_json; /* /-/routes body of the current table */
 	uint32_t routes_json_len;
-	char *scratch;                  /* heads we build, 64 KiB */
+	char *scratch; /* heads we build, 64 KiB */
 	bool draining;
-	uint32_t local_ip;              /* host order: source toward backends */
+	uint32_t local_ip; /* host order: source toward backends */
 	struct tw_wheel wheel;
-	struct tw_entry sweep;          /* pool idle and health re-probes */
+	struct tw_entry sweep; /* pool idle and health re-probes */
 	uint64_t now;
-	uint64_t req_id;                /* X-Request-Id sequence */
+	uint64_t req_id; /* X-Request-Id sequence */
 	uint32_t req_id_salt;
 	uint32_t n_servers, servers_cap;
-	struct px_server *servers;      /* open addressing by id */
+	struct px_server *servers; /* open addressing by id */
 	struct lb_ctx lb;
 	uint64_t ctr[PX_CTR_MAX];
-	uint64_t parse_errors[64];      /* by enum http_error */
+	uint64_t parse_errors[64]; /* by enum http_error */
 };
 
 /* ---- functions ---------------------------------------------------------- */

@@ -70,7 +70,8 @@ static void republish(struct lb_health *h, bool up)
 
 static void stat_inc(_Atomic uint64_t *c)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 }
 
@@ -112,22 +113,23 @@ int lb_health_init(struct lb_health *h, const struct lb_health_cfg *cfg,
 		return -EINVAL;
 	/* Keep the sequence running if the slot is reused: a reader that
 	 * remembers the old word still sees a change. */
-	uint32_t seq = lb_hs_seq(atomic_load_explicit(&h->word,
-						      memory_order_relaxed));
+	uint32_t seq =
+		lb_hs_seq(atomic_load_explicit(&h->word, memory_order_relaxed));
 	h->fails = 0;
 	h->oks = 0;
 	h->probing = false;
 	h->cfg = *cfg;
-	h->next_probe_ns = up ? LB_HEALTH_NEVER : add_sat(now, cfg->downinter_ns);
+	h->next_probe_ns = up ? LB_HEALTH_NEVER :
+				add_sat(now, cfg->downinter_ns);
 	atomic_store_explicit(&h->went_down, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->went_up, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->last_change_ns, now, memory_order_relaxed);
 	atomic_store_explicit(&h->probes, 0, memory_order_relaxed);
 	for (int i = 0; i < LB_FAIL__COUNT; i++)
 		atomic_store_explicit(&h->failures[i], 0, memory_order_relaxed);
-	atomic_store_explicit(&h->word,
-			      ((seq + 1) << LB_HS_SEQ_SHIFT) | (up ? LB_HS_UP : 0),
-			      memory_order_release);
+	atomic_store_explicit(
+		&h->word, ((seq + 1) << LB_HS_SEQ_SHIFT) | (up ? LB_HS_UP : 0),
+		memory_order_release);
 	return 0;
 }
 
@@ -232,15 +234,15 @@ int lb_health_probe_failed(struct lb_health *h, uint64_t now,
 	return LB_HEALTH_SAME;
 }
 
-int lb_health_set_admin(struct lb_health *h, enum lb_admin admin,
-			uint64_t now)
+int lb_health_set_admin(struct lb_health *h, enum lb_admin admin, uint64_t now)
 {
 	if (h == NULL || (admin != LB_ADMIN_READY && admin != LB_ADMIN_DRAIN &&
 			  admin != LB_ADMIN_MAINT))
 		return -EINVAL;
 	uint32_t word = atomic_load_explicit(&h->word, memory_order_relaxed);
-	uint32_t bits = (word & ((1u << LB_HS_SEQ_SHIFT) - 1) & ~LB_HS_ADMIN_MASK) |
-			((uint32_t)admin << LB_HS_ADMIN_SHIFT);
+	uint32_t bits =
+		(word & ((1u << LB_HS_SEQ_SHIFT) - 1) & ~LB_HS_ADMIN_MASK) |
+		((uint32_t)admin << LB_HS_ADMIN_SHIFT);
 	if (lb_hs_admin(word) != admin)
 		atomic_store_explicit(&h->last_change_ns, now,
 				      memory_order_relaxed);

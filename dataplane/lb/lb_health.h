@@ -18,12 +18,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LB_HEALTH_FALL_DEFAULT      2u
-#define LB_HEALTH_RISE_DEFAULT      2u
-#define LB_HEALTH_INTER_DEFAULT_NS     5000000000ull /* 5 s */
-#define LB_HEALTH_FASTINTER_DEFAULT_NS 250000000ull  /* 250 ms */
-#define LB_HEALTH_DOWNINTER_DEFAULT_NS 250000000ull  /* 250 ms */
-#define LB_HEALTH_NEVER             UINT64_MAX
+#define LB_HEALTH_FALL_DEFAULT 2u
+#define LB_HEALTH_RISE_DEFAULT 2u
+#define LB_HEALTH_INTER_DEFAULT_NS 5000000000ull /* 5 s */
+#define LB_HEALTH_FASTINTER_DEFAULT_NS 250000000ull /* 250 ms */
+#define LB_HEALTH_DOWNINTER_DEFAULT_NS 250000000ull /* 250 ms */
+#define LB_HEALTH_NEVER UINT64_MAX
 
 /* Administrative state, set by the operator (or Ray's drain), orthogonal to
  * the operational UP/DOWN that the checks decide. */
@@ -36,9 +36,9 @@ enum lb_admin {
 /* Why a request or probe failed. Every reason counts toward `fall`. */
 enum lb_fail_reason {
 	LB_FAIL_CONNECT = 0, /* connect refused, unreachable, or timed out */
-	LB_FAIL_RESET,       /* connection reset while the request was live */
-	LB_FAIL_TIMEOUT,     /* server (or probe) timed out */
-	LB_FAIL_STATUS,      /* a probe was answered, but not with 200 */
+	LB_FAIL_RESET, /* connection reset while the request was live */
+	LB_FAIL_TIMEOUT, /* server (or probe) timed out */
+	LB_FAIL_STATUS, /* a probe was answered, but not with 200 */
 	LB_FAIL__COUNT
 };
 
@@ -55,33 +55,33 @@ enum lb_health_change {
  * that events seen by other workers are worth forwarding to the writer).
  * Bits 8-31: a change sequence, bumped on every change of the word, so a
  * reader can tell that something happened between two reads. */
-#define LB_HS_UP           0x1u
-#define LB_HS_ADMIN_SHIFT  1
-#define LB_HS_ADMIN_MASK   0x6u
+#define LB_HS_UP 0x1u
+#define LB_HS_ADMIN_SHIFT 1
+#define LB_HS_ADMIN_MASK 0x6u
 #define LB_HS_TRANSITIONAL 0x8u
-#define LB_HS_SEQ_SHIFT    8
+#define LB_HS_SEQ_SHIFT 8
 
 struct lb_health_cfg {
-	uint16_t fall;         /* consecutive failures that take a server DOWN */
-	uint16_t rise;         /* consecutive probe successes that bring it UP */
-	uint64_t inter_ns;     /* active checks of an UP server (later) */
+	uint16_t fall; /* consecutive failures that take a server DOWN */
+	uint16_t rise; /* consecutive probe successes that bring it UP */
+	uint64_t inter_ns; /* active checks of an UP server (later) */
 	uint64_t fastinter_ns; /* active checks while transitional (later) */
 	uint64_t downinter_ns; /* re-probes of a DOWN server */
 };
 
 struct lb_health {
-	_Atomic uint32_t word;     /* the only field selection reads */
+	_Atomic uint32_t word; /* the only field selection reads */
 	/* Writer-private. */
-	uint16_t fails;            /* consecutive failures (while UP) */
-	uint16_t oks;              /* consecutive probe successes (while DOWN) */
-	bool probing;              /* a probe is in flight */
-	uint64_t next_probe_ns;    /* DOWN: when the next re-probe is due */
+	uint16_t fails; /* consecutive failures (while UP) */
+	uint16_t oks; /* consecutive probe successes (while DOWN) */
+	bool probing; /* a probe is in flight */
+	uint64_t next_probe_ns; /* DOWN: when the next re-probe is due */
 	struct lb_health_cfg cfg;
 	/* Statistics: single writer, relaxed atomics for other readers. */
-	_Atomic uint64_t went_down;    /* UP -> DOWN transitions */
-	_Atomic uint64_t went_up;      /* DOWN -> UP transitions */
+	_Atomic uint64_t went_down; /* UP -> DOWN transitions */
+	_Atomic uint64_t went_up; /* DOWN -> UP transitions */
 	_Atomic uint64_t last_change_ns;
-	_Atomic uint64_t probes;       /* re-probes started */
+	_Atomic uint64_t probes; /* re-probes started */
 	_Atomic uint64_t failures[LB_FAIL__COUNT];
 } __attribute__((aligned(64)));
 
@@ -151,8 +151,7 @@ int lb_health_probe_failed(struct lb_health *h, uint64_t now,
 
 /* Sets the administrative state (single writer: the owning lcore relays
  * the operator's command). Returns 0, or -EINVAL (NULL h, bad state). */
-int lb_health_set_admin(struct lb_health *h, enum lb_admin admin,
-			uint64_t now);
+int lb_health_set_admin(struct lb_health *h, enum lb_admin admin, uint64_t now);
 
 /* HAProxy's srv_getinter(): the interval the next active check should use:
  * downinter when fully DOWN, fastinter while transitional, inter when fully

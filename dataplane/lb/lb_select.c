@@ -13,7 +13,7 @@
 
 enum cand {
 	CAND_NO = 0, /* not eligible */
-	CAND_FULL,   /* eligible but at maxconn */
+	CAND_FULL, /* eligible but at maxconn */
 	CAND_OK,
 };
 
@@ -48,8 +48,8 @@ int lb_ctx_init_strided(struct lb_ctx *c, void *load_base, size_t load_stride,
 			const void *health_base, size_t health_stride,
 			uint32_t nsrv, uint64_t seed)
 {
-	if (c == NULL || load_base == NULL || health_base == NULL || nsrv == 0 ||
-	    load_stride < sizeof(struct lb_load) ||
+	if (c == NULL || load_base == NULL || health_base == NULL ||
+	    nsrv == 0 || load_stride < sizeof(struct lb_load) ||
 	    health_stride < sizeof(struct lb_health))
 		return -EINVAL;
 	c->load_base = load_base;
@@ -139,7 +139,8 @@ static int pick_leastconn(const struct lb_ctx *c, const struct lb_pool *p,
 	uint32_t best_w = 1;
 	uint32_t idx = s->cursor;
 
-	for (uint32_t k = 0; k < p->n; k++, idx = idx + 1 == p->n ? 0 : idx + 1) {
+	for (uint32_t k = 0; k < p->n;
+	     k++, idx = idx + 1 == p->n ? 0 : idx + 1) {
 		const struct lb_member *m = &p->members[idx];
 		if (is_backup(m))
 			continue;
@@ -231,16 +232,20 @@ static int pick_p2c(struct lb_ctx *c, const struct lb_pool *p,
 	}
 	if (count < 2)
 		return only;
-	int a = weighted_nth(c, p, x, lb_rng_below(&c->rng, (uint32_t)total), -1);
+	int a = weighted_nth(c, p, x, lb_rng_below(&c->rng, (uint32_t)total),
+			     -1);
 	if (a < 0)
 		return only;
 	const struct lb_member *ma = &p->members[a];
-	int b = weighted_nth(c, p, x,
-			     lb_rng_below(&c->rng, (uint32_t)(total - ma->weight)), a);
+	int b = weighted_nth(
+		c, p, x, lb_rng_below(&c->rng, (uint32_t)(total - ma->weight)),
+		a);
 	if (b < 0)
 		return a;
 	const struct lb_member *mb = &p->members[b];
-	return lighter(load_of(c, mb), mb->weight, load_of(c, ma), ma->weight) ? b : a;
+	return lighter(load_of(c, mb), mb->weight, load_of(c, ma), ma->weight) ?
+		       b :
+		       a;
 }
 
 static int pick_backup(const struct lb_ctx *c, const struct lb_pool *p,

@@ -33,20 +33,20 @@
  * table's byte converts with a cast. */
 enum lb_algo {
 	LB_ALGO_LEASTCONN = 0, /* default: `balance leastconn`, as Ray sets */
-	LB_ALGO_ROUNDROBIN,    /* smooth weighted round robin (nginx) */
-	LB_ALGO_P2C,           /* HAProxy `balance random(2)` */
+	LB_ALGO_ROUNDROBIN, /* smooth weighted round robin (nginx) */
+	LB_ALGO_P2C, /* HAProxy `balance random(2)` */
 	LB_ALGO__COUNT
 };
 
 #define LB_MEMBER_BACKUP 0x1u /* used only when no primary is usable */
-#define LB_POOL_MAX      65535u /* members per backend (weights sum < 2^32) */
-#define LB_EXCLUDE_MAX   8u     /* servers remembered per request */
+#define LB_POOL_MAX 65535u /* members per backend (weights sum < 2^32) */
+#define LB_EXCLUDE_MAX 8u /* servers remembered per request */
 
 /* One server as a member of one backend, built from the snapshot. */
 struct lb_member {
-	uint32_t srv;     /* server slot: index of its lb_load and lb_health */
-	uint16_t weight;  /* relative share; 0 takes no new requests */
-	uint16_t flags;   /* LB_MEMBER_* */
+	uint32_t srv; /* server slot: index of its lb_load and lb_health */
+	uint16_t weight; /* relative share; 0 takes no new requests */
+	uint16_t flags; /* LB_MEMBER_* */
 	uint32_t maxconn; /* this worker's share of the server's maxconn; 0 = none */
 };
 
@@ -55,7 +55,7 @@ struct lb_member {
 struct lb_load {
 	uint32_t active; /* requests assigned here and not yet released */
 	uint32_t queued; /* requests waiting for a slot (maxconn queue, later) */
-	uint64_t picks;  /* times chosen */
+	uint64_t picks; /* times chosen */
 };
 
 /* xorshift64*: fast, seeded, per worker. Never 0 once seeded. */
@@ -65,7 +65,7 @@ struct lb_rng {
 
 /* Servers already tried for one request. Kept on the request. */
 struct lb_exclude {
-	uint8_t n;    /* entries in use */
+	uint8_t n; /* entries in use */
 	uint8_t next; /* slot the next add overwrites once full */
 	uint32_t srv[LB_EXCLUDE_MAX];
 };
@@ -76,9 +76,9 @@ struct lb_exclude {
  * move on a table update; restarting the smooth sequence is harmless). */
 struct lb_sched {
 	uint64_t version; /* lb_pool.version the state belongs to */
-	uint32_t n;       /* member count it was sized for */
-	uint32_t cursor;  /* member position the next leastconn scan starts at */
-	uint32_t cap;     /* entries in wrr */
+	uint32_t n; /* member count it was sized for */
+	uint32_t cursor; /* member position the next leastconn scan starts at */
+	uint32_t cap; /* entries in wrr */
 	int64_t *wrr;
 };
 
@@ -94,24 +94,26 @@ struct lb_pool {
  * arrays (lb_ctx_init) or embedded in the caller's own per-server struct
  * (lb_ctx_init_strided): record i is at base + i * stride. */
 struct lb_ctx {
-	char *load_base;         /* struct lb_load: this worker's own */
+	char *load_base; /* struct lb_load: this worker's own */
 	size_t load_stride;
 	const char *health_base; /* struct lb_health: shared, read-only here */
 	size_t health_stride;
-	uint32_t nsrv;           /* ids >= nsrv are never chosen */
+	uint32_t nsrv; /* ids >= nsrv are never chosen */
 	struct lb_rng rng;
 };
 
 static inline struct lb_load *lb_ctx_load(const struct lb_ctx *c, uint32_t srv)
 {
-	return (struct lb_load *)(void *)(c->load_base + (size_t)srv * c->load_stride);
+	return (struct lb_load *)(void *)(c->load_base +
+					  (size_t)srv * c->load_stride);
 }
 
 static inline const struct lb_health *lb_ctx_health(const struct lb_ctx *c,
 						    uint32_t srv)
 {
-	return (const struct lb_health *)(const void *)(c->health_base +
-						(size_t)srv * c->health_stride);
+	return (const struct lb_health
+			*)(const void *)(c->health_base +
+					 (size_t)srv * c->health_stride);
 }
 
 /* Seeds r from any 64-bit value (splitmix64, so nearby seeds such as lcore

@@ -15,7 +15,8 @@ int route_lookup(const struct weir_table *t, const char *path, size_t len)
 	if (len == 0 || path[0] != '/')
 		return ROUTE_NO_MATCH;
 	for (uint32_t i = 0; i < t->n_routes; i++)
-		if (route_prefix_matches(r[i].prefix, r[i].prefix_len, path, len))
+		if (route_prefix_matches(r[i].prefix, r[i].prefix_len, path,
+					 len))
 			return (int)r[i].backend;
 	return ROUTE_NO_MATCH;
 }
@@ -30,7 +31,8 @@ int route_grpc_lookup(const struct weir_table *t, const char *app, size_t len)
 	if (!app)
 		return ROUTE_NO_MATCH;
 	for (uint32_t i = first; i < t->n_backends; i++)
-		if (strlen(b[i].app_name) == len && !memcmp(b[i].app_name, app, len))
+		if (strlen(b[i].app_name) == len &&
+		    !memcmp(b[i].app_name, app, len))
 			return (int)i;
 	return ROUTE_NO_MATCH;
 }
@@ -50,7 +52,8 @@ const char *route_target_path(const char *target, size_t len, size_t *out_len)
 		i++;
 	if (i > 0 && len - i >= 3 && !memcmp(target + i, "://", 3)) {
 		for (i += 3; i < len && target[i] != '/' && target[i] != '?' &&
-			     target[i] != '#'; i++)
+			     target[i] != '#';
+		     i++)
 			;
 		if (i == len || target[i] != '/') {
 			*out_len = 1;
@@ -79,8 +82,12 @@ static void put(struct out *o, const char *s, size_t len)
 static void put_u16(struct out *o, unsigned int u)
 {
 	static const char hex[] = "0123456789abcdef";
-	char e[6] = {'\\', 'u', hex[u >> 12 & 15], hex[u >> 8 & 15],
-		     hex[u >> 4 & 15], hex[u & 15]};
+	char e[6] = { '\\',
+		      'u',
+		      hex[u >> 12 & 15],
+		      hex[u >> 8 & 15],
+		      hex[u >> 4 & 15],
+		      hex[u & 15] };
 
 	put(o, e, sizeof(e));
 }
@@ -108,7 +115,8 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned int *cp)
 			goto bad;
 		c = c << 6 | (s[i] & 0x3fu);
 	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	if ((len == 3 && c < 0x800) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
 	    (c >= 0xd800 && c <= 0xdfff))
 		goto bad;
 	*cp = c;
@@ -142,9 +150,12 @@ static void put_json_string(struct out *o, const char *s)
 			put(o, "\\", 1);
 			put(o, (const char *)u, 1);
 		} else if (*u < 0x20) {
-			const char *esc = *u == '\n' ? "\\n" : *u == '\r' ? "\\r" :
-					  *u == '\t' ? "\\t" : *u == '\b' ? "\\b" :
-					  *u == '\f' ? "\\f" : NULL;
+			const char *esc = *u == '\n' ? "\\n" :
+					  *u == '\r' ? "\\r" :
+					  *u == '\t' ? "\\t" :
+					  *u == '\b' ? "\\b" :
+					  *u == '\f' ? "\\f" :
+						       NULL;
 			if (esc)
 				put(o, esc, 2);
 			else
@@ -169,7 +180,7 @@ size_t route_routes_json(const struct weir_table *t, char *buf, size_t cap)
 {
 	const struct weir_table_route *r = weir_table_routes(t);
 	const struct weir_table_backend *b = weir_table_backends(t);
-	struct out o = {buf, cap, 0};
+	struct out o = { buf, cap, 0 };
 
 	put(&o, "{", 1);
 	for (uint32_t i = 0; i < t->n_routes; i++) {
@@ -183,13 +194,12 @@ size_t route_routes_json(const struct weir_table *t, char *buf, size_t cap)
 	return finish(&o);
 }
 
-size_t route_not_found_body(const char *path, size_t len, char *buf,
-			    size_t cap)
+size_t route_not_found_body(const char *path, size_t len, char *buf, size_t cap)
 {
 	static const char head[] = "Path '";
 	static const char tail[] =
 		"' not found. Ping http://.../-/routes for available routes.";
-	struct out o = {buf, cap, 0};
+	struct out o = { buf, cap, 0 };
 
 	put(&o, head, sizeof(head) - 1);
 	put(&o, path, route_path_len(path, len));
@@ -220,7 +230,8 @@ static int check_backend(const struct weir_table *t,
 	    !terminated(b->deployment, sizeof(b->deployment)) ||
 	    !terminated(b->knobs.health.path, sizeof(b->knobs.health.path)))
 		return 0;
-	if (b->protocol != (i < t->n_http_backends ? WEIR_PROTO_HTTP : WEIR_PROTO_GRPC))
+	if (b->protocol !=
+	    (i < t->n_http_backends ? WEIR_PROTO_HTTP : WEIR_PROTO_GRPC))
 		return 0;
 	return end <= t->n_servers &&
 	       (uint64_t)b->first_router + b->n_routers <= t->n_servers;
@@ -239,7 +250,8 @@ int route_table_check(const void *mem, size_t len)
 		return -EPROTO;
 	if (t->total_size > len || t->n_http_backends > t->n_backends ||
 	    t->n_routes > t->n_http_backends ||
-	    !array_ok(t, t->off_listeners, t->n_listeners, sizeof(struct weir_table_listener)) ||
+	    !array_ok(t, t->off_listeners, t->n_listeners,
+		      sizeof(struct weir_table_listener)) ||
 	    !array_ok(t, t->off_routes, t->n_routes, sizeof(*r)) ||
 	    !array_ok(t, t->off_backends, t->n_backends, sizeof(*b)) ||
 	    !array_ok(t, t->off_servers, t->n_servers, sizeof(*s)))
@@ -248,10 +260,11 @@ int route_table_check(const void *mem, size_t len)
 	b = weir_table_backends(t);
 	s = weir_table_servers(t);
 	for (uint32_t i = 0; i < t->n_routes; i++)
-		if (r[i].prefix_len == 0 || r[i].prefix_len >= sizeof(r[i].prefix) ||
+		if (r[i].prefix_len == 0 ||
+		    r[i].prefix_len >= sizeof(r[i].prefix) ||
 		    r[i].prefix[r[i].prefix_len] != 0 ||
-		    strlen(r[i].prefix) != r[i].prefix_len || r[i].prefix[0] != '/' ||
-		    r[i].backend >= t->n_http_backends)
+		    strlen(r[i].prefix) != r[i].prefix_len ||
+		    r[i].prefix[0] != '/' || r[i].backend >= t->n_http_backends)
 			return -EINVAL;
 	for (uint32_t i = 0; i < t->n_backends; i++)
 		if (!check_backend(t, &b[i], i))

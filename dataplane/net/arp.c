@@ -55,7 +55,8 @@ void arp_build(uint8_t *frame, uint16_t op, const struct rte_ether_addr *sha,
 	       uint32_t spa, const struct rte_ether_addr *tha, uint32_t tpa)
 {
 	static const struct rte_ether_addr bcast = {
-		.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+		.addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }
+	};
 	struct rte_arp_hdr ah = {
 		.arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER),
 		.arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4),

@@ -75,7 +75,8 @@ static void remove_slot(struct arp_cache *c, uint32_t i)
 			break;
 		uint32_t h = home_slot(c->slot[j].ip);
 		/* Move j into the hole i unless h lies cyclically in (i, j]. */
-		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+		if ((j > i && (h <= i || h > j)) ||
+		    (j < i && (h <= i && h > j))) {
 			c->slot[i] = c->slot[j];
 			i = j;
 		}
@@ -126,8 +127,8 @@ int arp_cache_learn(struct arp_cache *c, uint32_t ip,
 	return 0;
 }
 
-int arp_cache_resolve(struct arp_cache *c, uint32_t ip, void *pkt,
-		      uint64_t now, struct rte_ether_addr *mac)
+int arp_cache_resolve(struct arp_cache *c, uint32_t ip, void *pkt, uint64_t now,
+		      struct rte_ether_addr *mac)
 {
 	uint32_t i = find_slot(c, ip);
 	struct arp_entry *e = &c->slot[i];
@@ -242,8 +243,8 @@ unsigned int arp_cache_dump(const struct arp_cache *c, struct arp_entry *out,
 
 const char *arp_state_name(enum arp_state s)
 {
-	static const char *const names[] = {"free", "incomplete", "reachable",
-					    "refreshing", "failed"};
+	static const char *const names[] = { "free", "incomplete", "reachable",
+					     "refreshing", "failed" };
 
 	return (unsigned int)s < RTE_DIM(names) ? names[s] : "?";
 }

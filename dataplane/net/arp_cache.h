@@ -14,21 +14,21 @@
 #include <rte_seqlock.h>
 
 #define ARP_CACHE_SLOTS 1024 /* power of two; filled to 3/4 at most */
-#define ARP_HOLD_MAX 8       /* packets held per unresolved neighbour */
+#define ARP_HOLD_MAX 8 /* packets held per unresolved neighbour */
 
 enum arp_state {
 	ARP_FREE = 0,
 	ARP_INCOMPLETE, /* request sent, no answer yet, packets may be held */
-	ARP_REACHABLE,  /* answered recently */
+	ARP_REACHABLE, /* answered recently */
 	ARP_REFRESHING, /* past its lifetime: still used, being re-requested */
-	ARP_FAILED,     /* no answer: packets to it are dropped for a while */
+	ARP_FAILED, /* no answer: packets to it are dropped for a while */
 };
 
 struct arp_params {
 	uint64_t reachable_ns; /* lifetime of an answer before a refresh */
-	uint64_t retry_ns;     /* between two requests for one address */
-	uint32_t max_tries;    /* requests before giving up */
-	uint64_t failed_ns;    /* how long a failure is remembered */
+	uint64_t retry_ns; /* between two requests for one address */
+	uint32_t max_tries; /* requests before giving up */
+	uint64_t failed_ns; /* how long a failure is remembered */
 };
 
 struct arp_entry {
@@ -77,15 +77,16 @@ int arp_cache_lookup(const struct arp_cache *c, uint32_t ip,
  * a new entry is made only when create is true (RFC 826: create when we are
  * the target). Returns 0, or -ENOSPC when the table is full. */
 int arp_cache_learn(struct arp_cache *c, uint32_t ip,
-		    const struct rte_ether_addr *mac, bool create, uint64_t now);
+		    const struct rte_ether_addr *mac, bool create,
+		    uint64_t now);
 
 /* Writer only. Asks for the MAC of ip on behalf of pkt. Returns 0 and fills
  * *mac when known (the caller sends pkt); 1 when pkt is now held until the
  * answer (a request was sent if none was pending); -ENOBUFS when the hold
  * queue is full, -EHOSTUNREACH when ip recently failed, -ENOSPC when the
  * table is full: in these cases the caller still owns pkt and drops it. */
-int arp_cache_resolve(struct arp_cache *c, uint32_t ip, void *pkt,
-		      uint64_t now, struct rte_ether_addr *mac);
+int arp_cache_resolve(struct arp_cache *c, uint32_t ip, void *pkt, uint64_t now,
+		      struct rte_ether_addr *mac);
 
 /* Writer only; call every few ms. Retries pending requests, gives up on
  * silent neighbours (their held packets are dropped), refreshes expired

@@ -19,7 +19,7 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 		len -= 2;
 	}
 	if (len) {
-		uint8_t tail[2] = {p[0], 0};
+		uint8_t tail[2] = { p[0], 0 };
 
 		memcpy(&w, tail, 2);
 		acc += w;

@@ -22,7 +22,8 @@ int eth_classify(const uint8_t *frame, uint32_t len,
 	if (rte_is_multicast_ether_addr(&eh.src_addr))
 		return WEIR_CTR_drop_eth_bad_src;
 	*ethertype = rte_be_to_cpu_16(eh.ether_type);
-	if (*ethertype != RTE_ETHER_TYPE_ARP && *ethertype != RTE_ETHER_TYPE_IPV4)
+	if (*ethertype != RTE_ETHER_TYPE_ARP &&
+	    *ethertype != RTE_ETHER_TYPE_IPV4)
 		return WEIR_CTR_drop_eth_unknown_type;
 	*l3_off = sizeof(eh);
 	return 0;

@@ -68,8 +68,8 @@ void ipv4_build(uint8_t *pkt, uint32_t src, uint32_t dst, uint8_t proto,
 {
 	struct rte_ipv4_hdr ih = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
-		.total_length = rte_cpu_to_be_16(
-			(uint16_t)(sizeof(ih) + payload_len)),
+		.total_length =
+			rte_cpu_to_be_16((uint16_t)(sizeof(ih) + payload_len)),
 		.packet_id = rte_cpu_to_be_16(id),
 		.fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
 		.time_to_live = ttl,

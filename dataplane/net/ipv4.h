@@ -10,8 +10,8 @@
 #include "net/net.h"
 
 struct ipv4_info {
-	uint32_t src, dst;  /* network order */
-	uint32_t hdr_len;   /* bytes, options included */
+	uint32_t src, dst; /* network order */
+	uint32_t hdr_len; /* bytes, options included */
 	uint32_t total_len; /* bytes, from the header; <= the frame's L3 bytes */
 	uint8_t proto;
 	uint8_t ttl;

@@ -17,8 +17,8 @@ struct net_iface {
 	uint32_t vips[NET_MAX_VIPS]; /* addresses clients connect to */
 	unsigned int n_vips;
 	uint32_t local_ip; /* source address toward backends; not a VIP */
-	uint32_t netmask;  /* of the on-link subnet */
-	uint32_t gateway;  /* 0: everything off-link is unreachable */
+	uint32_t netmask; /* of the on-link subnet */
+	uint32_t gateway; /* 0: everything off-link is unreachable */
 	uint16_t mtu;
 };
 

@@ -38,20 +38,34 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	cfg->n_workers = 1;
 }
 
-#define DEFAULT(field) \
-	do { if (c->field == 0) c->field = d.field; } while (0)
+#define DEFAULT(field)                      \
+	do {                                \
+		if (c->field == 0)          \
+			c->field = d.field; \
+	} while (0)
 
 static void apply_defaults(struct tcp_config *c)
 {
 	struct tcp_config d;
 
 	tcp_config_defaults(&d);
-	DEFAULT(max_conns); DEFAULT(mss); DEFAULT(rcv_buf); DEFAULT(snd_mbufs);
-	DEFAULT(rto_min_us); DEFAULT(rto_max_us); DEFAULT(syn_retries);
-	DEFAULT(data_retries); DEFAULT(delack_us); DEFAULT(time_wait_ns);
-	DEFAULT(fin_wait2_ns); DEFAULT(keepalive_intvl_ns);
-	DEFAULT(keepalive_probes); DEFAULT(challenge_ack_limit);
-	DEFAULT(tick_ns); DEFAULT(port_lo); DEFAULT(port_hi);
+	DEFAULT(max_conns);
+	DEFAULT(mss);
+	DEFAULT(rcv_buf);
+	DEFAULT(snd_mbufs);
+	DEFAULT(rto_min_us);
+	DEFAULT(rto_max_us);
+	DEFAULT(syn_retries);
+	DEFAULT(data_retries);
+	DEFAULT(delack_us);
+	DEFAULT(time_wait_ns);
+	DEFAULT(fin_wait2_ns);
+	DEFAULT(keepalive_intvl_ns);
+	DEFAULT(keepalive_probes);
+	DEFAULT(challenge_ack_limit);
+	DEFAULT(tick_ns);
+	DEFAULT(port_lo);
+	DEFAULT(port_hi);
 	DEFAULT(n_workers);
 	if (c->snd_mbufs > TCP_SNDQ_MAX)
 		c->snd_mbufs = TCP_SNDQ_MAX;
@@ -94,9 +108,8 @@ struct tcp_stack *tcp_stack_create(const struct tcp_config *cfg,
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	struct tcp_stack *stk = rte_zmalloc_socket("tcp_stack", sizeof(*stk),
-						   RTE_CACHE_LINE_SIZE,
-						   env->socket_id);
+	struct tcp_stack *stk = rte_zmalloc_socket(
+		"tcp_stack", sizeof(*stk), RTE_CACHE_LINE_SIZE, env->socket_id);
 	if (stk == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -117,19 +130,18 @@ struct tcp_stack *tcp_stack_create(const struct tcp_config *cfg,
 	stk->now = env->clock(env->clock_ctx);
 	snprintf(name, sizeof(name), "tcb_%s", env->name);
 	/* single producer and consumer: only the owning worker touches it */
-	stk->tcb_pool = rte_mempool_create(name, stk->cfg.max_conns,
-					   sizeof(struct tcp_conn), 0, 0, NULL,
-					   NULL, tcb_obj_init, NULL,
-					   env->socket_id,
-					   RTE_MEMPOOL_F_SP_PUT |
-					   RTE_MEMPOOL_F_SC_GET);
+	stk->tcb_pool = rte_mempool_create(
+		name, stk->cfg.max_conns, sizeof(struct tcp_conn), 0, 0, NULL,
+		NULL, tcb_obj_init, NULL, env->socket_id,
+		RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
 	snprintf(name, sizeof(name), "reass_%s", env->name);
 	if (stk->cfg.reass_blocks == 0)
 		stk->cfg.reass_blocks = stk->cfg.max_conns / 4 + 8;
 	if (stk->tcb_pool != NULL)
-		stk->reass_pool = rte_mempool_create(name, stk->cfg.reass_blocks,
-			sizeof(struct tcp_reass_seg) * TCP_REASS_BLOCK_SEGS, 0, 0,
-			NULL, NULL, NULL, NULL, env->socket_id,
+		stk->reass_pool = rte_mempool_create(
+			name, stk->cfg.reass_blocks,
+			sizeof(struct tcp_reass_seg) * TCP_REASS_BLOCK_SEGS, 0,
+			0, NULL, NULL, NULL, NULL, env->socket_id,
 			RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
 	if (stk->tcb_pool == NULL || stk->reass_pool == NULL ||
 	    tcp_flow_table_create(stk) != 0) {
@@ -145,8 +157,9 @@ struct tcp_stack *tcp_stack_create(const struct tcp_config *cfg,
 	tcp_port_slice(stk->cfg.port_lo, stk->cfg.port_hi, stk->cfg.worker_id,
 		       stk->cfg.n_workers, &stk->slice_lo, &stk->slice_hi);
 	stk->next_port = (uint16_t)(stk->slice_lo +
-		tcp_siphash24(env->isn_secret, "port", 4) %
-		((unsigned int)stk->slice_hi - stk->slice_lo + 1));
+				    tcp_siphash24(env->isn_secret, "port", 4) %
+					    ((unsigned int)stk->slice_hi -
+					     stk->slice_lo + 1));
 	return stk;
 }
 
@@ -280,10 +293,18 @@ void tcp_conn_error(struct tcp_conn *c, enum tcp_error err)
 	bool tell = !(c->flags & (TCP_F_CLOSED_APP | TCP_F_DEAD));
 
 	switch (err) {
-	case TCP_ERR_RESET: c->stk->stats.resets_rcvd++; break;
-	case TCP_ERR_TIMEOUT: c->stk->stats.conn_timeouts++; break;
-	case TCP_ERR_REFUSED: c->stk->stats.refused++; break;
-	case TCP_ERR_NOMEM: c->stk->stats.nomem_mbuf++; break;
+	case TCP_ERR_RESET:
+		c->stk->stats.resets_rcvd++;
+		break;
+	case TCP_ERR_TIMEOUT:
+		c->stk->stats.conn_timeouts++;
+		break;
+	case TCP_ERR_REFUSED:
+		c->stk->stats.refused++;
+		break;
+	case TCP_ERR_NOMEM:
+		c->stk->stats.nomem_mbuf++;
+		break;
 	}
 	tcp_conn_release(c);
 	if (tell && c->ops != NULL && c->ops->on_error != NULL)
@@ -372,8 +393,11 @@ int tcp_listen(struct tcp_stack *stk, uint32_t ip, uint16_t port,
 	}
 	if (free_slot == NULL)
 		return -ENOSPC;
-	*free_slot = (struct tcp_listener){ .ip = ip, .port = port, .used = true,
-					    .on_accept = on_accept, .ctx = ctx };
+	*free_slot = (struct tcp_listener){ .ip = ip,
+					    .port = port,
+					    .used = true,
+					    .on_accept = on_accept,
+					    .ctx = ctx };
 	return 0;
 }
 
@@ -397,7 +421,8 @@ struct tcp_conn *tcp_connect(struct tcp_stack *stk, uint32_t local_ip,
 			     const struct tcp_conn_ops *ops, void *user,
 			     int *err)
 {
-	struct tcp_flow_key k = { .local_ip = local_ip, .remote_ip = remote_ip,
+	struct tcp_flow_key k = { .local_ip = local_ip,
+				  .remote_ip = remote_ip,
 				  .remote_port = remote_port };
 	struct tcp_conn *c = NULL;
 	int rc;
@@ -417,7 +442,8 @@ struct tcp_conn *tcp_connect(struct tcp_stack *stk, uint32_t local_ip,
 	c->ops = ops;
 	c->user = user;
 	c->state = TCP_SYN_SENT;
-	c->rcv_wscale = stk->cfg.no_wscale ? 0 : tcp_wscale_for(stk->cfg.rcv_buf);
+	c->rcv_wscale = stk->cfg.no_wscale ? 0 :
+					     tcp_wscale_for(stk->cfg.rcv_buf);
 	stk->stats.active_opens++;
 	tcp_start_handshake(c);
 out:
@@ -439,7 +465,8 @@ uint32_t tcp_send_space(const struct tcp_conn *c)
 	if (c->flags & (TCP_F_DEAD | TCP_F_FIN_QUEUED))
 		return 0;
 	return c->stk->cfg.snd_mbufs > c->sndq_n ?
-		c->stk->cfg.snd_mbufs - c->sndq_n : 0;
+		       c->stk->cfg.snd_mbufs - c->sndq_n :
+		       0;
 }
 
 uint32_t tcp_send_queued(const struct tcp_conn *c)
@@ -583,9 +610,9 @@ unsigned int tcp_tcb_free_count(const struct tcp_stack *stk)
 const char *tcp_state_name(enum tcp_state s)
 {
 	static const char *const names[TCP_STATE_COUNT] = {
-		"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED",
-		"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK",
-		"TIME_WAIT",
+		"CLOSED",      "LISTEN",     "SYN_SENT",   "SYN_RCVD",
+		"ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
+		"CLOSING",     "LAST_ACK",   "TIME_WAIT",
 	};
 
 	return (unsigned int)s < TCP_STATE_COUNT ? names[s] : "?";

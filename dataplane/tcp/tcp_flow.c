@@ -53,12 +53,22 @@ int tcp_rss_pick_port(const uint8_t *rss_key, uint32_t local_ip,
 }
 
 #define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND(v0, v1, v2, v3)                                             \
-	do {                                                                 \
-		v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);  \
-		v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                       \
-		v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                       \
-		v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);  \
+#define SIPROUND(v0, v1, v2, v3)     \
+	do {                         \
+		v0 += v1;            \
+		v1 = ROTL64(v1, 13); \
+		v1 ^= v0;            \
+		v0 = ROTL64(v0, 32); \
+		v2 += v3;            \
+		v3 = ROTL64(v3, 16); \
+		v3 ^= v2;            \
+		v0 += v3;            \
+		v3 = ROTL64(v3, 21); \
+		v3 ^= v0;            \
+		v2 += v1;            \
+		v1 = ROTL64(v1, 17); \
+		v1 ^= v2;            \
+		v2 = ROTL64(v2, 32); \
 	} while (0)
 
 static uint64_t load_le64(const uint8_t *p)
@@ -74,8 +84,10 @@ uint64_t tcp_siphash24(const uint8_t key[16], const void *data, size_t len)
 {
 	const uint8_t *in = data;
 	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+	uint64_t v0 = 0x736f6d6570736575ull ^ k0,
+		 v1 = 0x646f72616e646f6dull ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k0,
+		 v3 = 0x7465646279746573ull ^ k1;
 	uint64_t b = (uint64_t)len << 56;
 	size_t full = len & ~(size_t)7;
 
@@ -108,7 +120,8 @@ uint32_t tcp_isn(const uint8_t secret[16], const struct tcp_flow_key *k,
 	memcpy(buf + 4, &k->remote_ip, 4);
 	memcpy(buf + 8, &k->local_port, 2);
 	memcpy(buf + 10, &k->remote_port, 2);
-	return (uint32_t)(now_ns / 4000) + (uint32_t)tcp_siphash24(secret, buf, 12);
+	return (uint32_t)(now_ns / 4000) +
+	       (uint32_t)tcp_siphash24(secret, buf, 12);
 }
 
 /* ---- the flow table ---- */
@@ -176,8 +189,8 @@ int tcp_flow_pick_port(struct tcp_stack *stk, struct tcp_flow_key *k)
 	for (unsigned int i = 0; i < span; i++) {
 		uint16_t p = stk->next_port;
 
-		stk->next_port = p >= stk->slice_hi ? stk->slice_lo
-						    : (uint16_t)(p + 1);
+		stk->next_port = p >= stk->slice_hi ? stk->slice_lo :
+						      (uint16_t)(p + 1);
 		if (!rss_lands_here(&stk->cfg, k, p))
 			continue;
 		k->local_port = p;

@@ -48,7 +48,8 @@ static inline void tcp_port_slice(uint16_t lo, uint16_t hi, unsigned int w,
 /* Owner of a backend connection: the worker whose slice holds the local
  * source port; n_workers if the port is outside [lo, hi] (not ours). */
 static inline unsigned int tcp_owner_backend(uint16_t local_port, uint16_t lo,
-					     uint16_t hi, unsigned int n_workers)
+					     uint16_t hi,
+					     unsigned int n_workers)
 {
 	unsigned int n = n_workers ? n_workers : 1;
 	unsigned int size = ((unsigned int)hi - lo + 1) / n;

@@ -55,8 +55,10 @@ static void parse_options(const uint8_t *o, unsigned int n, struct tcp_seg *s)
 			s->tsval = get32(v);
 			s->tsecr = get32(v + 4);
 		} else if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
-			for (unsigned int b = 0; b < (len - 2u) / 8 &&
-			     s->n_sack < TCP_SACK_MAX_BLOCKS; b++) {
+			for (unsigned int b = 0;
+			     b < (len - 2u) / 8 &&
+			     s->n_sack < TCP_SACK_MAX_BLOCKS;
+			     b++) {
 				const uint8_t *p = v + 8 * b;
 
 				s->sack[s->n_sack].start = get32(p);
@@ -74,12 +76,14 @@ static int parse(struct tcp_stack *stk, struct rte_mbuf *m, struct tcp_seg *s,
 {
 	if (rte_pktmbuf_data_len(m) < 40)
 		goto bad_hdr;
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	unsigned int ihl = (ip->version_ihl & 0xf) * 4u;
 	unsigned int total = rte_be_to_cpu_16(ip->total_length);
 
 	if ((ip->version_ihl >> 4) != 4 || ihl < 20 || total < ihl + 20 ||
-	    total > rte_pktmbuf_pkt_len(m) || ip->next_proto_id != IPPROTO_TCP ||
+	    total > rte_pktmbuf_pkt_len(m) ||
+	    ip->next_proto_id != IPPROTO_TCP ||
 	    (rte_be_to_cpu_16(ip->fragment_offset) &
 	     (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
 		goto bad_hdr;
@@ -87,12 +91,13 @@ static int parse(struct tcp_stack *stk, struct rte_mbuf *m, struct tcp_seg *s,
 		(const struct rte_tcp_hdr *)((const uint8_t *)ip + ihl);
 	unsigned int thl = (th->data_off >> 4) * 4u;
 
-	if (thl < 20 || ihl + thl > total || ihl + thl > rte_pktmbuf_data_len(m))
+	if (thl < 20 || ihl + thl > total ||
+	    ihl + thl > rte_pktmbuf_data_len(m))
 		goto bad_hdr;
 	if (rte_pktmbuf_pkt_len(m) > total) /* Ethernet padding */
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - total));
 	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) !=
-	    RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+		    RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
 	    rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)ihl) != 0) {
 		stk->stats.bad_csum++;
 		return -EINVAL;
@@ -288,7 +293,8 @@ static void established(struct tcp_conn *c, const struct tcp_seg *s)
 
 static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *s)
 {
-	bool ack_ok = tcp_seq_gt(s->ack, c->iss) && tcp_seq_leq(s->ack, c->snd_max);
+	bool ack_ok = tcp_seq_gt(s->ack, c->iss) &&
+		      tcp_seq_leq(s->ack, c->snd_max);
 
 	if ((s->flags & TH_ACK) && !ack_ok) {
 		if (!(s->flags & TH_RST))
@@ -313,7 +319,8 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *s)
 	}
 	/* the SYN's RTT is a valid first sample unless it was resent */
 	if (c->retries == 0)
-		tcp_rto_on_ack_segment(&c->rto, c->rtt_start_ns, false, c->stk->now);
+		tcp_rto_on_ack_segment(&c->rto, c->rtt_start_ns, false,
+				       c->stk->now);
 	c->snd_una = s->ack;
 	established(c, s);
 	c->snd_wnd = s->wnd; /* a SYN-ACK's window is never scaled */
@@ -334,8 +341,8 @@ static bool paws_reject(struct tcp_conn *c, const struct tcp_seg *s)
 		return false;
 	/* A reordered or duplicated pure ACK is old by construction; its
 	 * SACK blocks are still news (Linux's tcp_disordered_ack) */
-	if (s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) && s->seq == c->rcv_nxt &&
-	    tcp_seq_leq(s->ack, c->snd_max))
+	if (s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
+	    s->seq == c->rcv_nxt && tcp_seq_leq(s->ack, c->snd_max))
 		return false;
 	if (c->stk->now - c->ts_recent_ns > TCP_PAWS_IDLE_NS)
 		return false; /* ts_recent too old to trust (5.5) */
@@ -386,11 +393,13 @@ static void detect_lost_retransmissions(struct tcp_conn *c)
 			c->rxt_log[i] = c->rxt_log[--c->rxt_n];
 			continue;
 		}
-		if ((c->flags & TCP_F_IN_RECOVERY) && tcp_seq_gt(high, r.fence)) {
+		if ((c->flags & TCP_F_IN_RECOVERY) &&
+		    tcp_seq_gt(high, r.fence)) {
 			uint32_t seq = tcp_seq_max(r.seq, c->snd_una);
 
 			c->stk->stats.lost_retransmits++;
-			tcp_retransmit(c, seq, r.end - seq); /* re-logs, new fence */
+			tcp_retransmit(c, seq,
+				       r.end - seq); /* re-logs, new fence */
 		}
 		i++;
 	}
@@ -401,7 +410,8 @@ static uint32_t sack_input(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	if (!(c->flags & TCP_F_SACK_OK) || s->n_sack == 0)
 		return 0;
-	return tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->sack, s->n_sack);
+	return tcp_sack_update(&c->sack, c->snd_una, c->snd_max, s->sack,
+			       s->n_sack);
 }
 
 /* A cumulative ACK for new data (or our FIN). */
@@ -411,7 +421,8 @@ static void ack_new(struct tcp_conn *c, const struct tcp_seg *s)
 
 	if ((c->flags & TCP_F_RTT_TIMING) && tcp_seq_gt(s->ack, c->rtt_seq)) {
 		c->flags &= ~TCP_F_RTT_TIMING;
-		tcp_rto_on_ack_segment(&c->rto, c->rtt_start_ns, false, c->stk->now);
+		tcp_rto_on_ack_segment(&c->rto, c->rtt_start_ns, false,
+				       c->stk->now);
 	}
 	tcp_rto_reset_backoff(&c->rto);
 	c->retries = 0;
@@ -431,7 +442,8 @@ static void ack_new(struct tcp_conn *c, const struct tcp_seg *s)
 			/* RFC 6582 3.2 (5): partial ACK, resend the next hole
 			 * and deflate by what was acknowledged */
 			tcp_retransmit(c, c->snd_una, c->mss);
-			c->cwnd = c->cwnd > acked ? c->cwnd - acked + c->mss : c->mss;
+			c->cwnd = c->cwnd > acked ? c->cwnd - acked + c->mss :
+						    c->mss;
 		}
 	} else {
 		tcp_cc_on_ack(c, acked);
@@ -480,7 +492,8 @@ static bool fin_acked(const struct tcp_conn *c)
 static bool ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	if (c->state == TCP_SYN_RCVD) {
-		if (!tcp_seq_gt(s->ack, c->snd_una) || tcp_seq_gt(s->ack, c->snd_max)) {
+		if (!tcp_seq_gt(s->ack, c->snd_una) ||
+		    tcp_seq_gt(s->ack, c->snd_max)) {
 			tcp_reply_rst(c->stk, &c->key, s);
 			return false;
 		}
@@ -508,7 +521,8 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		return false;
 	}
 	bool is_dup = s->ack == c->snd_una && s->len == 0 &&
-		      !(s->flags & (TH_SYN | TH_FIN)) && c->snd_max != c->snd_una &&
+		      !(s->flags & (TH_SYN | TH_FIN)) &&
+		      c->snd_max != c->snd_una &&
 		      (s->wnd << c->snd_wscale) == c->snd_wnd;
 
 	/* RFC 6675 2: with SACK, an ACK that SACKs new data is a duplicate
@@ -519,7 +533,8 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		is_dup = true;
 	}
 	if (c->flags & TCP_F_SACK_OK)
-		c->flags |= TCP_F_TLP_RESCHED; /* any ACK: re-plan the probe/stall timer */
+		c->flags |=
+			TCP_F_TLP_RESCHED; /* any ACK: re-plan the probe/stall timer */
 	if (tcp_seq_gt(s->ack, c->snd_una))
 		ack_new(c, s);
 	else if (is_dup)
@@ -527,7 +542,8 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	/* RFC 6675 5 (2): IsLost(HighACK + 1) is checked after every
 	 * scoreboard update, not only on duplicates */
 	if (!(c->flags & TCP_F_IN_RECOVERY) && (c->flags & TCP_F_SACK_OK) &&
-	    c->snd_max != c->snd_una && tcp_sack_is_lost(&c->sack, c->snd_una, c->mss))
+	    c->snd_max != c->snd_una &&
+	    tcp_sack_is_lost(&c->sack, c->snd_una, c->mss))
 		tcp_cc_enter_recovery(c);
 	detect_lost_retransmissions(c);
 	window_update(c, s);
@@ -561,7 +577,8 @@ static void data_in_order(struct tcp_conn *c, struct rte_mbuf *m, uint32_t off,
 
 	c->rcv_nxt += len;
 	deliver(c, m, off, len);
-	while (!(c->flags & TCP_F_DEAD) && tcp_reass_pop(&c->reass, c->rcv_nxt, &r)) {
+	while (!(c->flags & TCP_F_DEAD) &&
+	       tcp_reass_pop(&c->reass, c->rcv_nxt, &r)) {
 		c->rcv_nxt += r.len;
 		deliver(c, r.buf, r.off, r.len);
 	}
@@ -610,7 +627,9 @@ static void data_input(struct tcp_conn *c, const struct tcp_seg *s,
 		       struct rte_mbuf *m)
 {
 	uint32_t seq = s->seq, off = s->payload_off, len = s->len;
-	uint32_t wnd = tcp_seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t wnd = tcp_seq_gt(c->rcv_adv, c->rcv_nxt) ?
+			       c->rcv_adv - c->rcv_nxt :
+			       0;
 
 	if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 &&
 	    c->state != TCP_FIN_WAIT_2) {
@@ -678,7 +697,8 @@ static void fin_input(struct tcp_conn *c)
 static bool time_wait_reuse(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	bool newer = (c->flags & TCP_F_TS_OK) && s->has_ts ?
-		tcp_seq_gt(s->tsval, c->ts_recent) : tcp_seq_gt(s->seq, c->rcv_nxt);
+			     tcp_seq_gt(s->tsval, c->ts_recent) :
+			     tcp_seq_gt(s->seq, c->rcv_nxt);
 	struct tcp_stack *stk = c->stk;
 	struct tcp_flow_key k = c->key;
 	struct tcp_listener *l = find_listener(stk, &k);
@@ -694,13 +714,18 @@ static bool time_wait_reuse(struct tcp_conn *c, const struct tcp_seg *s)
 static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 			       struct rte_mbuf *m)
 {
-	uint32_t wnd = tcp_seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t seg_len = s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
+	uint32_t wnd = tcp_seq_gt(c->rcv_adv, c->rcv_nxt) ?
+			       c->rcv_adv - c->rcv_nxt :
+			       0;
+	uint32_t seg_len =
+		s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
 
-	if (c->state == TCP_TIME_WAIT && (s->flags & (TH_SYN | TH_ACK | TH_RST)) ==
-	    TH_SYN && time_wait_reuse(c, s))
+	if (c->state == TCP_TIME_WAIT &&
+	    (s->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    time_wait_reuse(c, s))
 		goto drop;
-	if (c->state == TCP_SYN_RCVD && (s->flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+	if (c->state == TCP_SYN_RCVD &&
+	    (s->flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 	    s->seq == c->irs) { /* our SYN-ACK was lost */
 		tcp_send_syn(c);
 		goto drop;
@@ -807,7 +832,8 @@ int tcp_input(struct tcp_stack *stk, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		after_input(c);
 	} else {
-		stk->input_conn = c; /* tcp_recv_done defers its ACK to the end */
+		stk->input_conn =
+			c; /* tcp_recv_done defers its ACK to the end */
 		synchronized_input(c, &s, m);
 		stk->input_conn = NULL;
 		after_input(c);

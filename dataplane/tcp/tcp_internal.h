@@ -19,7 +19,7 @@
 #define TH_ACK 0x10
 #define TH_URG 0x20
 
-#define TCP_TS_HZ_NS 1000000ull  /* timestamp clock: 1 ms (RFC 7323 5.4) */
+#define TCP_TS_HZ_NS 1000000ull /* timestamp clock: 1 ms (RFC 7323 5.4) */
 #define TCP_PAWS_IDLE_NS (24ull * 86400 * 1000000000ull) /* RFC 7323 5.5 */
 #define TCP_DEFAULT_PEER_MSS 536 /* RFC 9293 3.7.1 without the option */
 #define TCP_MAX_WSCALE 14
@@ -37,9 +37,9 @@ static inline uint8_t tcp_wscale_for(uint32_t rcv_buf)
 
 /* A received segment, parsed. */
 struct tcp_seg {
-	uint32_t seq, ack, wnd;  /* wnd not yet scaled */
-	uint32_t len;            /* payload bytes */
-	uint32_t payload_off;    /* from the start of the IPv4 header */
+	uint32_t seq, ack, wnd; /* wnd not yet scaled */
+	uint32_t len; /* payload bytes */
+	uint32_t payload_off; /* from the start of the IPv4 header */
 	uint8_t flags;
 	bool has_mss, has_ws, sack_perm, has_ts;
 	uint16_t mss;
@@ -52,10 +52,10 @@ struct tcp_seg {
 /* tcp.c: lifecycle and callbacks */
 struct tcp_conn *tcp_conn_alloc(struct tcp_stack *stk,
 				const struct tcp_flow_key *k);
-void tcp_conn_release(struct tcp_conn *c);     /* deferred to entry exit */
+void tcp_conn_release(struct tcp_conn *c); /* deferred to entry exit */
 void tcp_conn_release_now(struct tcp_conn *c); /* outside callbacks only */
 void tcp_conn_error(struct tcp_conn *c, enum tcp_error err); /* + release */
-void tcp_conn_closed(struct tcp_conn *c);      /* on_closed + release */
+void tcp_conn_closed(struct tcp_conn *c); /* on_closed + release */
 void tcp_enter_time_wait(struct tcp_conn *c);
 void tcp_stack_enter(struct tcp_stack *stk);
 void tcp_stack_leave(struct tcp_stack *stk);
@@ -75,10 +75,10 @@ void tcp_flow_del(struct tcp_stack *stk, struct tcp_conn *c);
 int tcp_flow_pick_port(struct tcp_stack *stk, struct tcp_flow_key *k);
 
 /* tcp_output.c */
-void tcp_output(struct tcp_conn *c);       /* send what may be sent */
+void tcp_output(struct tcp_conn *c); /* send what may be sent */
 void tcp_send_ack(struct tcp_conn *c);
-void tcp_send_syn(struct tcp_conn *c);     /* SYN or SYN-ACK by state */
-void tcp_send_rst(struct tcp_conn *c);     /* RST from the TCB */
+void tcp_send_syn(struct tcp_conn *c); /* SYN or SYN-ACK by state */
+void tcp_send_rst(struct tcp_conn *c); /* RST from the TCB */
 void tcp_send_keepalive(struct tcp_conn *c);
 void tcp_send_persist_probe(struct tcp_conn *c);
 int tcp_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len);
@@ -91,11 +91,11 @@ uint32_t tcp_flight(const struct tcp_conn *c); /* snd_max - snd_una */
 
 /* tcp_timer.c */
 void tcp_timer_fire(struct tw_wheel *w, struct tw_entry *e, uint64_t now);
-void tcp_timer_update(struct tcp_conn *c);   /* re-arm for earliest deadline */
+void tcp_timer_update(struct tcp_conn *c); /* re-arm for earliest deadline */
 void tcp_rexmit_restart(struct tcp_conn *c); /* RFC 6298 5.1/5.3 */
 void tcp_delack_arm(struct tcp_conn *c);
 void tcp_keepalive_reset(struct tcp_conn *c);
-void tcp_tlp_schedule(struct tcp_conn *c);   /* after output, if re-planned */
+void tcp_tlp_schedule(struct tcp_conn *c); /* after output, if re-planned */
 
 /* tcp_cc.c: NewReno + RFC 6675 */
 void tcp_cc_init(struct tcp_conn *c);

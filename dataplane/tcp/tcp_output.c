@@ -144,8 +144,8 @@ static unsigned int data_options(struct tcp_conn *c, uint8_t *o)
 }
 
 /* Copies len queued bytes starting off bytes after snd_una into dst. */
-static void copy_from_sndq(const struct tcp_conn *c, uint32_t off,
-			   uint32_t len, uint8_t *dst)
+static void copy_from_sndq(const struct tcp_conn *c, uint32_t off, uint32_t len,
+			   uint8_t *dst)
 {
 	unsigned int i = c->sndq_head;
 
@@ -173,7 +173,7 @@ static void copy_from_sndq(const struct tcp_conn *c, uint32_t off,
 struct seg_spec {
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint16_t win;              /* already scaled */
+	uint16_t win; /* already scaled */
 	const uint8_t *opt;
 	unsigned int optlen;
 	const struct tcp_conn *data_from; /* payload source, or NULL */
@@ -189,7 +189,8 @@ static int emit(struct tcp_stack *stk, const struct tcp_flow_key *k,
 	struct rte_mbuf *m = rte_pktmbuf_alloc(stk->env.tx_pool);
 	uint8_t *p;
 
-	if (m == NULL || (p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total)) == NULL) {
+	if (m == NULL ||
+	    (p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total)) == NULL) {
 		rte_pktmbuf_free(m);
 		stk->stats.nomem_mbuf++;
 		return -ENOBUFS;
@@ -219,7 +220,8 @@ static int emit(struct tcp_stack *stk, const struct tcp_flow_key *k,
 	if (s->optlen)
 		memcpy(p + 40, s->opt, s->optlen);
 	if (s->data_len)
-		copy_from_sndq(s->data_from, s->data_off, s->data_len, p + 40 + s->optlen);
+		copy_from_sndq(s->data_from, s->data_off, s->data_len,
+			       p + 40 + s->optlen);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	m->l2_len = 0;
@@ -239,13 +241,18 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	uint8_t opt[TCP_MAX_OPTLEN];
 	uint32_t win = tcp_rcv_window(c);
-	struct seg_spec s = { .seq = seq, .ack = c->rcv_nxt, .flags = flags,
-			      .opt = opt, .data_from = c,
-			      .data_off = seq - c->snd_una, .data_len = len };
+	struct seg_spec s = { .seq = seq,
+			      .ack = c->rcv_nxt,
+			      .flags = flags,
+			      .opt = opt,
+			      .data_from = c,
+			      .data_off = seq - c->snd_una,
+			      .data_len = len };
 
 	if (flags & TH_SYN) {
 		s.optlen = syn_options(c, opt);
-		s.win = (uint16_t)(win > 65535 ? 65535 : win); /* never scaled */
+		s.win = (uint16_t)(win > 65535 ? 65535 :
+						 win); /* never scaled */
 	} else {
 		s.optlen = data_options(c, opt);
 		s.win = (uint16_t)(win >> c->rcv_wscale);
@@ -281,7 +288,8 @@ void tcp_send_syn(struct tcp_conn *c)
 
 void tcp_send_rst(struct tcp_conn *c)
 {
-	struct seg_spec s = { .seq = c->snd_max, .ack = c->rcv_nxt,
+	struct seg_spec s = { .seq = c->snd_max,
+			      .ack = c->rcv_nxt,
 			      .flags = TH_RST | TH_ACK };
 
 	emit(c->stk, &c->key, &s);
@@ -470,7 +478,7 @@ void tcp_output(struct tcp_conn *c)
 
 	if (c->flags & TCP_F_IN_RECOVERY) {
 		bool new_data = tcp_seq_lt(c->snd_nxt, end) &&
-			tcp_seq_lt(c->snd_nxt, c->snd_una + c->snd_wnd);
+				tcp_seq_lt(c->snd_nxt, c->snd_una + c->snd_wnd);
 
 		while (recovery_step(c, new_data))
 			;

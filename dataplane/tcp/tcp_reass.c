@@ -26,8 +26,8 @@ static void remove_at(struct tcp_reass *q, unsigned int i, bool release)
 }
 
 enum tcp_reass_result tcp_reass_insert(struct tcp_reass *q, uint32_t rcv_nxt,
-				       uint32_t seq, uint32_t len,
-				       void *buf, uint32_t off)
+				       uint32_t seq, uint32_t len, void *buf,
+				       uint32_t off)
 {
 	uint32_t end = seq + len;
 	unsigned int i = 0;
@@ -63,8 +63,9 @@ enum tcp_reass_result tcp_reass_insert(struct tcp_reass *q, uint32_t rcv_nxt,
 		return TCP_REASS_FULL;
 	for (unsigned int j = q->n; j > i; j--)
 		q->seg[j] = q->seg[j - 1];
-	q->seg[i] = (struct tcp_reass_seg){ .seq = seq, .len = end - seq,
-					    .off = off, .buf = buf };
+	q->seg[i] = (struct tcp_reass_seg){
+		.seq = seq, .len = end - seq, .off = off, .buf = buf
+	};
 	q->n++;
 	q->bytes += end - seq;
 	q->last_seq = seq;
@@ -105,7 +106,8 @@ static struct tcp_sack_block next_run(const struct tcp_reass *q,
 				      unsigned int *pos)
 {
 	unsigned int i = *pos;
-	struct tcp_sack_block b = { q->seg[i].seq, q->seg[i].seq + q->seg[i].len };
+	struct tcp_sack_block b = { q->seg[i].seq,
+				    q->seg[i].seq + q->seg[i].len };
 
 	for (i++; i < q->n && q->seg[i].seq == b.end; i++)
 		b.end = q->seg[i].seq + q->seg[i].len;

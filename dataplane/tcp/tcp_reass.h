@@ -16,9 +16,9 @@
 #include "tcp/tcp_sack.h"
 
 struct tcp_reass_seg {
-	uint32_t seq;   /* sequence number of the first byte kept */
-	uint32_t len;   /* bytes kept */
-	uint32_t off;   /* offset of that byte in buf's payload */
+	uint32_t seq; /* sequence number of the first byte kept */
+	uint32_t len; /* bytes kept */
+	uint32_t off; /* offset of that byte in buf's payload */
 	void *buf;
 };
 
@@ -26,9 +26,9 @@ typedef void (*tcp_reass_free_fn)(void *buf);
 
 struct tcp_reass {
 	uint16_t n;
-	uint16_t cap;          /* 0 while no array is attached */
-	uint32_t bytes;        /* total bytes held */
-	uint32_t last_seq;     /* a byte of the most recent arrival (SACK order) */
+	uint16_t cap; /* 0 while no array is attached */
+	uint32_t bytes; /* total bytes held */
+	uint32_t last_seq; /* a byte of the most recent arrival (SACK order) */
 	tcp_reass_free_fn free_fn;
 	struct tcp_reass_seg *seg;
 };
@@ -57,9 +57,9 @@ static inline struct tcp_reass_seg *tcp_reass_detach(struct tcp_reass *q)
 }
 
 enum tcp_reass_result {
-	TCP_REASS_QUEUED = 0,   /* held; ownership passed to the queue */
-	TCP_REASS_DUPLICATE,    /* nothing new: buf already freed */
-	TCP_REASS_FULL,         /* refused (full, or no array): the caller
+	TCP_REASS_QUEUED = 0, /* held; ownership passed to the queue */
+	TCP_REASS_DUPLICATE, /* nothing new: buf already freed */
+	TCP_REASS_FULL, /* refused (full, or no array): the caller
 				   still owns buf */
 };
 
@@ -67,8 +67,8 @@ enum tcp_reass_result {
  * rcv_nxt and bytes already held are trimmed; held segments wholly covered
  * by the new one are released. */
 enum tcp_reass_result tcp_reass_insert(struct tcp_reass *q, uint32_t rcv_nxt,
-				       uint32_t seq, uint32_t len,
-				       void *buf, uint32_t off);
+				       uint32_t seq, uint32_t len, void *buf,
+				       uint32_t off);
 
 /* If the first held segment is now in order (starts at or below rcv_nxt,
  * ends above it), removes it into *out trimmed to start at rcv_nxt and
@@ -80,7 +80,8 @@ bool tcp_reass_pop(struct tcp_reass *q, uint32_t rcv_nxt,
 /* Up to max SACK blocks describing the held data, coalesced; the first
  * contains the most recent arrival, the rest follow by sequence. */
 unsigned int tcp_reass_sack_blocks(const struct tcp_reass *q,
-				   struct tcp_sack_block *blk, unsigned int max);
+				   struct tcp_sack_block *blk,
+				   unsigned int max);
 
 /* Releases everything held (connection closed or aborted). */
 void tcp_reass_purge(struct tcp_reass *q);

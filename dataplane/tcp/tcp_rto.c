@@ -33,17 +33,20 @@ void tcp_rto_sample(struct tcp_rto *r, uint32_t rtt_us)
 	} else {
 		/* 2.3: RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'| (RTTVAR first,
 		 * with the old SRTT), SRTT <- 7/8 SRTT + 1/8 R' */
-		uint32_t err = r->srtt_us > rtt_us ? r->srtt_us - rtt_us
-						   : rtt_us - r->srtt_us;
+		uint32_t err = r->srtt_us > rtt_us ? r->srtt_us - rtt_us :
+						     rtt_us - r->srtt_us;
 
-		r->rttvar_us = (uint32_t)(((uint64_t)r->rttvar_us * 3 + err) / 4);
-		r->srtt_us = (uint32_t)(((uint64_t)r->srtt_us * 7 + rtt_us) / 8);
+		r->rttvar_us =
+			(uint32_t)(((uint64_t)r->rttvar_us * 3 + err) / 4);
+		r->srtt_us =
+			(uint32_t)(((uint64_t)r->srtt_us * 7 + rtt_us) / 8);
 	}
 	uint64_t k_var = (uint64_t)r->rttvar_us * 4;
 
 	if (k_var < r->granularity_us)
 		k_var = r->granularity_us;
-	r->rto_us = clamp_u32((uint64_t)r->srtt_us + k_var, r->min_us, r->max_us);
+	r->rto_us =
+		clamp_u32((uint64_t)r->srtt_us + k_var, r->min_us, r->max_us);
 }
 
 bool tcp_rto_on_ack_segment(struct tcp_rto *r, uint64_t sent_ns,
@@ -66,5 +69,6 @@ void tcp_rto_backoff(struct tcp_rto *r)
 
 uint32_t tcp_rto_current(const struct tcp_rto *r)
 {
-	return clamp_u32((uint64_t)r->rto_us << r->backoff, r->min_us, r->max_us);
+	return clamp_u32((uint64_t)r->rto_us << r->backoff, r->min_us,
+			 r->max_us);
 }

@@ -7,19 +7,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TCP_RTO_MIN_DEFAULT_US     200000u  /* configurable; RFC says 1 s, */
-					    /* 200 ms as Linux for LAN RTTs */
-#define TCP_RTO_MAX_DEFAULT_US     60000000u /* RFC 6298 2.5: >= 60 s */
-#define TCP_RTO_INITIAL_US         1000000u  /* RFC 6298 2.1 */
-#define TCP_RTO_MAX_BACKOFF        16
+#define TCP_RTO_MIN_DEFAULT_US 200000u /* configurable; RFC says 1 s, */
+/* 200 ms as Linux for LAN RTTs */
+#define TCP_RTO_MAX_DEFAULT_US 60000000u /* RFC 6298 2.5: >= 60 s */
+#define TCP_RTO_INITIAL_US 1000000u /* RFC 6298 2.1 */
+#define TCP_RTO_MAX_BACKOFF 16
 
 struct tcp_rto {
-	uint32_t srtt_us;     /* 0 until the first sample */
+	uint32_t srtt_us; /* 0 until the first sample */
 	uint32_t rttvar_us;
-	uint32_t rto_us;      /* base RTO, before back-off */
+	uint32_t rto_us; /* base RTO, before back-off */
 	uint32_t min_us, max_us;
 	uint32_t granularity_us; /* G of RFC 6298: the timer tick */
-	uint8_t backoff;      /* RTO doublings since the last new ACK */
+	uint8_t backoff; /* RTO doublings since the last new ACK */
 	bool have_sample;
 };
 

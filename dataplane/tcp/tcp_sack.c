@@ -123,7 +123,8 @@ static uint32_t hole_end_from(const struct tcp_sack_board *sb, uint32_t seq,
 enum tcp_sack_next tcp_sack_next_seg(const struct tcp_sack_board *sb,
 				     uint32_t snd_una, uint32_t snd_nxt,
 				     uint32_t high_rxt, uint32_t mss,
-				     bool new_data, uint32_t *seq, uint32_t *len)
+				     bool new_data, uint32_t *seq,
+				     uint32_t *len)
 {
 	uint32_t high = tcp_sack_high(sb, snd_una);
 	uint32_t s = hole_start_after(sb, tcp_seq_max(snd_una, high_rxt));

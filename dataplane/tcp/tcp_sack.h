@@ -10,25 +10,25 @@
 #include <stdint.h>
 
 #define TCP_SACK_MAX_RANGES 16
-#define TCP_SACK_DUPTHRESH  3   /* RFC 6675 DupThresh */
-#define TCP_SACK_MAX_BLOCKS 4   /* at most 4 blocks fit in the option space */
+#define TCP_SACK_DUPTHRESH 3 /* RFC 6675 DupThresh */
+#define TCP_SACK_MAX_BLOCKS 4 /* at most 4 blocks fit in the option space */
 
 struct tcp_sack_block {
 	uint32_t start; /* first sequence number of the block */
-	uint32_t end;   /* one past its last */
+	uint32_t end; /* one past its last */
 };
 
 struct tcp_sack_board {
-	uint8_t n;                   /* ranges in use, sorted, disjoint */
-	uint32_t sacked_bytes;       /* total bytes covered */
+	uint8_t n; /* ranges in use, sorted, disjoint */
+	uint32_t sacked_bytes; /* total bytes covered */
 	struct tcp_sack_block r[TCP_SACK_MAX_RANGES];
 };
 
 enum tcp_sack_next {
-	TCP_SACK_NEXT_NONE = 0,  /* nothing may be sent */
-	TCP_SACK_NEXT_LOST,      /* rule 1: retransmit a lost hole */
-	TCP_SACK_NEXT_NEW,       /* rule 2: send new data */
-	TCP_SACK_NEXT_RULE3,     /* rule 3: retransmit a not-yet-lost hole */
+	TCP_SACK_NEXT_NONE = 0, /* nothing may be sent */
+	TCP_SACK_NEXT_LOST, /* rule 1: retransmit a lost hole */
+	TCP_SACK_NEXT_NEW, /* rule 2: send new data */
+	TCP_SACK_NEXT_RULE3, /* rule 3: retransmit a not-yet-lost hole */
 };
 
 static inline void tcp_sack_reset(struct tcp_sack_board *sb)
@@ -64,7 +64,8 @@ bool tcp_sack_is_lost(const struct tcp_sack_board *sb, uint32_t seq,
 enum tcp_sack_next tcp_sack_next_seg(const struct tcp_sack_board *sb,
 				     uint32_t snd_una, uint32_t snd_nxt,
 				     uint32_t high_rxt, uint32_t mss,
-				     bool new_data, uint32_t *seq, uint32_t *len);
+				     bool new_data, uint32_t *seq,
+				     uint32_t *len);
 
 /* RFC 6675 SetPipe(): bytes estimated in flight. */
 uint32_t tcp_sack_pipe(const struct tcp_sack_board *sb, uint32_t snd_una,

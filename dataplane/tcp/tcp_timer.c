@@ -8,8 +8,8 @@
 
 void tcp_timer_update(struct tcp_conn *c)
 {
-	uint64_t d[] = { c->t_rexmit, c->t_delack, c->t_persist,
-			 c->t_keepalive, c->t_2msl, c->t_idle, c->t_tlp };
+	uint64_t d[] = { c->t_rexmit, c->t_delack, c->t_persist, c->t_keepalive,
+			 c->t_2msl,   c->t_idle,   c->t_tlp };
 	uint64_t next = 0;
 
 	if (c->flags & TCP_F_DEAD)
@@ -31,7 +31,8 @@ void tcp_rexmit_restart(struct tcp_conn *c)
 void tcp_delack_arm(struct tcp_conn *c)
 {
 	if (c->t_delack == 0)
-		c->t_delack = c->stk->now + (uint64_t)c->stk->cfg.delack_us * 1000;
+		c->t_delack =
+			c->stk->now + (uint64_t)c->stk->cfg.delack_us * 1000;
 }
 
 void tcp_keepalive_reset(struct tcp_conn *c)
@@ -120,8 +121,8 @@ void tcp_tlp_schedule(struct tcp_conn *c)
 	c->flags &= ~TCP_F_TLP_RESCHED;
 	c->t_tlp = 0;
 	if (((c->flags & TCP_F_IN_RECOVERY) || c->sack.n > 0) &&
-	    (c->flags & TCP_F_SACK_OK) &&
-	    c->rto.have_sample && !c->stk->cfg.no_tlp && c->snd_una != c->snd_max) {
+	    (c->flags & TCP_F_SACK_OK) && c->rto.have_sample &&
+	    !c->stk->cfg.no_tlp && c->snd_una != c->snd_max) {
 		/* RACK's reordering-window timer, simplified (RFC 8985 6.2),
 		 * with sequence order standing in for send times: while a hole
 		 * lies below SACKed data (or in recovery) and neither the
@@ -137,7 +138,8 @@ void tcp_tlp_schedule(struct tcp_conn *c)
 			c->t_tlp = c->stk->now + pto;
 		return;
 	}
-	if (!(c->flags & TCP_F_SACK_OK) || !c->rto.have_sample || c->stk->cfg.no_tlp ||
+	if (!(c->flags & TCP_F_SACK_OK) || !c->rto.have_sample ||
+	    c->stk->cfg.no_tlp ||
 	    (c->flags & (TCP_F_IN_RECOVERY | TCP_F_TLP_OUT)) ||
 	    c->snd_una == c->snd_max || c->snd_nxt != c->snd_max)
 		return;
@@ -169,7 +171,8 @@ static void tlp_timeout(struct tcp_conn *c)
 	}
 	if (c->flags & TCP_F_IN_RECOVERY) { /* the stalled-recovery timer */
 		uint32_t hole = c->snd_max - c->snd_una < c->mss ?
-				c->snd_max - c->snd_una : c->mss;
+					c->snd_max - c->snd_una :
+					c->mss;
 
 		c->stk->stats.lost_retransmits++;
 		tcp_retransmit(c, c->snd_una, hole);
@@ -221,8 +224,9 @@ static void keepalive_timeout(struct tcp_conn *c)
 
 void tcp_timer_fire(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 {
-	struct tcp_conn *c = (struct tcp_conn *)((char *)e -
-						 offsetof(struct tcp_conn, timer));
+	struct tcp_conn *c =
+		(struct tcp_conn *)((char *)e -
+				    offsetof(struct tcp_conn, timer));
 
 	(void)w;
 	(void)now; /* the stack clock was read by tcp_timers_run() */

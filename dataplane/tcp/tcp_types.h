@@ -37,10 +37,10 @@ enum tcp_state {
 
 /* Why a connection ended abnormally (tcp_conn_ops.on_error). */
 enum tcp_error {
-	TCP_ERR_RESET = 1,   /* the peer sent an acceptable RST */
-	TCP_ERR_TIMEOUT,     /* retransmissions or connect attempts gave up */
-	TCP_ERR_REFUSED,     /* RST in answer to our SYN */
-	TCP_ERR_NOMEM,       /* no mbuf for a mandatory segment */
+	TCP_ERR_RESET = 1, /* the peer sent an acceptable RST */
+	TCP_ERR_TIMEOUT, /* retransmissions or connect attempts gave up */
+	TCP_ERR_REFUSED, /* RST in answer to our SYN */
+	TCP_ERR_NOMEM, /* no mbuf for a mandatory segment */
 };
 
 /* A connection's identity, host byte order, from the local side. */
@@ -53,37 +53,37 @@ struct tcp_flow_key {
 
 /* Knobs; zero fields take the defaults given (tcp_config_defaults()). */
 struct tcp_config {
-	uint32_t max_conns;        /* TCB pool size, TIME_WAIT included; 1024 */
-	uint16_t mss;              /* our MSS (IPv4 MTU 1500): 1460 */
-	uint32_t rcv_buf;          /* receive window budget, bytes: 256 KiB */
-	uint16_t snd_mbufs;        /* send queue per connection, mbufs: 128 */
-	uint32_t reass_blocks;     /* connections that may hold out-of-order
+	uint32_t max_conns; /* TCB pool size, TIME_WAIT included; 1024 */
+	uint16_t mss; /* our MSS (IPv4 MTU 1500): 1460 */
+	uint32_t rcv_buf; /* receive window budget, bytes: 256 KiB */
+	uint16_t snd_mbufs; /* send queue per connection, mbufs: 128 */
+	uint32_t reass_blocks; /* connections that may hold out-of-order
 				      data at once (each may hold up to
 				      TCP_REASS_BLOCK_SEGS segments):
 				      max_conns / 4 + 8 */
-	uint32_t mbuf_reserve;     /* free pool mbufs kept for RX/ACKs: 256 */
-	uint32_t rto_min_us;       /* 200 ms */
-	uint32_t rto_max_us;       /* 60 s */
-	uint8_t syn_retries;       /* SYN retransmissions before TIMEOUT: 5 */
-	uint8_t data_retries;      /* RTO expiries before TIMEOUT: 8 */
-	uint32_t delack_us;        /* delayed-ACK timeout: 40 ms */
-	uint64_t time_wait_ns;     /* our short 2MSL: 2 s */
-	uint64_t fin_wait2_ns;     /* orphaned FIN_WAIT_2 limit: 30 s */
-	uint64_t keepalive_ns;     /* idle before the first probe; 0 = off */
+	uint32_t mbuf_reserve; /* free pool mbufs kept for RX/ACKs: 256 */
+	uint32_t rto_min_us; /* 200 ms */
+	uint32_t rto_max_us; /* 60 s */
+	uint8_t syn_retries; /* SYN retransmissions before TIMEOUT: 5 */
+	uint8_t data_retries; /* RTO expiries before TIMEOUT: 8 */
+	uint32_t delack_us; /* delayed-ACK timeout: 40 ms */
+	uint64_t time_wait_ns; /* our short 2MSL: 2 s */
+	uint64_t fin_wait2_ns; /* orphaned FIN_WAIT_2 limit: 30 s */
+	uint64_t keepalive_ns; /* idle before the first probe; 0 = off */
 	uint64_t keepalive_intvl_ns; /* between probes: 10 s */
-	uint8_t keepalive_probes;  /* unanswered probes before TIMEOUT: 5 */
+	uint8_t keepalive_probes; /* unanswered probes before TIMEOUT: 5 */
 	uint32_t challenge_ack_limit; /* per second per worker (RFC 5961 7): 1000 */
-	uint64_t tick_ns;          /* timing-wheel tick: 100 us */
+	uint64_t tick_ns; /* timing-wheel tick: 100 us */
 	uint16_t port_lo, port_hi; /* local source ports of all workers:
 				      10000..59999 */
 	uint16_t worker_id, n_workers; /* this worker's slice: 0 of 1 */
 	/* RSS NICs: with a key set, source ports are also chosen so that the
 	 * backend's replies hash (rte_softrss, RETA round robin) to
 	 * rss_queue; NULL (the default, and af_xdp) skips the check */
-	const uint8_t *rss_key;    /* 40 bytes, e.g. tcp_rss_symmetric_key */
+	const uint8_t *rss_key; /* 40 bytes, e.g. tcp_rss_symmetric_key */
 	uint16_t rss_reta_size, rss_queue, rss_n_queues;
 	bool no_sack, no_timestamps, no_wscale; /* switch options off */
-	bool no_tlp;               /* no tail loss probes (RFC 8985 7) */
+	bool no_tlp; /* no tail loss probes (RFC 8985 7) */
 };
 
 /* Per-worker counters, single writer; readers sum them. */
@@ -147,20 +147,20 @@ struct tcp_listener {
 };
 
 /* Connection flags. */
-#define TCP_F_SACK_OK     0x0001u /* both sides sent SACK-permitted */
-#define TCP_F_TS_OK       0x0002u /* both sides sent timestamps */
-#define TCP_F_WS_OK       0x0004u /* both sides sent window scale */
-#define TCP_F_FIN_QUEUED  0x0008u /* application shut down sending */
-#define TCP_F_FIN_SENT    0x0010u
-#define TCP_F_ACK_NOW     0x0020u /* send an ACK at the end of input */
-#define TCP_F_CLOSED_APP  0x0040u /* orphan: application closed, no callbacks */
+#define TCP_F_SACK_OK 0x0001u /* both sides sent SACK-permitted */
+#define TCP_F_TS_OK 0x0002u /* both sides sent timestamps */
+#define TCP_F_WS_OK 0x0004u /* both sides sent window scale */
+#define TCP_F_FIN_QUEUED 0x0008u /* application shut down sending */
+#define TCP_F_FIN_SENT 0x0010u
+#define TCP_F_ACK_NOW 0x0020u /* send an ACK at the end of input */
+#define TCP_F_CLOSED_APP 0x0040u /* orphan: application closed, no callbacks */
 #define TCP_F_IN_RECOVERY 0x0080u
-#define TCP_F_DEAD        0x0100u /* released at the end of this entry */
-#define TCP_F_RTT_TIMING  0x0200u /* rtt_seq is being timed */
-#define TCP_F_PEER_FIN    0x0400u /* FIN received and consumed */
-#define TCP_F_PASSIVE     0x0800u /* created by a listener */
-#define TCP_F_WANT_WRITE  0x1000u /* tcp_send() refused: call on_writable */
-#define TCP_F_TLP_OUT     0x2000u /* a tail loss probe awaits its ACK */
+#define TCP_F_DEAD 0x0100u /* released at the end of this entry */
+#define TCP_F_RTT_TIMING 0x0200u /* rtt_seq is being timed */
+#define TCP_F_PEER_FIN 0x0400u /* FIN received and consumed */
+#define TCP_F_PASSIVE 0x0800u /* created by a listener */
+#define TCP_F_WANT_WRITE 0x1000u /* tcp_send() refused: call on_writable */
+#define TCP_F_TLP_OUT 0x2000u /* a tail loss probe awaits its ACK */
 #define TCP_F_TLP_RESCHED 0x4000u /* new data sent or acked: re-plan the PTO */
 
 /* The TCB. Sequence variables follow RFC 9293 names. */
@@ -169,8 +169,8 @@ struct tcp_conn {
 	struct tcp_flow_key key;
 	enum tcp_state state;
 	uint32_t flags;
-	struct tw_entry timer;       /* the one wheel entry (lazy re-arm) */
-	struct tcp_conn *next_dead;  /* deferred release list */
+	struct tw_entry timer; /* the one wheel entry (lazy re-arm) */
+	struct tcp_conn *next_dead; /* deferred release list */
 	const struct tcp_conn_ops *ops;
 	void *user;
 	struct tcp_listener *listener;
@@ -178,43 +178,44 @@ struct tcp_conn {
 	/* send side */
 	uint32_t iss, snd_una, snd_nxt, snd_max; /* snd_max: highest sent */
 	uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
-	uint16_t mss;                /* effective send MSS, options removed */
+	uint16_t mss; /* effective send MSS, options removed */
 	uint16_t peer_mss;
 	uint8_t snd_wscale, rcv_wscale;
-	uint16_t sndq_head, sndq_n;  /* ring of queued mbufs */
-	uint32_t sndq_bytes;         /* bytes queued, sent or not, unacked */
-	uint32_t sndq_head_off;      /* acked bytes of the head mbuf */
+	uint16_t sndq_head, sndq_n; /* ring of queued mbufs */
+	uint32_t sndq_bytes; /* bytes queued, sent or not, unacked */
+	uint32_t sndq_head_off; /* acked bytes of the head mbuf */
 
 	/* congestion control (tcp_cc.c) and loss recovery */
 	uint32_t cwnd, ssthresh, recover, high_rxt;
-	uint32_t bytes_acked;        /* congestion-avoidance accumulator */
+	uint32_t bytes_acked; /* congestion-avoidance accumulator */
 	uint8_t dupacks;
-	uint8_t rxt_n;               /* entries in rxt_log */
+	uint8_t rxt_n; /* entries in rxt_log */
 	struct tcp_rxt_rec rxt_log[TCP_RXT_LOG];
 	struct tcp_sack_board sack;
 	struct tcp_rto rto;
-	uint32_t rtt_seq;            /* Karn timing of one segment at a time */
+	uint32_t rtt_seq; /* Karn timing of one segment at a time */
 	uint64_t rtt_start_ns;
-	uint8_t retries;             /* consecutive RTO expiries */
+	uint8_t retries; /* consecutive RTO expiries */
 	uint8_t persist_backoff;
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
-	uint32_t rcv_unread;         /* bytes delivered, not yet recv_done */
+	uint32_t rcv_unread; /* bytes delivered, not yet recv_done */
 	uint32_t last_ack_sent;
-	uint16_t unacked_segs;       /* full segments since our last ACK */
+	uint16_t unacked_segs; /* full segments since our last ACK */
 	struct tcp_reass reass;
 
 	/* timestamps (RFC 7323) */
 	uint32_t ts_recent, ts_offset;
-	uint64_t ts_recent_ns;       /* when ts_recent was stored */
+	uint64_t ts_recent_ns; /* when ts_recent was stored */
 
 	/* deadlines in ns on the stack clock, 0 = off */
 	uint64_t t_rexmit, t_delack, t_persist, t_keepalive, t_2msl, t_idle;
-	uint64_t t_tlp;              /* tail loss probe (RFC 8985 7) */
+	uint64_t t_tlp; /* tail loss probe (RFC 8985 7) */
 	uint64_t last_rcv_ns;
-	uint64_t idle_ns;            /* application idle timeout */
-	uint32_t dsack_start, dsack_end; /* RFC 2883: a duplicate to report once */
+	uint64_t idle_ns; /* application idle timeout */
+	uint32_t dsack_start,
+		dsack_end; /* RFC 2883: a duplicate to report once */
 	uint8_t ka_probes;
 
 	/* last: not cleared on allocation */
@@ -231,27 +232,28 @@ struct tcp_env {
 	void *output_ctx;
 	uint64_t (*clock)(void *ctx); /* ns, monotonic */
 	void *clock_ctx;
-	struct rte_mempool *tx_pool;  /* pktmbuf pool for segments we build */
+	struct rte_mempool *tx_pool; /* pktmbuf pool for segments we build */
 	int socket_id;
-	const char *name;             /* unique per worker: names pools */
-	uint8_t isn_secret[16];       /* RFC 6528 key; random per boot */
+	const char *name; /* unique per worker: names pools */
+	uint8_t isn_secret[16]; /* RFC 6528 key; random per boot */
 };
 
 /* One worker's TCP. */
 struct tcp_stack {
 	struct tcp_config cfg;
 	struct tcp_env env;
-	uint64_t now;                 /* clock read at the current entry */
-	struct rte_hash *flows;       /* tcp_flow_key -> tcp_conn */
+	uint64_t now; /* clock read at the current entry */
+	struct rte_hash *flows; /* tcp_flow_key -> tcp_conn */
 	struct rte_mempool *tcb_pool;
-	struct rte_mempool *reass_pool; /* TCP_REASS_BLOCK_SEGS descriptors each */
+	struct rte_mempool
+		*reass_pool; /* TCP_REASS_BLOCK_SEGS descriptors each */
 	struct tw_wheel wheel;
 	struct tcp_listener listeners[TCP_MAX_LISTENERS];
-	struct tcp_conn *dead;        /* released when depth returns to 0 */
-	struct tcp_conn *input_conn;  /* the connection tcp_input is processing */
-	unsigned int depth;           /* nesting of entries (callbacks) */
+	struct tcp_conn *dead; /* released when depth returns to 0 */
+	struct tcp_conn *input_conn; /* the connection tcp_input is processing */
+	unsigned int depth; /* nesting of entries (callbacks) */
 	uint32_t n_conns;
-	uint16_t next_port;           /* ephemeral cursor in our slice */
+	uint16_t next_port; /* ephemeral cursor in our slice */
 	uint16_t slice_lo, slice_hi;
 	uint32_t challenge_acks_this_sec;
 	uint64_t challenge_sec;

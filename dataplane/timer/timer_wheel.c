@@ -8,11 +8,11 @@
 
 #include "timer/timer_wheel.h"
 
-#define TW_MASK          (TW_SLOTS - 1)
-#define TW_SPAN_BITS     (TW_SLOT_BITS * TW_LEVELS)
-#define TW_MAX_DELTA     ((1ull << TW_SPAN_BITS) - 1)
-#define TW_DETACHED      0xffffu /* slot id while on a local firing list */
-#define TW_WORDS         (TW_SLOTS / 64)
+#define TW_MASK (TW_SLOTS - 1)
+#define TW_SPAN_BITS (TW_SLOT_BITS * TW_LEVELS)
+#define TW_MAX_DELTA ((1ull << TW_SPAN_BITS) - 1)
+#define TW_DETACHED 0xffffu /* slot id while on a local firing list */
+#define TW_WORDS (TW_SLOTS / 64)
 
 int tw_init(struct tw_wheel *w, uint64_t tick_ns, uint64_t now_ns)
 {
@@ -33,8 +33,8 @@ int tw_init(struct tw_wheel *w, uint64_t tick_ns, uint64_t now_ns)
 
 static inline void bit_set(struct tw_wheel *w, unsigned int slot)
 {
-	w->occupied[slot / TW_SLOTS][(slot % TW_SLOTS) / 64] |=
-		1ull << (slot % 64);
+	w->occupied[slot / TW_SLOTS][(slot % TW_SLOTS) / 64] |= 1ull
+								<< (slot % 64);
 }
 
 static inline void bit_clear(struct tw_wheel *w, unsigned int slot)
@@ -59,7 +59,8 @@ static void tw_file(struct tw_wheel *w, struct tw_entry *e)
 	while (level < TW_LEVELS - 1 &&
 	       delta >= (1ull << (TW_SLOT_BITS * (level + 1))))
 		level++;
-	unsigned int slot = level * TW_SLOTS +
+	unsigned int slot =
+		level * TW_SLOTS +
 		(unsigned int)((place >> (TW_SLOT_BITS * level)) & TW_MASK);
 	struct tw_entry **head = &w->slots[slot];
 
@@ -129,7 +130,8 @@ static int scan_level(const uint64_t *bm, unsigned int from)
 	uint64_t first = bm[word] & (~0ull << (from % 64));
 
 	if (first != 0)
-		return (int)(word * 64 + (unsigned int)__builtin_ctzll(first) - from);
+		return (int)(word * 64 + (unsigned int)__builtin_ctzll(first) -
+			     from);
 	for (unsigned int n = 1; n <= TW_WORDS; n++) {
 		unsigned int wi = (word + n) % TW_WORDS;
 		uint64_t bits = bm[wi];
@@ -137,7 +139,8 @@ static int scan_level(const uint64_t *bm, unsigned int from)
 		if (n == TW_WORDS) /* back to the first word: bits below from */
 			bits &= (from % 64) ? ~(~0ull << (from % 64)) : 0;
 		if (bits != 0) {
-			unsigned int idx = wi * 64 + (unsigned int)__builtin_ctzll(bits);
+			unsigned int idx =
+				wi * 64 + (unsigned int)__builtin_ctzll(bits);
 			return (int)((idx - from) & TW_MASK);
 		}
 	}
@@ -160,8 +163,8 @@ static uint64_t next_event_tick(const struct tw_wheel *w)
 
 		if (d < 0)
 			continue;
-		uint64_t t = l == 0 ? w->cur + 1 + (uint64_t)d
-				    : (base + 1 + (uint64_t)d) << shift;
+		uint64_t t = l == 0 ? w->cur + 1 + (uint64_t)d :
+				      (base + 1 + (uint64_t)d) << shift;
 		if (t < best)
 			best = t;
 	}
@@ -229,7 +232,8 @@ static unsigned int process_tick(struct tw_wheel *w, uint64_t now_ns)
 	if ((t & TW_MASK) == 0) {
 		for (unsigned int l = 1; l < TW_LEVELS; l++) {
 			unsigned int idx =
-				(unsigned int)((t >> (TW_SLOT_BITS * l)) & TW_MASK);
+				(unsigned int)((t >> (TW_SLOT_BITS * l)) &
+					       TW_MASK);
 
 			cascade(w, l * TW_SLOTS + idx);
 			if (idx != 0)

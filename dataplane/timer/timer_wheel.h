@@ -19,11 +19,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TW_LEVELS      4
-#define TW_SLOT_BITS   8
-#define TW_SLOTS       (1u << TW_SLOT_BITS)
+#define TW_LEVELS 4
+#define TW_SLOT_BITS 8
+#define TW_SLOTS (1u << TW_SLOT_BITS)
 #define TW_DEFAULT_TICK_NS 100000ull /* 100 us: delayed ACK / RTO resolution */
-#define TW_NEVER       UINT64_MAX
+#define TW_NEVER UINT64_MAX
 
 struct tw_wheel;
 struct tw_entry;
@@ -39,17 +39,17 @@ typedef void (*tw_fn)(struct tw_wheel *w, struct tw_entry *e, uint64_t now);
 struct tw_entry {
 	struct tw_entry *next;
 	struct tw_entry **pprev; /* NULL when not armed */
-	uint64_t expires;        /* absolute tick */
+	uint64_t expires; /* absolute tick */
 	tw_fn fn;
-	uint16_t slot;           /* level * TW_SLOTS + index while armed */
+	uint16_t slot; /* level * TW_SLOTS + index while armed */
 };
 
 struct tw_wheel {
 	uint64_t tick_ns;
-	uint64_t cur;            /* last tick processed */
-	uint32_t count;          /* armed entries */
-	uint64_t fired;          /* callbacks run (statistics) */
-	uint64_t cascaded;       /* entries moved down a level (statistics) */
+	uint64_t cur; /* last tick processed */
+	uint32_t count; /* armed entries */
+	uint64_t fired; /* callbacks run (statistics) */
+	uint64_t cascaded; /* entries moved down a level (statistics) */
 	uint64_t occupied[TW_LEVELS][TW_SLOTS / 64];
 	struct tw_entry *slots[TW_LEVELS * TW_SLOTS];
 };
@@ -80,7 +80,8 @@ void tw_arm(struct tw_wheel *w, struct tw_entry *e, uint64_t expires_ns);
  * armed at or before that time nothing is touched (the owner re-checks its
  * own deadlines when it fires and re-arms for the next one); otherwise e is
  * moved earlier. This is how one entry serves all of a connection's timers. */
-void tw_arm_earliest(struct tw_wheel *w, struct tw_entry *e, uint64_t expires_ns);
+void tw_arm_earliest(struct tw_wheel *w, struct tw_entry *e,
+		     uint64_t expires_ns);
 
 /* Disarms e if armed; harmless otherwise. O(1). */
 void tw_cancel(struct tw_wheel *w, struct tw_entry *e);

@@ -29,7 +29,8 @@
 	X(drop_arp_bad_ptype, "ARP protocol type not IPv4")                   \
 	X(drop_arp_bad_len, "ARP hlen/plen not 6/4")                          \
 	X(drop_arp_bad_op, "ARP opcode neither request nor reply")            \
-	X(drop_arp_bad_sender, "ARP sender address invalid (0/bcast/mcast/ours)") \
+	X(drop_arp_bad_sender,                                                \
+	  "ARP sender address invalid (0/bcast/mcast/ours)")                  \
 	X(drop_arp_not_for_us, "ARP target is not one of our addresses")      \
 	X(drop_ip_runt, "IPv4 packet shorter than 20 bytes")                  \
 	X(drop_ip_bad_version, "IP version is not 4")                         \
@@ -39,13 +40,15 @@
 	X(drop_ip_bad_csum, "IPv4 header checksum wrong")                     \
 	X(drop_ip_ttl_zero, "IPv4 TTL is zero")                               \
 	X(drop_ip_fragment, "IPv4 fragment (we do not reassemble)")           \
-	X(drop_ip_bad_src, "IPv4 source is 0, broadcast, multicast, loopback or ours") \
+	X(drop_ip_bad_src,                                                    \
+	  "IPv4 source is 0, broadcast, multicast, loopback or ours")         \
 	X(drop_ip_not_for_us, "IPv4 destination is not one of our addresses") \
 	X(drop_ip_unknown_proto, "IPv4 protocol we do not serve")             \
 	X(drop_icmp_runt, "ICMP message too short")                           \
 	X(drop_icmp_bad_csum, "ICMP checksum wrong")                          \
 	X(drop_icmp_unhandled, "ICMP type we do not answer")                  \
-	X(drop_arp_hold_full, "packet waiting for ARP dropped: hold queue full") \
+	X(drop_arp_hold_full,                                                 \
+	  "packet waiting for ARP dropped: hold queue full")                  \
 	X(drop_arp_failed, "packet dropped: neighbour did not answer ARP")    \
 	X(drop_no_route, "no next hop for the destination")                   \
 	X(drop_nombuf, "mbuf allocation failed")                              \

@@ -25,13 +25,13 @@
 
 /* Sizes of the fixed string fields, NUL included (longest input is one
  * less). */
-#define WEIR_TABLE_PREFIX_MAX 256      /* route_prefix */
-#define WEIR_TABLE_APP_MAX 128         /* app_name */
+#define WEIR_TABLE_PREFIX_MAX 256 /* route_prefix */
+#define WEIR_TABLE_APP_MAX 128 /* app_name */
 #define WEIR_TABLE_BACKEND_NAME_MAX 136 /* "grpc-" + app name */
-#define WEIR_TABLE_DEPLOYMENT_MAX 128  /* ingress_deployment_name */
+#define WEIR_TABLE_DEPLOYMENT_MAX 128 /* ingress_deployment_name */
 #define WEIR_TABLE_SERVER_NAME_MAX 256 /* actor name (sanitised: same length) */
 #define WEIR_TABLE_REPLICA_ID_MAX 64
-#define WEIR_TABLE_INSTANCE_ID_MAX 64  /* cloud node id (Ray's is 56 hex) */
+#define WEIR_TABLE_INSTANCE_ID_MAX 64 /* cloud node id (Ray's is 56 hex) */
 #define WEIR_TABLE_HEALTH_PATH_MAX 64
 
 /* Counts a snapshot may hold (weir-cp refuses more). */
@@ -56,14 +56,14 @@ enum weir_table_balance {
 /* What a backend does when its ingress request router fails (seed 000). */
 enum weir_table_router_failure {
 	WEIR_ROUTER_FAIL_FALLTHROUGH = 0, /* normal balancing (default) */
-	WEIR_ROUTER_FAIL_503 = 1,         /* 503 "Ingress request router failed" */
+	WEIR_ROUTER_FAIL_503 = 1, /* 503 "Ingress request router failed" */
 };
 
 /* Timeouts in milliseconds; 0 = none (Ray leaves connect/server unset). */
 struct weir_table_timeouts {
 	uint32_t connect_ms;
 	uint32_t server_ms;
-	uint32_t client_ms;          /* default 3600 s */
+	uint32_t client_ms; /* default 3600 s */
 	uint32_t http_request_ms;
 	uint32_t queue_ms;
 	uint32_t http_keep_alive_ms; /* default 90 s (keep_alive_timeout_s) */
@@ -74,11 +74,11 @@ struct weir_table_timeouts {
 /* Active HTTP check of each server: `GET path`, expect `expect_status`. */
 struct weir_table_health {
 	char path[WEIR_TABLE_HEALTH_PATH_MAX]; /* default "/-/healthz" */
-	uint32_t inter_ms;     /* 5000: between checks of a stable server */
+	uint32_t inter_ms; /* 5000: between checks of a stable server */
 	uint32_t fastinter_ms; /* 250: while going up or down */
 	uint32_t downinter_ms; /* 250: while down */
-	uint16_t fall;         /* 2 failures: down */
-	uint16_t rise;         /* 2 successes: up */
+	uint16_t fall; /* 2 failures: down */
+	uint16_t rise; /* 2 successes: up */
 	uint16_t expect_status; /* 200 */
 	uint16_t reserved;
 };
@@ -88,20 +88,20 @@ struct weir_table_health {
 struct weir_table_knobs {
 	struct weir_table_timeouts timeouts;
 	struct weir_table_health health;
-	uint32_t retries;            /* connection retries per request: 1 */
+	uint32_t retries; /* connection retries per request: 1 */
 	uint32_t maxconn_per_server; /* 0 = unlimited */
-	uint32_t router_timeout_ms;  /* ingress request router call: 5000 */
-	uint8_t balance;             /* enum weir_table_balance */
-	uint8_t router_failure;      /* enum weir_table_router_failure */
+	uint32_t router_timeout_ms; /* ingress request router call: 5000 */
+	uint8_t balance; /* enum weir_table_balance */
+	uint8_t router_failure; /* enum weir_table_router_failure */
 	uint8_t reserved[6];
 };
 
 /* Room for the listeners (VIP:port, http or tcp); none yet: n_listeners 0. */
 struct weir_table_listener {
-	uint32_t vip;   /* network order */
-	uint16_t port;  /* host order */
+	uint32_t vip; /* network order */
+	uint16_t port; /* host order */
 	uint8_t protocol;
-	uint8_t kind;   /* http / tcp passthrough, later */
+	uint8_t kind; /* http / tcp passthrough, later */
 	uint32_t reserved[6];
 };
 
@@ -113,8 +113,9 @@ struct weir_table_route {
 	uint32_t backend; /* index into the backends */
 };
 
-#define WEIR_BACKEND_F_ROUTER_FALLBACK 0x1u /* group's ingress_router_fallback */
-#define WEIR_BACKEND_F_ROUTER_APP 0x2u      /* group's is_router_application */
+#define WEIR_BACKEND_F_ROUTER_FALLBACK \
+	0x1u /* group's ingress_router_fallback */
+#define WEIR_BACKEND_F_ROUTER_APP 0x2u /* group's is_router_application */
 
 /* One backend per target group (one per app per protocol). Its servers are
  * three consecutive runs of the server array: the replicas
@@ -122,19 +123,20 @@ struct weir_table_route {
  * [first_server + n_servers, +n_backups); its ingress request router targets
  * are [first_router, +n_routers) (n_routers 0: no router). */
 struct weir_table_backend {
-	char name[WEIR_TABLE_BACKEND_NAME_MAX];     /* "http-<app>" / "grpc-<app>" */
-	char app_name[WEIR_TABLE_APP_MAX];          /* as Ray sent it */
+	char name[WEIR_TABLE_BACKEND_NAME_MAX]; /* "http-<app>" / "grpc-<app>" */
+	char app_name[WEIR_TABLE_APP_MAX]; /* as Ray sent it */
 	char route_prefix[WEIR_TABLE_PREFIX_MAX];
 	char deployment[WEIR_TABLE_DEPLOYMENT_MAX]; /* ingress_deployment_name */
 	uint8_t protocol; /* enum weir_table_protocol */
 	uint8_t reserved0[3];
-	uint32_t flags;   /* WEIR_BACKEND_F_* */
+	uint32_t flags; /* WEIR_BACKEND_F_* */
 	uint32_t first_server, n_servers, n_backups;
 	uint32_t first_router, n_routers;
 	struct weir_table_knobs knobs;
 };
 
-#define WEIR_SERVER_F_BACKUP 0x1u /* the fallback: used only when no replica is up */
+#define WEIR_SERVER_F_BACKUP \
+	0x1u /* the fallback: used only when no replica is up */
 #define WEIR_SERVER_F_ROUTER 0x2u /* an ingress request router replica */
 
 /* One server of one backend. The same target in two backends (the fallback
@@ -145,12 +147,12 @@ struct weir_table_server {
 	char name[WEIR_TABLE_SERVER_NAME_MAX]; /* HAProxy-sanitised actor name */
 	char replica_id[WEIR_TABLE_REPLICA_ID_MAX]; /* "" when Ray sent none */
 	char instance_id[WEIR_TABLE_INSTANCE_ID_MAX]; /* node; may be "" */
-	uint32_t ip;      /* network order */
-	uint16_t port;    /* host order */
-	uint16_t weight;  /* 1 (Ray sends no weights) */
+	uint32_t ip; /* network order */
+	uint16_t port; /* host order */
+	uint16_t weight; /* 1 (Ray sends no weights) */
 	uint32_t maxconn; /* 0 = unlimited */
 	uint32_t backend; /* index of the backend it belongs to */
-	uint32_t flags;   /* WEIR_SERVER_F_* */
+	uint32_t flags; /* WEIR_SERVER_F_* */
 	uint32_t reserved;
 };
 
@@ -158,13 +160,13 @@ struct weir_table_server {
  * multiples of WEIR_TABLE_ALIGN; an empty array has count 0 (its offset is
  * still in range). total_size covers header and arrays. */
 struct weir_table {
-	uint64_t magic;        /* WEIR_TABLE_MAGIC */
-	uint32_t abi_version;  /* WEIR_TABLE_ABI_VERSION */
-	uint32_t header_size;  /* sizeof(struct weir_table) */
-	uint64_t generation;   /* grows with every snapshot weir-cp publishes */
+	uint64_t magic; /* WEIR_TABLE_MAGIC */
+	uint32_t abi_version; /* WEIR_TABLE_ABI_VERSION */
+	uint32_t header_size; /* sizeof(struct weir_table) */
+	uint64_t generation; /* grows with every snapshot weir-cp publishes */
 	uint64_t total_size;
-	uint32_t flags;        /* none yet */
-	uint32_t maxconn;      /* whole frontend: 20000 */
+	uint32_t flags; /* none yet */
+	uint32_t maxconn; /* whole frontend: 20000 */
 	uint32_t n_listeners, off_listeners;
 	uint32_t n_routes, off_routes;
 	uint32_t n_backends, off_backends;
@@ -188,8 +190,8 @@ weir_table_routes(const struct weir_table *t)
 static inline const struct weir_table_backend *
 weir_table_backends(const struct weir_table *t)
 {
-	return (const struct weir_table_backend *)(const void *)((const char *)t +
-								 t->off_backends);
+	return (const struct weir_table_backend
+			*)(const void *)((const char *)t + t->off_backends);
 }
 
 static inline const struct weir_table_server *
@@ -202,8 +204,8 @@ weir_table_servers(const struct weir_table *t)
 static inline const struct weir_table_listener *
 weir_table_listeners(const struct weir_table *t)
 {
-	return (const struct weir_table_listener *)(const void *)((const char *)t +
-								  t->off_listeners);
+	return (const struct weir_table_listener
+			*)(const void *)((const char *)t + t->off_listeners);
 }
 
 #endif

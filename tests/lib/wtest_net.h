@@ -9,13 +9,13 @@
 
 /* Network-order IPv4 address; RTE_IPV4 shifts an int, which UBSan flags
  * for a first octet >= 128. */
-#define WT_IP4(a, b, c, d)                                                  \
-	rte_cpu_to_be_32((uint32_t)(a) << 24 | (uint32_t)(b) << 16 |        \
+#define WT_IP4(a, b, c, d)                                           \
+	rte_cpu_to_be_32((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | \
 			 (uint32_t)(c) << 8 | (uint32_t)(d))
 
 static inline void wt_test_iface(struct net_iface *iface)
 {
-	const struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 0x10}};
+	const struct rte_ether_addr mac = { { 0x02, 0, 0, 0, 0, 0x10 } };
 
 	memset(iface, 0, sizeof(*iface));
 	iface->mac = mac;

@@ -37,10 +37,16 @@
 #define PERIOD 251
 #define IOBUF (256 * 1024)
 #define ECHO_BUF (64 * 1024)
-#define PATTERN_LEN (PERIOD * 1045) /* whole periods; sends take <= 1044 of them */
+#define PATTERN_LEN \
+	(PERIOD * 1045) /* whole periods; sends take <= 1044 of them */
 
-enum mode { M_ECHO, M_DISCARD, M_SOURCE, M_SINK };
-static const char *const mode_names[] = {"echo", "discard", "source", "sink"};
+enum mode {
+	M_ECHO,
+	M_DISCARD,
+	M_SOURCE,
+	M_SINK
+};
+static const char *const mode_names[] = { "echo", "discard", "source", "sink" };
 
 struct app {
 	int kind; /* 0: listener */
@@ -85,15 +91,17 @@ static void die(const char *what)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: weir-kapp [--listen IP] --app PORT:MODE[:BYTES] ... [--verbose]\n"
-			"  MODE: echo, discard, source (BYTES required), sink\n");
+	fprintf(stderr,
+		"usage: weir-kapp [--listen IP] --app PORT:MODE[:BYTES] ... [--verbose]\n"
+		"  MODE: echo, discard, source (BYTES required), sink\n");
 	exit(2);
 }
 
 static void set_events(struct conn *c, bool in, bool out)
 {
-	struct epoll_event ev = {.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
-				 .data.ptr = c};
+	struct epoll_event ev = { .events = (in ? EPOLLIN : 0) |
+					    (out ? EPOLLOUT : 0),
+				  .data.ptr = c };
 
 	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev))
 		die("epoll_ctl");
@@ -112,9 +120,11 @@ static void conn_close(struct conn *c, bool ok)
 
 		getsockopt(c->fd, IPPROTO_TCP, TCP_CONGESTION, cc, &l);
 		cc[sizeof(cc) - 1] = 0;
-		fprintf(stderr, "weir-kapp: %s conn closed %s: in %llu out %llu cc %s\n",
+		fprintf(stderr,
+			"weir-kapp: %s conn closed %s: in %llu out %llu cc %s\n",
 			mode_names[c->mode], ok ? "ok" : "failed",
-			(unsigned long long)c->received, (unsigned long long)c->sent, cc);
+			(unsigned long long)c->received,
+			(unsigned long long)c->sent, cc);
 	}
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -136,7 +146,8 @@ static bool source_fill(struct conn *c)
 	while (c->sent < c->to_send) {
 		size_t off = (size_t)(c->sent % PERIOD);
 		uint64_t left = c->to_send - c->sent;
-		size_t n = left < PATTERN_LEN - PERIOD ? (size_t)left : PATTERN_LEN - PERIOD;
+		size_t n = left < PATTERN_LEN - PERIOD ? (size_t)left :
+							 PATTERN_LEN - PERIOD;
 		ssize_t w = send(c->fd, pattern + off, n, MSG_NOSIGNAL);
 
 		if (w < 0) {
@@ -167,11 +178,14 @@ static bool source_fill(struct conn *c)
 static bool echo_flush(struct conn *c)
 {
 	while (c->pend_len) {
-		ssize_t w = send(c->fd, c->pend + c->pend_off, c->pend_len, MSG_NOSIGNAL);
+		ssize_t w = send(c->fd, c->pend + c->pend_off, c->pend_len,
+				 MSG_NOSIGNAL);
 
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				set_events(c, false, true); /* stop reading: back-pressure */
+				set_events(
+					c, false,
+					true); /* stop reading: back-pressure */
 				return true;
 			}
 			if (errno == EINTR)
@@ -205,7 +219,8 @@ static bool sink_answer(struct conn *c)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 	hex[2 * SHA256_DIGEST_LENGTH] = '\n';
 	/* 65 bytes into an empty send buffer: never short. */
-	ssize_t w = send(c->fd, hex, 2 * SHA256_DIGEST_LENGTH + 1, MSG_NOSIGNAL);
+	ssize_t w =
+		send(c->fd, hex, 2 * SHA256_DIGEST_LENGTH + 1, MSG_NOSIGNAL);
 	if (w == 2 * SHA256_DIGEST_LENGTH + 1) {
 		st.sha_sent++;
 		c->sent += (uint64_t)w;
@@ -251,7 +266,8 @@ static void on_readable(struct conn *c)
 				if (c->sent == c->to_send)
 					conn_close(c, true);
 				else
-					set_events(c, false, true); /* keep sending */
+					set_events(c, false,
+						   true); /* keep sending */
 				return;
 			case M_DISCARD:
 				conn_close(c, true);
@@ -275,18 +291,21 @@ static void on_readable(struct conn *c)
 static void on_accept(struct app *a)
 {
 	for (int i = 0; i < 256; i++) {
-		int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(a->fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct epoll_event ev;
 		struct conn *c;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
-				fprintf(stderr, "weir-kapp: accept on %u: %s\n", a->port, strerror(errno));
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				fprintf(stderr, "weir-kapp: accept on %u: %s\n",
+					a->port, strerror(errno));
 			return;
 		}
 		c = calloc(1, sizeof(*c));
-		if (!c || (a->mode == M_ECHO && !(c->pend = malloc(ECHO_BUF)))) {
+		if (!c ||
+		    (a->mode == M_ECHO && !(c->pend = malloc(ECHO_BUF)))) {
 			free(c);
 			close(fd);
 			st.failed++;
@@ -302,7 +321,8 @@ static void on_accept(struct app *a)
 		if (a->mode == M_ECHO) {
 			int one = 1;
 
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
 		}
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
@@ -350,10 +370,10 @@ static void parse_app(const char *arg, struct app *a)
 int main(int argc, char **argv)
 {
 	struct app apps[MAX_APPS];
-	struct in_addr listen_ip = {.s_addr = htonl(INADDR_ANY)};
+	struct in_addr listen_ip = { .s_addr = htonl(INADDR_ANY) };
 	unsigned int n_apps = 0;
 	struct rlimit rl;
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
@@ -364,7 +384,8 @@ int main(int argc, char **argv)
 				usage();
 			memset(&apps[n_apps], 0, sizeof(apps[0]));
 			parse_app(argv[++i], &apps[n_apps++]);
-		} else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
+		} else if (!strcmp(argv[i], "--verbose") ||
+			   !strcmp(argv[i], "-v")) {
 			verbose = true;
 		} else {
 			usage();
@@ -385,16 +406,20 @@ int main(int argc, char **argv)
 	if (ep < 0)
 		die("epoll_create1");
 	for (unsigned int i = 0; i < n_apps; i++) {
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = listen_ip,
-					  .sin_port = htons(apps[i].port)};
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &apps[i]};
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_addr = listen_ip,
+					   .sin_port = htons(apps[i].port) };
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = &apps[i] };
 		int one = 1;
 
 		apps[i].kind = 0;
-		apps[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		apps[i].fd = socket(
+			AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (apps[i].fd < 0)
 			die("socket");
-		setsockopt(apps[i].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(apps[i].fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			   sizeof(one));
 		if (bind(apps[i].fd, (struct sockaddr *)&sin, sizeof(sin)))
 			die("bind");
 		if (listen(apps[i].fd, 4096))
@@ -402,7 +427,8 @@ int main(int argc, char **argv)
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, apps[i].fd, &ev))
 			die("epoll_ctl");
 	}
-	printf("weir-kapp: ready: %u apps on %s\n", n_apps, inet_ntoa(listen_ip));
+	printf("weir-kapp: ready: %u apps on %s\n", n_apps,
+	       inet_ntoa(listen_ip));
 	fflush(stdout);
 	while (!stop) {
 		struct epoll_event evs[256];
@@ -431,14 +457,18 @@ int main(int argc, char **argv)
 				continue;
 			}
 			if (e & EPOLLOUT) {
-				bool alive = c->mode == M_SOURCE ? source_fill(c) :
-					     c->mode == M_ECHO ? echo_flush(c) : true;
+				bool alive = c->mode == M_SOURCE ?
+						     source_fill(c) :
+					     c->mode == M_ECHO ? echo_flush(c) :
+								 true;
 
 				if (!alive)
 					continue;
 			}
 			if ((e & EPOLLHUP) && c->peer_fin) {
-				conn_close(c, false); /* reset while still sending */
+				conn_close(
+					c,
+					false); /* reset while still sending */
 				continue;
 			}
 			if (e & (EPOLLIN | EPOLLHUP))
@@ -447,8 +477,10 @@ int main(int argc, char **argv)
 	}
 	printf("{\"accepted\":%llu,\"completed\":%llu,\"failed\":%llu,\"bytes_in\":%llu,"
 	       "\"bytes_out\":%llu,\"sha_sent\":%llu}\n",
-	       (unsigned long long)st.accepted, (unsigned long long)st.completed,
-	       (unsigned long long)st.failed, (unsigned long long)st.bytes_in,
-	       (unsigned long long)st.bytes_out, (unsigned long long)st.sha_sent);
+	       (unsigned long long)st.accepted,
+	       (unsigned long long)st.completed, (unsigned long long)st.failed,
+	       (unsigned long long)st.bytes_in,
+	       (unsigned long long)st.bytes_out,
+	       (unsigned long long)st.sha_sent);
 	return 0;
 }

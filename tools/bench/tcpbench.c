@@ -45,7 +45,8 @@
 
 #define PERIOD 251
 #define IOBUF (256 * 1024)
-#define PATTERN_LEN (PERIOD * (IOBUF / PERIOD + 2)) /* IOBUF bytes from any phase */
+#define PATTERN_LEN \
+	(PERIOD * (IOBUF / PERIOD + 2)) /* IOBUF bytes from any phase */
 #define ECHO_LEN 16
 #define CONN_TIMEOUT 5.0 /* seconds, one cps connection */
 #define MAX_CONC 8192
@@ -75,8 +76,8 @@ static void usage(void)
 
 static void fail(const char *mode, const char *what, int err)
 {
-	printf("{\"mode\":\"%s\",\"ok\":false,\"error\":\"%s%s%s\"}\n", mode, what,
-	       err ? ": " : "", err ? strerror(err) : "");
+	printf("{\"mode\":\"%s\",\"ok\":false,\"error\":\"%s%s%s\"}\n", mode,
+	       what, err ? ": " : "", err ? strerror(err) : "");
 	exit(1);
 }
 
@@ -90,7 +91,7 @@ static int remaining_ms(void)
 /* Blocks in poll() until fd is ready for ev, or the deadline. */
 static bool wait_fd(int fd, short ev)
 {
-	struct pollfd p = {.fd = fd, .events = ev};
+	struct pollfd p = { .fd = fd, .events = ev };
 
 	for (;;) {
 		int ms = remaining_ms();
@@ -114,7 +115,8 @@ static int connect_to(const char *mode, const struct sockaddr_in *sin)
 
 	if (fd < 0)
 		fail(mode, "socket", errno);
-	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) && errno != EINPROGRESS)
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) &&
+	    errno != EINPROGRESS)
 		fail(mode, "connect", errno);
 	if (!wait_fd(fd, POLLOUT))
 		fail(mode, "connect timed out", 0);
@@ -127,7 +129,8 @@ static int connect_to(const char *mode, const struct sockaddr_in *sin)
 	return fd;
 }
 
-static void report(const char *mode, uint64_t bytes, double secs, bool ok, const char *extra)
+static void report(const char *mode, uint64_t bytes, double secs, bool ok,
+		   const char *extra)
 {
 	printf("{\"mode\":\"%s\",\"ok\":%s,\"bytes\":%llu,\"seconds\":%.4f,\"MBps\":%.2f,"
 	       "\"Mbitps\":%.1f,\"cc\":\"%s\"%s}\n",
@@ -160,7 +163,8 @@ static int do_rx(const struct sockaddr_in *sin, uint64_t bytes)
 		if (bad_at == UINT64_MAX &&
 		    memcmp(iobuf, pattern + got % PERIOD, (size_t)r)) {
 			for (ssize_t i = 0; i < r; i++)
-				if (iobuf[i] != pattern[(got + (uint64_t)i) % PERIOD]) {
+				if (iobuf[i] !=
+				    pattern[(got + (uint64_t)i) % PERIOD]) {
 					bad_at = got + (uint64_t)i;
 					break;
 				}
@@ -171,8 +175,10 @@ static int do_rx(const struct sockaddr_in *sin, uint64_t bytes)
 	char extra[96];
 
 	close(fd);
-	snprintf(extra, sizeof(extra), ",\"expected\":%llu,\"first_bad_byte\":%lld",
-		 (unsigned long long)bytes, bad_at == UINT64_MAX ? -1LL : (long long)bad_at);
+	snprintf(extra, sizeof(extra),
+		 ",\"expected\":%llu,\"first_bad_byte\":%lld",
+		 (unsigned long long)bytes,
+		 bad_at == UINT64_MAX ? -1LL : (long long)bad_at);
 	bool ok = got == bytes && bad_at == UINT64_MAX;
 	report("rx", got, secs, ok, extra);
 	return ok ? 0 : 1;
@@ -189,7 +195,9 @@ static int do_tx(const struct sockaddr_in *sin, uint64_t bytes)
 	/* The digest of what we will send, before the clock starts. */
 	SHA256_Init(&sha);
 	for (uint64_t n = 0; n < bytes;) {
-		size_t k = bytes - n < PATTERN_LEN - PERIOD ? (size_t)(bytes - n) : PATTERN_LEN - PERIOD;
+		size_t k = bytes - n < PATTERN_LEN - PERIOD ?
+				   (size_t)(bytes - n) :
+				   PATTERN_LEN - PERIOD;
 
 		SHA256_Update(&sha, pattern + n % PERIOD, k);
 		n += k;
@@ -205,7 +213,9 @@ static int do_tx(const struct sockaddr_in *sin, uint64_t bytes)
 
 	while (sent < bytes) {
 		size_t off = (size_t)(sent % PERIOD);
-		size_t k = bytes - sent < PATTERN_LEN - PERIOD ? (size_t)(bytes - sent) : PATTERN_LEN - PERIOD;
+		size_t k = bytes - sent < PATTERN_LEN - PERIOD ?
+				   (size_t)(bytes - sent) :
+				   PATTERN_LEN - PERIOD;
 		ssize_t w = send(fd, pattern + off, k, MSG_NOSIGNAL);
 
 		if (w < 0) {
@@ -229,7 +239,9 @@ static int do_tx(const struct sockaddr_in *sin, uint64_t bytes)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				if (!wait_fd(fd, POLLIN))
-					fail("tx", "timed out waiting for the SHA reply", 0);
+					fail("tx",
+					     "timed out waiting for the SHA reply",
+					     0);
 				continue;
 			}
 			fail("tx", "recv", errno);
@@ -243,9 +255,12 @@ static int do_tx(const struct sockaddr_in *sin, uint64_t bytes)
 	close(fd);
 	reply[rlen] = 0;
 	bool ok = !strcmp(reply, want);
-	snprintf(extra, sizeof(extra), ",\"sha_ok\":%s,\"reply\":\"%.64s\"", ok ? "true" : "false",
-		 strspn(reply, "0123456789abcdef") == rlen - (rlen && reply[rlen - 1] == '\n') ?
-		 reply : "(not hex)");
+	snprintf(extra, sizeof(extra), ",\"sha_ok\":%s,\"reply\":\"%.64s\"",
+		 ok ? "true" : "false",
+		 strspn(reply, "0123456789abcdef") ==
+				 rlen - (rlen && reply[rlen - 1] == '\n') ?
+			 reply :
+			 "(not hex)");
 	report("tx", sent, secs, ok, extra);
 	return ok ? 0 : 1;
 }
@@ -273,7 +288,7 @@ static const unsigned char msg[ECHO_LEN] = "weir-tcpbench-16";
 static void slot_close(struct slot *s)
 {
 	if (use_rst) {
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
@@ -285,7 +300,7 @@ static void slot_close(struct slot *s)
 
 static void slot_start(struct slot *s, const struct sockaddr_in *sin)
 {
-	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = s};
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
 
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
@@ -295,7 +310,8 @@ static void slot_start(struct slot *s, const struct sockaddr_in *sin)
 	s->t0 = now();
 	s->got = 0;
 	cs.started++;
-	if (connect(s->fd, (const struct sockaddr *)sin, sizeof(*sin)) && errno != EINPROGRESS) {
+	if (connect(s->fd, (const struct sockaddr *)sin, sizeof(*sin)) &&
+	    errno != EINPROGRESS) {
 		cs.failed++;
 		close(s->fd);
 		s->fd = -1;
@@ -317,7 +333,7 @@ static void slot_event(struct slot *s, uint32_t e, double t_end)
 	if (s->state == 1) {
 		int err = 0;
 		socklen_t l = sizeof(err);
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
 
 		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err || (e & EPOLLERR) ||
@@ -366,7 +382,8 @@ static double lat_pct(double p)
 	for (size_t b = 0; b <= LAT_BUCKETS; b++) {
 		acc += cs.lat[b];
 		if (acc > want)
-			return (double)(b + 1) * 50e-3; /* ms, bucket upper edge */
+			return (double)(b + 1) *
+			       50e-3; /* ms, bucket upper edge */
 	}
 	return 0;
 }
@@ -432,14 +449,15 @@ static int do_cps(const struct sockaddr_in *sin, int conc, double duration)
 	       (unsigned long long)cs.failed, (unsigned long long)cs.timeouts,
 	       (unsigned long long)cs.corrupt,
 	       cs.completed ? cs.lat_sum / (double)cs.completed * 1e3 : 0.0,
-	       lat_pct(0.5), lat_pct(0.99), t_stop - t_end, use_rst ? "rst" : "fin");
+	       lat_pct(0.5), lat_pct(0.99), t_stop - t_end,
+	       use_rst ? "rst" : "fin");
 	free(slots);
 	return ok ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	double timeout = 300, duration = 10;
 	int conc = 32, pos = 0;
 	const char *mode = NULL, *host = NULL, *port = NULL, *bytes_s = NULL;
@@ -469,11 +487,12 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (!mode || !host || !port || inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+	if (!mode || !host || !port ||
+	    inet_pton(AF_INET, host, &sin.sin_addr) != 1)
 		usage();
 	sin.sin_port = htons((uint16_t)atoi(port));
-	if (!(timeout > 0 && timeout <= 3600) || !(duration > 0 && duration <= 600) ||
-	    conc < 1 || conc > MAX_CONC)
+	if (!(timeout > 0 && timeout <= 3600) ||
+	    !(duration > 0 && duration <= 600) || conc < 1 || conc > MAX_CONC)
 		usage();
 	if (strcmp(mode, "cps")) {
 		if (!bytes_s)

@@ -57,7 +57,10 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t rng_next(struct rng *r)
 {
@@ -75,17 +78,23 @@ static uint64_t rng_next(struct rng *r)
 }
 
 /* Uniform in [0, 1) with 53 random bits: exact in IEEE double everywhere. */
-static double rng_uniform(struct rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+static double rng_uniform(struct rng *r)
+{
+	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
 
 /* ---- configuration ---- */
 
-enum jitter_dist { JITTER_UNIFORM, JITTER_NORMAL };
+enum jitter_dist {
+	JITTER_UNIFORM,
+	JITTER_NORMAL
+};
 
 struct dir_conf {
 	double loss;
 	double dup;
 	double reorder;
-	uint32_t reorder_gap;	  /* release after this many later frames */
+	uint32_t reorder_gap; /* release after this many later frames */
 	uint64_t reorder_hold_ns; /* ... or after this long, whichever first */
 	uint64_t delay_ns;
 	uint64_t jitter_ns;
@@ -110,12 +119,18 @@ enum field {
 	F_RATE,
 	F_COUNT
 };
-enum scope { SCOPE_BOTH, SCOPE_A2B, SCOPE_B2A, SCOPE_COUNT };
+enum scope {
+	SCOPE_BOTH,
+	SCOPE_A2B,
+	SCOPE_B2A,
+	SCOPE_COUNT
+};
 
 static const char *const field_names[F_COUNT] = {
-	"loss", "dup", "reorder", "reorder-hold", "delay", "jitter", "jitter-dist", "rate",
+	"loss",	 "dup",	   "reorder",	  "reorder-hold",
+	"delay", "jitter", "jitter-dist", "rate",
 };
-static const char *const scope_prefix[SCOPE_COUNT] = {"", "a2b-", "b2a-"};
+static const char *const scope_prefix[SCOPE_COUNT] = { "", "a2b-", "b2a-" };
 
 struct setting {
 	enum field field;
@@ -144,9 +159,9 @@ struct counters {
 
 /* A held frame: in the delay line (FIFO ring) or a reorder hold. */
 struct slot {
-	uint64_t due_ns;      /* delay line: when it leaves */
+	uint64_t due_ns; /* delay line: when it leaves */
 	uint64_t deadline_ns; /* reorder hold: max hold time */
-	int64_t jitter_ns;    /* drawn on arrival, applied on entering the line */
+	int64_t jitter_ns; /* drawn on arrival, applied on entering the line */
 	uint32_t len;
 	uint32_t gap_left; /* reorder hold: later frames still to pass */
 };
@@ -205,8 +220,8 @@ struct unit {
 #define N_UNITS(u) (sizeof(u) / sizeof((u)[0]))
 
 /* A number with a unit suffix, scaled and range-checked; 0 is always allowed. */
-static int parse_scaled(const char *s, const struct unit *units, size_t n_units, double min,
-			double max, double *out)
+static int parse_scaled(const char *s, const struct unit *units, size_t n_units,
+			double min, double max, double *out)
 {
 	char *end;
 	double v;
@@ -219,7 +234,8 @@ static int parse_scaled(const char *s, const struct unit *units, size_t n_units,
 		if (strcasecmp(end, units[i].suffix) != 0)
 			continue;
 		v *= units[i].scale;
-		if (!(v == 0.0 || (v >= min && v <= max))) /* also rejects NaN */
+		if (!(v == 0.0 ||
+		      (v >= min && v <= max))) /* also rejects NaN */
 			return -ERANGE;
 		*out = v;
 		return 0;
@@ -229,15 +245,18 @@ static int parse_scaled(const char *s, const struct unit *units, size_t n_units,
 
 static int parse_prob(const char *s, double *out)
 {
-	static const struct unit units[] = {{"", 1.0}, {"%", 0.01}};
+	static const struct unit units[] = { { "", 1.0 }, { "%", 0.01 } };
 
 	return parse_scaled(s, units, N_UNITS(units), 0.0, 1.0, out);
 }
 
 static int parse_duration(const char *s, uint64_t *out)
 {
-	static const struct unit units[] = {
-		{"", 1e6}, {"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	static const struct unit units[] = { { "", 1e6 },
+					     { "ns", 1.0 },
+					     { "us", 1e3 },
+					     { "ms", 1e6 },
+					     { "s", 1e9 } };
 	double v;
 	int rc = parse_scaled(s, units, N_UNITS(units), 0.0, 60e9, &v);
 
@@ -248,8 +267,11 @@ static int parse_duration(const char *s, uint64_t *out)
 
 static int parse_rate(const char *s, uint64_t *out)
 {
-	static const struct unit units[] = {
-		{"", 1.0}, {"bit", 1.0}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}};
+	static const struct unit units[] = { { "", 1.0 },
+					     { "bit", 1.0 },
+					     { "kbit", 1e3 },
+					     { "mbit", 1e6 },
+					     { "gbit", 1e9 } };
 	double v;
 	int rc = parse_scaled(s, units, N_UNITS(units), 1e3, 1e12, &v);
 
@@ -390,8 +412,8 @@ static int check_setting(const struct setting *s, const char *optname)
 
 	if (apply_field(&scratch, s->field, s->value) == 0)
 		return 0;
-	fprintf(stderr, "weir-impair: --%s: bad value '%s' (want %s)\n", optname, s->value,
-		field_hint(s->field));
+	fprintf(stderr, "weir-impair: --%s: bad value '%s' (want %s)\n",
+		optname, s->value, field_hint(s->field));
 	return -EINVAL;
 }
 
@@ -404,29 +426,37 @@ static void build_longopts(struct option *longopts, char names[][32])
 		for (int s = 0; s < SCOPE_COUNT; s++) {
 			int i = f * SCOPE_COUNT + s;
 
-			snprintf(names[i], 32, "%s%s", scope_prefix[s], field_names[f]);
-			longopts[n++] = (struct option){names[i], required_argument, NULL,
-							OPT_FIELD_BASE + i};
+			snprintf(names[i], 32, "%s%s", scope_prefix[s],
+				 field_names[f]);
+			longopts[n++] =
+				(struct option){ names[i], required_argument,
+						 NULL, OPT_FIELD_BASE + i };
 		}
 	}
-	longopts[n++] = (struct option){"a", required_argument, NULL, OPT_A};
-	longopts[n++] = (struct option){"b", required_argument, NULL, OPT_B};
-	longopts[n++] = (struct option){"seed", required_argument, NULL, OPT_SEED};
-	longopts[n++] = (struct option){"limit", required_argument, NULL, OPT_LIMIT};
-	longopts[n++] = (struct option){"stats", required_argument, NULL, OPT_STATS};
-	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	longopts[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
-	longopts[n] = (struct option){NULL, 0, NULL, 0};
+	longopts[n++] = (struct option){ "a", required_argument, NULL, OPT_A };
+	longopts[n++] = (struct option){ "b", required_argument, NULL, OPT_B };
+	longopts[n++] =
+		(struct option){ "seed", required_argument, NULL, OPT_SEED };
+	longopts[n++] =
+		(struct option){ "limit", required_argument, NULL, OPT_LIMIT };
+	longopts[n++] =
+		(struct option){ "stats", required_argument, NULL, OPT_STATS };
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] =
+		(struct option){ "version", no_argument, NULL, OPT_VERSION };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
 static int check_interfaces(const struct options *o)
 {
 	if (!o->if_a || !o->if_b) {
-		fprintf(stderr, "weir-impair: both --a IF and --b IF are required (try --help)\n");
+		fprintf(stderr,
+			"weir-impair: both --a IF and --b IF are required (try --help)\n");
 		return -EINVAL;
 	}
 	if (strcmp(o->if_a, o->if_b) == 0) {
-		fprintf(stderr, "weir-impair: --a and --b must be different interfaces\n");
+		fprintf(stderr,
+			"weir-impair: --a and --b must be different interfaces\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -440,17 +470,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int opt;
 
 	build_longopts(longopts, names);
-	*o = (struct options){.seed = 1, .limit = 1000};
+	*o = (struct options){ .seed = 1, .limit = 1000 };
 	o->settings = calloc((size_t)argc, sizeof(*o->settings));
 	if (!o->settings)
 		return -ENOMEM;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt >= OPT_FIELD_BASE && opt < OPT_FIELD_BASE + F_COUNT * SCOPE_COUNT) {
+		if (opt >= OPT_FIELD_BASE &&
+		    opt < OPT_FIELD_BASE + F_COUNT * SCOPE_COUNT) {
 			int i = opt - OPT_FIELD_BASE;
 			struct setting *s = &o->settings[o->n_settings++];
 
-			*s = (struct setting){(enum field)(i / SCOPE_COUNT),
-					      (enum scope)(i % SCOPE_COUNT), optarg};
+			*s = (struct setting){ (enum field)(i / SCOPE_COUNT),
+					       (enum scope)(i % SCOPE_COUNT),
+					       optarg };
 			if (check_setting(s, names[i]))
 				return -EINVAL;
 			continue;
@@ -481,7 +513,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STATS:
 			if (*optarg == '\0') {
-				fprintf(stderr, "weir-impair: --stats: empty file name\n");
+				fprintf(stderr,
+					"weir-impair: --stats: empty file name\n");
 				return -EINVAL;
 			}
 			o->stats_path = optarg;
@@ -500,7 +533,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "weir-impair: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "weir-impair: unexpected argument '%s'\n",
+			argv[optind]);
 		return -EINVAL;
 	}
 	return check_interfaces(o);
@@ -508,7 +542,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 /* Settings for both directions first, then the direction's own: a2b-/b2a-
  * options override the two-way ones wherever they appear on the line. */
-static void resolve_conf(const struct options *o, enum scope dir, struct dir_conf *c)
+static void resolve_conf(const struct options *o, enum scope dir,
+			 struct dir_conf *c)
 {
 	*c = conf_default;
 	for (int pass = 0; pass < 2; pass++) {
@@ -516,7 +551,8 @@ static void resolve_conf(const struct options *o, enum scope dir, struct dir_con
 
 		for (int i = 0; i < o->n_settings; i++)
 			if (o->settings[i].scope == want)
-				(void)apply_field(c, o->settings[i].field, o->settings[i].value);
+				(void)apply_field(c, o->settings[i].field,
+						  o->settings[i].value);
 	}
 }
 
@@ -539,19 +575,23 @@ static int iface_query(int fd, struct iface *ifc)
 	struct ifreq ifr;
 
 	if (strlen(ifc->name) >= IFNAMSIZ) {
-		fprintf(stderr, "weir-impair: interface name '%s' is too long\n", ifc->name);
+		fprintf(stderr,
+			"weir-impair: interface name '%s' is too long\n",
+			ifc->name);
 		return -EINVAL;
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, ifc->name);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-		fprintf(stderr, "weir-impair: interface '%s' is not an Ethernet interface\n",
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0 ||
+	    ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+		fprintf(stderr,
+			"weir-impair: interface '%s' is not an Ethernet interface\n",
 			ifc->name);
 		return -EINVAL;
 	}
 	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
-		fprintf(stderr, "weir-impair: %s: cannot read MTU: %s\n", ifc->name,
-			strerror(errno));
+		fprintf(stderr, "weir-impair: %s: cannot read MTU: %s\n",
+			ifc->name, strerror(errno));
 		return -errno;
 	}
 	ifc->mtu = ifr.ifr_mtu;
@@ -565,19 +605,22 @@ static int iface_query(int fd, struct iface *ifc)
 /* Protocol 0 at socket() so nothing is queued before the bind to one ifindex. */
 static int iface_open(struct iface *ifc)
 {
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-	struct packet_mreq mr = {.mr_type = PACKET_MR_PROMISC};
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
 	int fd;
 
 	ifc->ifindex = (int)if_nametoindex(ifc->name);
 	if (ifc->ifindex == 0) {
-		fprintf(stderr, "weir-impair: interface '%s' not found (see: ip link show)\n",
+		fprintf(stderr,
+			"weir-impair: interface '%s' not found (see: ip link show)\n",
 			ifc->name);
 		return -ENODEV;
 	}
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		fprintf(stderr, "weir-impair: AF_PACKET socket: %s%s\n", strerror(errno),
+		fprintf(stderr, "weir-impair: AF_PACKET socket: %s%s\n",
+			strerror(errno),
 			errno == EPERM ? " (needs root or CAP_NET_RAW)" : "");
 		return -errno;
 	}
@@ -588,8 +631,8 @@ static int iface_open(struct iface *ifc)
 	 * auxdata carries VLAN tags the kernel took out of the frame. */
 	if (sock_opt(fd, SOL_PACKET, PACKET_VNET_HDR, 1) ||
 	    sock_opt(fd, SOL_PACKET, PACKET_AUXDATA, 1)) {
-		fprintf(stderr, "weir-impair: %s: packet socket options: %s\n", ifc->name,
-			strerror(errno));
+		fprintf(stderr, "weir-impair: %s: packet socket options: %s\n",
+			ifc->name, strerror(errno));
 		return -errno;
 	}
 	/* Best effort: the pkttype check in the rx path covers older kernels. */
@@ -601,13 +644,15 @@ static int iface_open(struct iface *ifc)
 		(void)sock_opt(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF_BYTES);
 	sll.sll_ifindex = ifc->ifindex;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		fprintf(stderr, "weir-impair: bind to '%s': %s\n", ifc->name, strerror(errno));
+		fprintf(stderr, "weir-impair: bind to '%s': %s\n", ifc->name,
+			strerror(errno));
 		return -errno;
 	}
 	mr.mr_ifindex = ifc->ifindex;
-	if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
-		fprintf(stderr, "weir-impair: %s: promiscuous mode: %s\n", ifc->name,
-			strerror(errno));
+	if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) <
+	    0) {
+		fprintf(stderr, "weir-impair: %s: promiscuous mode: %s\n",
+			ifc->name, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -654,15 +699,22 @@ static bool pool_get(struct direction *d, uint32_t *idx)
 	return true;
 }
 
-static void pool_put(struct direction *d, uint32_t idx) { d->free_list[d->free_count++] = idx; }
+static void pool_put(struct direction *d, uint32_t idx)
+{
+	d->free_list[d->free_count++] = idx;
+}
 
 static void send_frame(struct direction *d, const uint8_t *frame, uint32_t len)
 {
-	struct virtio_net_hdr vnet = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = d->out_ifindex};
-	struct iovec iov[2] = {{&vnet, sizeof(vnet)}, {(void *)frame, len}};
-	struct msghdr msg = {
-		.msg_name = &sll, .msg_namelen = sizeof(sll), .msg_iov = iov, .msg_iovlen = 2};
+	struct virtio_net_hdr vnet = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_ifindex = d->out_ifindex };
+	struct iovec iov[2] = { { &vnet, sizeof(vnet) },
+				{ (void *)frame, len } };
+	struct msghdr msg = { .msg_name = &sll,
+			      .msg_namelen = sizeof(sll),
+			      .msg_iov = iov,
+			      .msg_iovlen = 2 };
 
 	memcpy(&sll.sll_protocol, frame + 12, sizeof(sll.sll_protocol));
 	if (sendmsg(d->out_fd, &msg, MSG_DONTWAIT) < 0) {
@@ -722,8 +774,8 @@ static void line_release_due(struct direction *d, uint64_t now)
 }
 
 /* A frame not in the pool goes to the line (copied into a slot) or out now. */
-static void forward_frame(struct direction *d, const uint8_t *frame, uint32_t len, int64_t jitter,
-			  uint64_t now)
+static void forward_frame(struct direction *d, const uint8_t *frame,
+			  uint32_t len, int64_t jitter, uint64_t now)
 {
 	uint32_t idx;
 
@@ -751,8 +803,8 @@ static void forward_slot(struct direction *d, uint32_t idx, uint64_t now)
 	pool_put(d, idx);
 }
 
-static void hold_frame(struct direction *d, const uint8_t *frame, uint32_t len, int64_t jitter,
-		       uint64_t now)
+static void hold_frame(struct direction *d, const uint8_t *frame, uint32_t len,
+		       int64_t jitter, uint64_t now)
 {
 	uint32_t idx;
 	struct slot *s;
@@ -819,7 +871,8 @@ static void direction_flush(struct direction *d)
 {
 	line_release_due(d, UINT64_MAX);
 	for (uint32_t i = 0; i < d->hold_count; i++) {
-		send_frame(d, slot_data(d, d->holds[i]), d->slots[d->holds[i]].len);
+		send_frame(d, slot_data(d, d->holds[i]),
+			   d->slots[d->holds[i]].len);
 		pool_put(d, d->holds[i]);
 	}
 	d->hold_count = 0;
@@ -862,7 +915,8 @@ static void draw_all(struct direction *d, struct draws *r)
 
 /* Complete a CHECKSUM_PARTIAL frame: the field holds the pseudo-header sum
  * and the sender's stack left the rest to "hardware" (here, us). */
-static bool complete_checksum(uint8_t *frame, uint32_t len, uint32_t start, uint32_t offset)
+static bool complete_checksum(uint8_t *frame, uint32_t len, uint32_t start,
+			      uint32_t offset)
 {
 	uint32_t sum = 0, i;
 	uint16_t folded;
@@ -881,8 +935,9 @@ static bool complete_checksum(uint8_t *frame, uint32_t len, uint32_t start, uint
 	return true;
 }
 
-static void process_copy(struct direction *d, const uint8_t *frame, uint32_t len,
-			 const struct draws *r, int c, uint64_t now)
+static void process_copy(struct direction *d, const uint8_t *frame,
+			 uint32_t len, const struct draws *r, int c,
+			 uint64_t now)
 {
 	if (d->conf.reorder > 0.0 && r->reorder[c] < d->conf.reorder) {
 		hold_frame(d, frame, len, r->jitter[c], now);
@@ -894,7 +949,8 @@ static void process_copy(struct direction *d, const uint8_t *frame, uint32_t len
 }
 
 static void process_frame(struct direction *d, uint8_t *frame, uint32_t len,
-			  const struct virtio_net_hdr *vnet, uint32_t csum_shift, uint64_t now)
+			  const struct virtio_net_hdr *vnet,
+			  uint32_t csum_shift, uint64_t now)
 {
 	struct draws r;
 	int copies = 1;
@@ -909,7 +965,8 @@ static void process_frame(struct direction *d, uint8_t *frame, uint32_t len,
 		return;
 	}
 	if ((vnet->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-	    complete_checksum(frame, len, vnet->csum_start + csum_shift, vnet->csum_offset))
+	    complete_checksum(frame, len, vnet->csum_start + csum_shift,
+			      vnet->csum_offset))
 		d->st.csum_fixed++;
 	if (r.dup < d->conf.dup) {
 		d->st.duplicated++;
@@ -928,14 +985,17 @@ struct rx_ctx {
 
 /* The kernel strips a VLAN tag into metadata on some paths; put it back so
  * the frame leaves as it arrived. */
-static uint32_t restore_vlan(uint8_t **frame, uint32_t len, const struct tpacket_auxdata *aux)
+static uint32_t restore_vlan(uint8_t **frame, uint32_t len,
+			     const struct tpacket_auxdata *aux)
 {
 	uint16_t tpid, tci;
 	uint8_t *f;
 
 	if (!(aux->tp_status & TP_STATUS_VLAN_VALID) || len < 12)
 		return 0;
-	tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
+	tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ?
+		       aux->tp_vlan_tpid :
+		       ETH_P_8021Q;
 	tci = aux->tp_vlan_tci;
 	f = *frame - VLAN_HLEN;
 	memmove(f, *frame, 12);
@@ -950,7 +1010,8 @@ static uint32_t restore_vlan(uint8_t **frame, uint32_t len, const struct tpacket
 static const struct tpacket_auxdata *find_auxdata(struct msghdr *msg)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
-		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+		if (c->cmsg_level == SOL_PACKET &&
+		    c->cmsg_type == PACKET_AUXDATA &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata)))
 			return (const struct tpacket_auxdata *)CMSG_DATA(c);
 	return NULL;
@@ -963,12 +1024,16 @@ static void on_rx_error(struct direction *d, int err)
 		return;
 	}
 	if (if_nametoindex(d->in_if) == 0) {
-		fprintf(stderr, "weir-impair: interface '%s' disappeared; exiting\n", d->in_if);
+		fprintf(stderr,
+			"weir-impair: interface '%s' disappeared; exiting\n",
+			d->in_if);
 		g_exit_code = 1;
 		g_stop = 1;
 	} else if (!d->warned_down) {
 		d->warned_down = true;
-		fprintf(stderr, "weir-impair: warning: interface '%s' went down\n", d->in_if);
+		fprintf(stderr,
+			"weir-impair: warning: interface '%s' went down\n",
+			d->in_if);
 	}
 }
 
@@ -982,13 +1047,14 @@ static bool rx_one(struct direction *d, struct rx_ctx *rx)
 	struct virtio_net_hdr vnet;
 	struct sockaddr_ll from;
 	uint8_t *frame = rx->buf + VLAN_HLEN;
-	struct iovec iov[2] = {{&vnet, sizeof(vnet)}, {frame, rx->frame_cap}};
-	struct msghdr msg = {.msg_name = &from,
-			     .msg_namelen = sizeof(from),
-			     .msg_iov = iov,
-			     .msg_iovlen = 2,
-			     .msg_control = cmsg.buf,
-			     .msg_controllen = sizeof(cmsg.buf)};
+	struct iovec iov[2] = { { &vnet, sizeof(vnet) },
+				{ frame, rx->frame_cap } };
+	struct msghdr msg = { .msg_name = &from,
+			      .msg_namelen = sizeof(from),
+			      .msg_iov = iov,
+			      .msg_iovlen = 2,
+			      .msg_control = cmsg.buf,
+			      .msg_controllen = sizeof(cmsg.buf) };
 	const struct tpacket_auxdata *aux;
 	ssize_t n = recvmsg(d->in_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 	uint32_t len, shift = 0;
@@ -1019,7 +1085,8 @@ static bool rx_one(struct direction *d, struct rx_ctx *rx)
 			fprintf(stderr,
 				"weir-impair: %s: dropping a %u-byte frame above the %zu-byte limit (MTU + %d): "
 				"turn off offloads: ethtool -K %s gro off gso off tso off\n",
-				d->name, len, rx->frame_cap, L2_OVERHEAD, d->in_if);
+				d->name, len, rx->frame_cap, L2_OVERHEAD,
+				d->in_if);
 		}
 		return true;
 	}
@@ -1077,18 +1144,23 @@ static void json_direction(FILE *f, const struct direction *d)
 
 	fprintf(f,
 		"{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"bytes_in\":%" PRIu64
-		",\"bytes_out\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"duplicated\":%" PRIu64
-		",\"reordered\":%" PRIu64 ",\"reorder_timeouts\":%" PRIu64 ",\"delayed\":%" PRIu64
-		",\"overflow\":%" PRIu64 ",\"oversize\":%" PRIu64 ",\"runt\":%" PRIu64
-		",\"tx_errors\":%" PRIu64 ",\"rx_errors\":%" PRIu64 ",\"csum_fixed\":%" PRIu64
-		",\"vlan_restored\":%" PRIu64 ",\"kernel_drops\":%" PRIu64 ",\"held\":%" PRIu32 "}",
-		c->in, c->out, c->bytes_in, c->bytes_out, c->dropped, c->duplicated, c->reordered,
-		c->reorder_timeouts, c->delayed, c->overflow, c->oversize, c->runt, c->tx_errors,
-		c->rx_errors, c->csum_fixed, c->vlan_restored, c->kernel_drops,
+		",\"bytes_out\":%" PRIu64 ",\"dropped\":%" PRIu64
+		",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
+		",\"reorder_timeouts\":%" PRIu64 ",\"delayed\":%" PRIu64
+		",\"overflow\":%" PRIu64 ",\"oversize\":%" PRIu64
+		",\"runt\":%" PRIu64 ",\"tx_errors\":%" PRIu64
+		",\"rx_errors\":%" PRIu64 ",\"csum_fixed\":%" PRIu64
+		",\"vlan_restored\":%" PRIu64 ",\"kernel_drops\":%" PRIu64
+		",\"held\":%" PRIu32 "}",
+		c->in, c->out, c->bytes_in, c->bytes_out, c->dropped,
+		c->duplicated, c->reordered, c->reorder_timeouts, c->delayed,
+		c->overflow, c->oversize, c->runt, c->tx_errors, c->rx_errors,
+		c->csum_fixed, c->vlan_restored, c->kernel_drops,
 		d->line_count + d->hold_count);
 }
 
-static void json_stats(FILE *f, const struct options *o, const struct direction dirs[2])
+static void json_stats(FILE *f, const struct options *o,
+		       const struct direction dirs[2])
 {
 	fprintf(f, "{\"seed\":%" PRIu64 ",\"a\":", o->seed);
 	json_string(f, o->if_a);
@@ -1102,26 +1174,29 @@ static void json_stats(FILE *f, const struct options *o, const struct direction 
 }
 
 /* Written to FILE.tmp and renamed, so a reader never sees half a file. */
-static void write_stats_file(const struct options *o, const struct direction dirs[2])
+static void write_stats_file(const struct options *o,
+			     const struct direction dirs[2])
 {
 	char tmp[4096];
 	FILE *f;
 
 	if (!o->stats_path)
 		return;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->stats_path) >= sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->stats_path) >=
+	    sizeof(tmp)) {
 		fprintf(stderr, "weir-impair: --stats path is too long\n");
 		return;
 	}
 	f = fopen(tmp, "w");
 	if (!f) {
-		fprintf(stderr, "weir-impair: cannot write %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "weir-impair: cannot write %s: %s\n", tmp,
+			strerror(errno));
 		return;
 	}
 	json_stats(f, o, dirs);
 	if (fclose(f) != 0 || rename(tmp, o->stats_path) != 0)
-		fprintf(stderr, "weir-impair: cannot write %s: %s\n", o->stats_path,
-			strerror(errno));
+		fprintf(stderr, "weir-impair: cannot write %s: %s\n",
+			o->stats_path, strerror(errno));
 }
 
 static void report(const struct options *o, struct direction dirs[2])
@@ -1135,8 +1210,8 @@ static void report(const struct options *o, struct direction dirs[2])
 
 /* ---- main loop ---- */
 
-static struct timespec *poll_timeout(const struct direction dirs[2], uint64_t now,
-				     struct timespec *ts)
+static struct timespec *poll_timeout(const struct direction dirs[2],
+				     uint64_t now, struct timespec *ts)
 {
 	uint64_t next = direction_next_deadline(&dirs[0]);
 	uint64_t other = direction_next_deadline(&dirs[1]);
@@ -1152,11 +1227,11 @@ static struct timespec *poll_timeout(const struct direction dirs[2], uint64_t no
 	return ts;
 }
 
-static int run(const struct options *o, struct direction dirs[2], struct rx_ctx *rx,
-	       const sigset_t *waitmask)
+static int run(const struct options *o, struct direction dirs[2],
+	       struct rx_ctx *rx, const sigset_t *waitmask)
 {
-	struct pollfd pfd[2] = {{.fd = dirs[0].in_fd, .events = POLLIN},
-				{.fd = dirs[1].in_fd, .events = POLLIN}};
+	struct pollfd pfd[2] = { { .fd = dirs[0].in_fd, .events = POLLIN },
+				 { .fd = dirs[1].in_fd, .events = POLLIN } };
 
 	while (!g_stop) {
 		uint64_t now = now_ns();
@@ -1171,7 +1246,8 @@ static int run(const struct options *o, struct direction dirs[2], struct rx_ctx 
 		if (ppoll(pfd, 2, poll_timeout(dirs, now, &ts), waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "weir-impair: ppoll: %s\n", strerror(errno));
+			fprintf(stderr, "weir-impair: ppoll: %s\n",
+				strerror(errno));
 			return 1;
 		}
 		for (int i = 0; i < 2; i++)
@@ -1183,9 +1259,9 @@ static int run(const struct options *o, struct direction dirs[2], struct rx_ctx 
 
 static int setup_signals(sigset_t *waitmask)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
-	const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
 
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
@@ -1199,8 +1275,9 @@ static int setup_signals(sigset_t *waitmask)
 	return sigprocmask(SIG_BLOCK, &block, waitmask) < 0 ? -errno : 0;
 }
 
-static void direction_init(struct direction *d, const char *name, const struct iface *in,
-			   const struct iface *out, const struct options *o, enum scope scope)
+static void direction_init(struct direction *d, const char *name,
+			   const struct iface *in, const struct iface *out,
+			   const struct options *o, enum scope scope)
 {
 	d->name = name;
 	d->in_if = in->name;
@@ -1209,7 +1286,8 @@ static void direction_init(struct direction *d, const char *name, const struct i
 	d->out_fd = out->fd;
 	d->out_ifindex = out->ifindex;
 	resolve_conf(o, scope, &d->conf);
-	d->uses_line = d->conf.delay_ns || d->conf.jitter_ns || d->conf.rate_bps;
+	d->uses_line = d->conf.delay_ns || d->conf.jitter_ns ||
+		       d->conf.rate_bps;
 }
 
 /* One splitmix64 chain from the seed: a2b takes the first four words, b2a
@@ -1226,9 +1304,9 @@ static void seed_directions(struct direction dirs[2], uint64_t seed)
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct iface ia = {.fd = -1}, ib = {.fd = -1};
+	struct iface ia = { .fd = -1 }, ib = { .fd = -1 };
 	struct direction dirs[2];
-	struct rx_ctx rx = {0};
+	struct rx_ctx rx = { 0 };
 	sigset_t waitmask;
 	size_t frame_cap;
 	int rc = 1;
@@ -1255,14 +1333,18 @@ int main(int argc, char **argv)
 	rx.frame_cap = frame_cap;
 	rx.buf = malloc(frame_cap + VLAN_HLEN);
 	/* Pool slots leave room for a restored VLAN tag. */
-	if (!rx.buf || direction_alloc(&dirs[0], o.limit, frame_cap + VLAN_HLEN) ||
+	if (!rx.buf ||
+	    direction_alloc(&dirs[0], o.limit, frame_cap + VLAN_HLEN) ||
 	    direction_alloc(&dirs[1], o.limit, frame_cap + VLAN_HLEN)) {
-		fprintf(stderr, "weir-impair: out of memory for a pool of %u frames\n", o.limit);
+		fprintf(stderr,
+			"weir-impair: out of memory for a pool of %u frames\n",
+			o.limit);
 		goto out;
 	}
 	write_stats_file(&o, dirs);
 	fprintf(stderr,
-		"weir-impair: bridging %s <-> %s (seed %" PRIu64 ", frames up to %zu bytes)\n",
+		"weir-impair: bridging %s <-> %s (seed %" PRIu64
+		", frames up to %zu bytes)\n",
 		ia.name, ib.name, o.seed, frame_cap);
 	rc = run(&o, dirs, &rx, &waitmask);
 	direction_flush(&dirs[0]);

@@ -30,8 +30,8 @@ static void usage(FILE *f)
 /* Sends cmd over the telemetry socket; returns the reply or NULL. */
 static char *query(const char *path, const char *cmd)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = 5};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
 	char *buf = malloc(REPLY_MAX);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	ssize_t n;
@@ -80,16 +80,20 @@ static int print_reply(const char *reply, const char *cmd, int all)
 	cJSON *root = cJSON_Parse(reply), *body, *it;
 
 	if (!root) {
-		fprintf(stderr, "weirctl: weir-dp sent something that is not JSON\n");
+		fprintf(stderr,
+			"weirctl: weir-dp sent something that is not JSON\n");
 		return 1;
 	}
 	body = cJSON_GetObjectItemCaseSensitive(root, cmd);
 	if (!body || cJSON_IsNull(body)) {
-		fprintf(stderr, "weirctl: weir-dp does not know %s (an older version?)\n", cmd);
+		fprintf(stderr,
+			"weirctl: weir-dp does not know %s (an older version?)\n",
+			cmd);
 		cJSON_Delete(root);
 		return 1;
 	}
-	cJSON_ArrayForEach(it, body) {
+	cJSON_ArrayForEach(it, body)
+	{
 		if (cJSON_IsObject(it)) { /* per-lcore blocks */
 			const cJSON *c;
 
@@ -99,7 +103,8 @@ static int print_reply(const char *reply, const char *cmd, int all)
 		} else if (it->string) {
 			print_value(it->string, it, all);
 		} else {
-			printf("%s\n", cJSON_IsString(it) ? it->valuestring : "?");
+			printf("%s\n",
+			       cJSON_IsString(it) ? it->valuestring : "?");
 		}
 	}
 	cJSON_Delete(root);
@@ -109,18 +114,22 @@ static int print_reply(const char *reply, const char *cmd, int all)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"prefix", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"all", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const what[][2] = {
-		{"info", "/weir/info"}, {"stats", "/weir/stats"},
-		{"lcores", "/weir/stats/lcores"}, {"arp", "/weir/arp"},
-		{"tcp", "/weir/tcp"}, {"testapp", "/weir/testapp"},
-		{"http", "/weir/http"}, {"servers", "/weir/servers"},
+		{ "info", "/weir/info" },
+		{ "stats", "/weir/stats" },
+		{ "lcores", "/weir/stats/lcores" },
+		{ "arp", "/weir/arp" },
+		{ "tcp", "/weir/tcp" },
+		{ "testapp", "/weir/testapp" },
+		{ "http", "/weir/http" },
+		{ "servers", "/weir/servers" },
 	};
 	const char *prefix = "weir", *sock = NULL, *cmd = NULL;
 	char path[108];
@@ -129,12 +138,24 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "p:s:jah", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': prefix = optarg; break;
-		case 's': sock = optarg; break;
-		case 'j': json = 1; break;
-		case 'a': all = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'p':
+			prefix = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'a':
+			all = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (argc - optind != 2 || strcmp(argv[optind], "show")) {
@@ -145,15 +166,18 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind + 1], what[i][0]))
 			cmd = what[i][1];
 	if (!cmd) {
-		fprintf(stderr, "weirctl: unknown object '%s' (info, stats, lcores, arp, tcp, http, servers, testapp)\n",
+		fprintf(stderr,
+			"weirctl: unknown object '%s' (info, stats, lcores, arp, tcp, http, servers, testapp)\n",
 			argv[optind + 1]);
 		return 2;
 	}
 	if (strchr(prefix, '/') || strlen(prefix) > 64) {
-		fprintf(stderr, "weirctl: --prefix must be a name, not a path\n");
+		fprintf(stderr,
+			"weirctl: --prefix must be a name, not a path\n");
 		return 2;
 	}
-	snprintf(path, sizeof(path), "/var/run/dpdk/%s/dpdk_telemetry.v2", prefix);
+	snprintf(path, sizeof(path), "/var/run/dpdk/%s/dpdk_telemetry.v2",
+		 prefix);
 	reply = query(sock ? sock : path, cmd);
 	if (!reply)
 		return 1;

@@ -7,8 +7,9 @@
 #include "config/config.h"
 #include "wtest.h"
 
-#define BASE "\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.77.0.10\"], " \
-	     "\"local_ip\": \"10.77.0.11\""
+#define BASE                                                           \
+	"\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.77.0.10\"], " \
+	"\"local_ip\": \"10.77.0.11\""
 
 static void test_defaults_and_minimal(void)
 {
@@ -35,7 +36,8 @@ static void test_full(void)
 {
 	struct dp_config c;
 	char err[256] = "";
-	const char *j = "{\"port\": {\"iface\": \"eth1\", \"driver\": \"af_packet\","
+	const char *j =
+		"{\"port\": {\"iface\": \"eth1\", \"driver\": \"af_packet\","
 		" \"queues\": 2, \"mtu\": 9000, \"rx_checksum_offload\": false},"
 		" \"vips\": [\"10.0.0.1\", \"10.0.0.2\"], \"local_ip\": \"10.0.0.3\","
 		" \"prefix_len\": 16, \"gateway\": \"10.0.255.254\", \"workers\": 4,"
@@ -63,7 +65,9 @@ static void test_full(void)
 	WT_CHECK_EQ(c.tcp.max_connections, 4096);
 	WT_CHECK_EQ(c.tcp.rto_min_ms, 200);
 
-	const char *apps = "{" BASE ", \"tcp\": {\"rto_min_ms\": 50, \"time_wait_ms\": 100},"
+	const char *apps =
+		"{" BASE
+		", \"tcp\": {\"rto_min_ms\": 50, \"time_wait_ms\": 100},"
 		" \"test_apps\": [{\"port\": 9000, \"mode\": \"echo\"},"
 		" {\"port\": 9002, \"mode\": \"source\", \"bytes\": 10485760}]}";
 	WT_CHECK_EQ(config_parse(apps, &c, err, sizeof(err)), 0);
@@ -83,51 +87,82 @@ struct bad {
 static void test_refusals(void)
 {
 	static const struct bad cases[] = {
-		{"", "not valid JSON"},
-		{"{", "not valid JSON"},
-		{"[]", "the top level"},
-		{"{}", "port: missing"},
-		{"{\"port\": 1}", "port: must be an object"},
-		{"{\"port\": {}}", "port.iface: missing"},
-		{"{\"port\": {\"iface\": \"\"}}", "port.iface:"},
-		{"{\"port\": {\"iface\": \"a,b=c\"}}", "port.iface:"},
-		{"{\"port\": {\"iface\": \"averyveryverylongname\"}}", "port.iface:"},
-		{"{\"port\": {\"iface\": \"lb0\", \"driver\": \"dpdk\"}}", "port.driver:"},
-		{"{\"port\": {\"iface\": \"lb0\", \"mtu\": 100}}", "port.mtu:"},
-		{"{\"port\": {\"iface\": \"lb0\", \"mtu\": \"1500\"}}", "port.mtu: must be a number"},
-		{"{\"port\": {\"iface\": \"lb0\", \"mtu\": 1500.5}}", "port.mtu:"},
-		{"{\"port\": {\"iface\": \"lb0\", \"ifce\": 1}}", "port.ifce: unknown key"},
-		{"{\"port\": {\"iface\": \"lb0\"}}", "vips: missing"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": []}", "vips:"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.0.0.300\"]}", "vips[0]:"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.0.0.1\", 7]}", "vips[1]:"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.0.0.1\", \"10.0.0.1\"]}", "vips[1]: duplicate"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"0.0.0.0\"]}", "vips[0]:"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.77.0.10\"]}", "local_ip: missing"},
-		{"{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.77.0.10\"], \"local_ip\": \"10.77.0.10\"}", "local_ip: must differ"},
-		{"{" BASE ", \"local_ip\": \"10.77.0.12\"}", "local_ip: given twice"},
-		{"{" BASE ", \"prefix_len\": 31}", ".prefix_len:"},
-		{"{" BASE ", \"gateway\": \"10.78.0.1\"}", "gateway:"},
-		{"{" BASE ", \"workers\": 0}", ".workers:"},
-		{"{" BASE ", \"workers\": 9}", ".workers:"},
-		{"{" BASE ", \"cpus\": [\"0\"]}", "cpus[0]:"},
-		{"{" BASE ", \"idle\": {\"policy\": \"spin\"}}", "idle.policy:"},
-		{"{" BASE ", \"idle\": {\"max_sleep_us\": 0}}", "idle.max_sleep_us:"},
-		{"{" BASE ", \"idle\": {\"max_sleep_us\": 500, \"deep_sleep_us\": 100}}", "idle.deep_sleep_us:"},
-		{"{" BASE ", \"memory\": {\"ring_size\": 1000}}", "memory.ring_size:"},
-		{"{" BASE ", \"memory\": {\"mbufs\": 10}}", "memory.mbufs:"},
-		{"{" BASE ", \"arp\": {\"tries\": 0}}", "arp.tries:"},
-		{"{" BASE ", \"arp\": 3}", "arp: must be an object"},
-		{"{\"port\": {\"iface\": \"lb0\", \"queues\": 2}, \"vips\": [\"10.77.0.10\"], \"local_ip\": \"10.77.0.11\"}", "port.queues:"},
-		{"{" BASE ", \"wrokers\": 2}", "wrokers: unknown key"},
-		{"{" BASE ", \"tcp\": {\"rto_min_ms\": 0}}", "tcp.rto_min_ms:"},
-		{"{" BASE ", \"tcp\": {\"max_conn\": 5}}", "tcp.max_conn: unknown key"},
-		{"{" BASE ", \"test_apps\": {}}", "test_apps: must be a list"},
-		{"{" BASE ", \"test_apps\": [{\"mode\": \"echo\"}]}", "test_apps[0].port: missing"},
-		{"{" BASE ", \"test_apps\": [{\"port\": 70000, \"mode\": \"echo\"}]}", "test_apps[0].port:"},
-		{"{" BASE ", \"test_apps\": [{\"port\": 9, \"mode\": \"chargen\"}]}", "test_apps[0].mode:"},
-		{"{" BASE ", \"test_apps\": [{\"port\": 9, \"mode\": \"source\"}]}", "test_apps[0].bytes: missing"},
-		{"{" BASE ", \"test_apps\": [{\"port\": 9, \"mode\": \"echo\"}, {\"port\": 9, \"mode\": \"sink\"}]}", "test_apps[1].port:"},
+		{ "", "not valid JSON" },
+		{ "{", "not valid JSON" },
+		{ "[]", "the top level" },
+		{ "{}", "port: missing" },
+		{ "{\"port\": 1}", "port: must be an object" },
+		{ "{\"port\": {}}", "port.iface: missing" },
+		{ "{\"port\": {\"iface\": \"\"}}", "port.iface:" },
+		{ "{\"port\": {\"iface\": \"a,b=c\"}}", "port.iface:" },
+		{ "{\"port\": {\"iface\": \"averyveryverylongname\"}}",
+		  "port.iface:" },
+		{ "{\"port\": {\"iface\": \"lb0\", \"driver\": \"dpdk\"}}",
+		  "port.driver:" },
+		{ "{\"port\": {\"iface\": \"lb0\", \"mtu\": 100}}",
+		  "port.mtu:" },
+		{ "{\"port\": {\"iface\": \"lb0\", \"mtu\": \"1500\"}}",
+		  "port.mtu: must be a number" },
+		{ "{\"port\": {\"iface\": \"lb0\", \"mtu\": 1500.5}}",
+		  "port.mtu:" },
+		{ "{\"port\": {\"iface\": \"lb0\", \"ifce\": 1}}",
+		  "port.ifce: unknown key" },
+		{ "{\"port\": {\"iface\": \"lb0\"}}", "vips: missing" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": []}", "vips:" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.0.0.300\"]}",
+		  "vips[0]:" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.0.0.1\", 7]}",
+		  "vips[1]:" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.0.0.1\", \"10.0.0.1\"]}",
+		  "vips[1]: duplicate" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"0.0.0.0\"]}",
+		  "vips[0]:" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.77.0.10\"]}",
+		  "local_ip: missing" },
+		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"10.77.0.10\"], \"local_ip\": \"10.77.0.10\"}",
+		  "local_ip: must differ" },
+		{ "{" BASE ", \"local_ip\": \"10.77.0.12\"}",
+		  "local_ip: given twice" },
+		{ "{" BASE ", \"prefix_len\": 31}", ".prefix_len:" },
+		{ "{" BASE ", \"gateway\": \"10.78.0.1\"}", "gateway:" },
+		{ "{" BASE ", \"workers\": 0}", ".workers:" },
+		{ "{" BASE ", \"workers\": 9}", ".workers:" },
+		{ "{" BASE ", \"cpus\": [\"0\"]}", "cpus[0]:" },
+		{ "{" BASE ", \"idle\": {\"policy\": \"spin\"}}",
+		  "idle.policy:" },
+		{ "{" BASE ", \"idle\": {\"max_sleep_us\": 0}}",
+		  "idle.max_sleep_us:" },
+		{ "{" BASE
+		  ", \"idle\": {\"max_sleep_us\": 500, \"deep_sleep_us\": 100}}",
+		  "idle.deep_sleep_us:" },
+		{ "{" BASE ", \"memory\": {\"ring_size\": 1000}}",
+		  "memory.ring_size:" },
+		{ "{" BASE ", \"memory\": {\"mbufs\": 10}}", "memory.mbufs:" },
+		{ "{" BASE ", \"arp\": {\"tries\": 0}}", "arp.tries:" },
+		{ "{" BASE ", \"arp\": 3}", "arp: must be an object" },
+		{ "{\"port\": {\"iface\": \"lb0\", \"queues\": 2}, \"vips\": [\"10.77.0.10\"], \"local_ip\": \"10.77.0.11\"}",
+		  "port.queues:" },
+		{ "{" BASE ", \"wrokers\": 2}", "wrokers: unknown key" },
+		{ "{" BASE ", \"tcp\": {\"rto_min_ms\": 0}}",
+		  "tcp.rto_min_ms:" },
+		{ "{" BASE ", \"tcp\": {\"max_conn\": 5}}",
+		  "tcp.max_conn: unknown key" },
+		{ "{" BASE ", \"test_apps\": {}}",
+		  "test_apps: must be a list" },
+		{ "{" BASE ", \"test_apps\": [{\"mode\": \"echo\"}]}",
+		  "test_apps[0].port: missing" },
+		{ "{" BASE
+		  ", \"test_apps\": [{\"port\": 70000, \"mode\": \"echo\"}]}",
+		  "test_apps[0].port:" },
+		{ "{" BASE
+		  ", \"test_apps\": [{\"port\": 9, \"mode\": \"chargen\"}]}",
+		  "test_apps[0].mode:" },
+		{ "{" BASE
+		  ", \"test_apps\": [{\"port\": 9, \"mode\": \"source\"}]}",
+		  "test_apps[0].bytes: missing" },
+		{ "{" BASE
+		  ", \"test_apps\": [{\"port\": 9, \"mode\": \"echo\"}, {\"port\": 9, \"mode\": \"sink\"}]}",
+		  "test_apps[1].port:" },
 	};
 
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -135,11 +170,12 @@ static void test_refusals(void)
 		char err[256] = "";
 		int rc = config_parse(cases[i].json, &c, err, sizeof(err));
 		int named = strstr(err, cases[i].names) == err ||
-			    (cases[i].names[0] == '.' && strstr(err, cases[i].names + 1) == err);
+			    (cases[i].names[0] == '.' &&
+			     strstr(err, cases[i].names + 1) == err);
 
 		if (rc != -EINVAL || !named)
-			printf("#   case %u: rc %d, message '%s', want '%s'\n", i,
-			       rc, err, cases[i].names);
+			printf("#   case %u: rc %d, message '%s', want '%s'\n",
+			       i, rc, err, cases[i].names);
 		WT_CHECK_EQ(rc, -EINVAL);
 		WT_CHECK(named);
 	}
@@ -150,7 +186,8 @@ static void test_load_errors(void)
 	struct dp_config c;
 	char err[256] = "";
 
-	WT_CHECK_EQ(config_load("/nonexistent/weir.json", &c, err, sizeof(err)), -ENOENT);
+	WT_CHECK_EQ(config_load("/nonexistent/weir.json", &c, err, sizeof(err)),
+		    -ENOENT);
 	WT_CHECK(strstr(err, "/nonexistent/weir.json") != NULL);
 }
 

@@ -10,13 +10,15 @@
 #include "table_fixture.h"
 #include "wtest.h"
 
-#define T(ip, port, name) \
-	"{\"ip\":\"" ip "\",\"port\":" #port ",\"instance_id\":\"n1\",\"name\":\"" name "\"}"
-#define TR(ip, port, name, rid)                                            \
-	"{\"ip\":\"" ip "\",\"port\":" #port ",\"instance_id\":\"n1\",\"name\":\"" name \
-	"\",\"replica_id\":\"" rid "\"}"
-#define G(proto, prefix, app, targets)                                      \
-	"{\"protocol\":\"" proto "\",\"route_prefix\":\"" prefix           \
+#define T(ip, port, name)                    \
+	"{\"ip\":\"" ip "\",\"port\":" #port \
+	",\"instance_id\":\"n1\",\"name\":\"" name "\"}"
+#define TR(ip, port, name, rid)                                               \
+	"{\"ip\":\"" ip "\",\"port\":" #port                                  \
+	",\"instance_id\":\"n1\",\"name\":\"" name "\",\"replica_id\":\"" rid \
+	"\"}"
+#define G(proto, prefix, app, targets)                           \
+	"{\"protocol\":\"" proto "\",\"route_prefix\":\"" prefix \
 	"\",\"app_name\":\"" app "\",\"targets\":[" targets "]}"
 
 static struct weir_table *build(const char *json, uint64_t generation)
@@ -24,21 +26,26 @@ static struct weir_table *build(const char *json, uint64_t generation)
 	return fixture_table(json, generation);
 }
 
-static const char six_routes[] =
-	"{\"target_groups\":["
-	G("HTTP", "/", "root", "") ","
-	G("HTTP", "/b", "b", "") ","
-	G("gRPC", "/g2", "zeta", T("10.0.1.1", 40001, "gz")) ","
-	G("HTTP", "/zz", "zz", "") ","
-	G("HTTP", "/a/b", "ab", "") ","
-	G("HTTP", "/a", "a", "") ","
-	G("gRPC", "/g1", "alpha", T("10.0.1.2", 40002, "ga")) ","
-	G("HTTP", "/ab", "ab2", "")
-	"]}";
+static const char six_routes[] = "{\"target_groups\":[" G("HTTP", "/", "root", "") "," G(
+	"HTTP", "/b", "b",
+	"") "," G("gRPC", "/g2", "zeta",
+		  T("10.0.1.1", 40001,
+		    "gz")) "," G("HTTP", "/zz", "zz",
+				 "") "," G("HTTP", "/a/b", "ab",
+					   "") "," G("HTTP", "/a", "a",
+						     "") "," G("gRPC", "/g1",
+							       "alpha",
+							       T("10.0.1.2",
+								 40002,
+								 "ga")) "," G("HTTP",
+									      "/ab",
+									      "ab2",
+									      "") "]}";
 
 static void test_route_order(void)
 {
-	static const char *const want[] = {"/a/b", "/ab", "/zz", "/a", "/b", "/"};
+	static const char *const want[] = { "/a/b", "/ab", "/zz",
+					    "/a",   "/b",  "/" };
 	struct weir_table *t = build(six_routes, 1);
 	const struct weir_table_route *r;
 	const struct weir_table_backend *b;
@@ -71,13 +78,22 @@ static void test_route_order(void)
 static const char ray_example[] =
 	"{\"target_groups\": [{\"protocol\": \"HTTP\", \"route_prefix\": \"/llm\","
 	" \"app_name\": \"llm\", \"ingress_router_fallback\": true,"
-	" \"targets\": [" TR("10.0.0.22", 30001, "SERVE_REPLICA::llm#LLMServer#x2", "x2") ","
-	TR("10.0.0.21", 30000, "SERVE_REPLICA::llm#LLMServer#x1", "x1") "],"
-	" \"ingress_request_router_targets\": [" T("10.0.0.25", 30004, "SERVE_REPLICA::llm#Router#r1") "]},"
-	G("HTTP", "/", "default", "") ","
-	G("gRPC", "/llm", "llm", T("10.0.0.21", 40000, "SERVE_REPLICA::llm#LLMServer#x1")) "],"
-	" \"fallback_targets\": {\"HTTP\": " T("10.0.0.1", 8500, "SERVE_PROXY_ACTOR-head") ","
-	" \"gRPC\": " T("10.0.0.1", 9500, "SERVE_PROXY_ACTOR-head") "}}";
+	" \"targets\": [" TR("10.0.0.22", 30001, "SERVE_REPLICA::llm#LLMServer#x2", "x2") "," TR(
+		"10.0.0.21", 30000, "SERVE_REPLICA::llm#LLMServer#x1",
+		"x1") "],"
+		      " \"ingress_request_router_targets\": [" T("10.0.0.25", 30004, "SERVE_REPLICA::llm#Router#r1") "]}," G(
+			      "HTTP", "/", "default",
+			      "") "," G("gRPC", "/llm", "llm",
+					T("10.0.0.21", 40000,
+					  "SERVE_REPLICA::llm#LLMServer#x1")) "],"
+									      " \"fallback_targets\": {\"HTTP\": " T(
+										      "10.0.0.1",
+										      8500,
+										      "SERVE_PROXY_ACTOR-head") ","
+														" \"gRPC\": " T(
+															"10.0.0.1",
+															9500,
+															"SERVE_PROXY_ACTOR-head") "}}";
 
 static void test_backends_and_servers(void)
 {
@@ -167,21 +183,41 @@ static void test_knob_defaults(void)
 }
 
 /* The same apps, groups and targets listed in another order. */
-static const char ray_example_shuffled[] =
-	"{\"fallback_targets\": {\"gRPC\": " T("10.0.0.1", 9500, "SERVE_PROXY_ACTOR-head") ","
-	" \"HTTP\": " T("10.0.0.1", 8500, "SERVE_PROXY_ACTOR-head") "},"
-	" \"target_groups\": ["
-	G("gRPC", "/llm", "llm", T("10.0.0.21", 40000, "SERVE_REPLICA::llm#LLMServer#x1")) ","
-	"{\"protocol\": \"HTTP\", \"route_prefix\": \"/llm\", \"app_name\": \"llm\","
-	" \"ingress_router_fallback\": true, \"new_field\": 1,"
-	" \"ingress_request_router_targets\": [" T("10.0.0.25", 30004, "SERVE_REPLICA::llm#Router#r1") "],"
-	" \"targets\": [" TR("10.0.0.21", 30000, "SERVE_REPLICA::llm#LLMServer#x1", "x1") ","
-	TR("10.0.0.22", 30001, "SERVE_REPLICA::llm#LLMServer#x2", "x2") "]},"
-	G("HTTP", "/", "default", "") "]}";
+static const char ray_example_shuffled[] = "{\"fallback_targets\": {\"gRPC\": " T(
+	"10.0.0.1", 9500,
+	"SERVE_PROXY_ACTOR-head") ","
+				  " \"HTTP\": " T(
+					  "10.0.0.1", 8500,
+					  "SERVE_PROXY_ACTOR-head") "},"
+								    " \"target_groups\": [" G(
+									    "gRPC",
+									    "/llm",
+									    "llm",
+									    T("10.0.0.21",
+									      40000,
+									      "SERVE_REPLICA::llm#LLMServer#x1")) ","
+														  "{\"protocol\": \"HTTP\", \"route_prefix\": \"/llm\", \"app_name\": \"llm\","
+														  " \"ingress_router_fallback\": true, \"new_field\": 1,"
+														  " \"ingress_request_router_targets\": [" T(
+															  "10.0.0.25",
+															  30004,
+															  "SERVE_REPLICA::llm#Router#r1") "],"
+																			  " \"targets\": [" TR(
+																				  "10.0.0.21",
+																				  30000,
+																				  "SERVE_REPLICA::llm#LLMServer#x1",
+																				  "x1") "," TR("10.0.0.22",
+																					       30001,
+																					       "SERVE_REPLICA::llm#LLMServer#x2",
+																					       "x2") "]}," G("HTTP",
+																							     "/",
+																							     "default",
+																							     "") "]}";
 
 static void test_stable_ids_and_determinism(void)
 {
-	struct weir_table *a = build(ray_example, 3), *b = build(ray_example_shuffled, 3);
+	struct weir_table *a = build(ray_example, 3),
+			  *b = build(ray_example_shuffled, 3);
 	const struct weir_table_server *sa, *sb;
 
 	WT_CHECK(a && b);
@@ -219,10 +255,16 @@ out:
 static void test_id_survives_update(void)
 {
 	/* a replica added and another removed: the survivor keeps its id */
-	struct weir_table *a = build("[" G("HTTP", "/", "d", T("10.0.0.2", 30000, "keep") ","
-					   T("10.0.0.3", 30000, "gone")) "]", 1);
-	struct weir_table *b = build("[" G("HTTP", "/", "d", T("10.0.0.4", 30000, "aaa-new") ","
-					   T("10.0.0.2", 30000, "keep")) "]", 2);
+	struct weir_table *a =
+		build("[" G("HTTP", "/", "d",
+			    T("10.0.0.2", 30000,
+			      "keep") "," T("10.0.0.3", 30000, "gone")) "]",
+		      1);
+	struct weir_table *b =
+		build("[" G("HTTP", "/", "d",
+			    T("10.0.0.4", 30000,
+			      "aaa-new") "," T("10.0.0.2", 30000, "keep")) "]",
+		      2);
 
 	WT_CHECK(a && b);
 	if (a && b) {
@@ -230,7 +272,8 @@ static void test_id_survives_update(void)
 		const struct weir_table_server *sb = weir_table_servers(b);
 
 		/* by name: a = [gone, keep], b = [aaa-new, keep] */
-		WT_CHECK(!strcmp(sa[1].name, "keep") && !strcmp(sb[1].name, "keep"));
+		WT_CHECK(!strcmp(sa[1].name, "keep") &&
+			 !strcmp(sb[1].name, "keep"));
 		WT_CHECK(sa[1].id == sb[1].id);
 		WT_CHECK(sb[0].id != sa[0].id);
 		WT_CHECK_EQ(b->generation, 2);
@@ -251,11 +294,14 @@ static void test_buffer_sizes(void)
 	cp_compile_defaults(&o);
 	need = cp_compile_size(&m);
 	WT_CHECK_EQ(need % WEIR_TABLE_ALIGN, 0);
-	WT_CHECK(need >= sizeof(struct weir_table) + 7 * sizeof(struct weir_table_server));
+	WT_CHECK(need >= sizeof(struct weir_table) +
+				 7 * sizeof(struct weir_table_server));
 	buf = calloc(1, need + 64);
-	WT_CHECK_EQ(cp_compile(&m, &o, buf, need - 1, err, sizeof(err)), -ENOSPC);
+	WT_CHECK_EQ(cp_compile(&m, &o, buf, need - 1, err, sizeof(err)),
+		    -ENOSPC);
 	WT_CHECK(strstr(err, "too small") != NULL);
-	WT_CHECK_EQ(cp_compile(&m, &o, (char *)buf + 4, need, err, sizeof(err)), -EINVAL);
+	WT_CHECK_EQ(cp_compile(&m, &o, (char *)buf + 4, need, err, sizeof(err)),
+		    -EINVAL);
 	WT_CHECK_EQ(cp_compile(&m, &o, buf, need, err, sizeof(err)), 0);
 	WT_CHECK_EQ(((struct weir_table *)buf)->total_size, need);
 	WT_CHECK_EQ(route_table_check(buf, need), 0);
@@ -288,7 +334,8 @@ static void test_empty_table(void)
  * routes within range. Run under ASan/UBSan by tools/test.sh. */
 static void test_mutated_documents(void)
 {
-	static const char alphabet[] = "{}[]\",:0123456789.-e/#? \\tnulfrasHTPgRC\x80\xff";
+	static const char alphabet[] =
+		"{}[]\",:0123456789.-e/#? \\tnulfrasHTPgRC\x80\xff";
 	size_t len = strlen(ray_example);
 	char *doc = malloc(len + 1);
 	uint32_t seed = 12345;
@@ -302,7 +349,8 @@ static void test_mutated_documents(void)
 		memcpy(doc, ray_example, len + 1);
 		for (unsigned int k = 0; k < 1 + it % 3; k++) {
 			seed = seed * 1103515245u + 12345u;
-			doc[(seed >> 8) % len] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+			doc[(seed >> 8) % len] =
+				alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
 		}
 		rc = tg_parse(doc, &m, err, sizeof(err));
 		if (rc) {
@@ -322,8 +370,12 @@ static void test_mutated_documents(void)
 			if (t) {
 				int b = route_lookup(t, "/llm/x", 6);
 
-				WT_CHECK_EQ(route_table_check(t, (size_t)t->total_size), 0);
-				WT_CHECK(b == ROUTE_NO_MATCH || (b >= 0 && (uint32_t)b < t->n_http_backends));
+				WT_CHECK_EQ(route_table_check(
+						    t, (size_t)t->total_size),
+					    0);
+				WT_CHECK(b == ROUTE_NO_MATCH ||
+					 (b >= 0 &&
+					  (uint32_t)b < t->n_http_backends));
 			}
 			free(t);
 		}

@@ -41,7 +41,8 @@ static int bench(const char *name, const char *req, size_t seg)
 	}
 	dt = (now_ns() - t0) / (double)rounds;
 	printf("%-24s %5zu bytes, segments of %5zu: %7.0f ns/head, "
-	       "%6.0f MB/s\n", name, len, seg, dt, (double)len / dt * 1e3);
+	       "%6.0f MB/s\n",
+	       name, len, seg, dt, (double)len / dt * 1e3);
 	return 0;
 }
 

@@ -5,12 +5,12 @@
 
 static char buf[4096];
 
-#define CHECK_BYTES(len, want)                                              \
-	do {                                                                \
-		size_t want_len_ = sizeof(want) - 1;                        \
-		WT_CHECK_EQ((len), want_len_);                              \
-		WT_CHECK(memcmp(buf, want, want_len_) == 0);                \
-		if ((len) != want_len_ || memcmp(buf, want, want_len_))     \
+#define CHECK_BYTES(len, want)                                          \
+	do {                                                            \
+		size_t want_len_ = sizeof(want) - 1;                    \
+		WT_CHECK_EQ((len), want_len_);                          \
+		WT_CHECK(memcmp(buf, want, want_len_) == 0);            \
+		if ((len) != want_len_ || memcmp(buf, want, want_len_)) \
 			printf("#   got: %.*s\n", (int)(len), buf);     \
 	} while (0)
 
@@ -18,55 +18,82 @@ static void test_ray_500(void)
 {
 	size_t n = http_fe_error(buf, sizeof(buf), 502, true, false, false);
 
-	CHECK_BYTES(n, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 21\r\n\r\nInternal Server Error");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 21\r\n\r\nInternal Server Error");
 	n = http_fe_error(buf, sizeof(buf), 504, true, false, false);
 	CHECK_BYTES(n, HTTP_FE_RAY_500);
 	/* The switch keeps the originals. */
 	n = http_fe_error(buf, sizeof(buf), 504, false, false, false);
-	CHECK_BYTES(n, "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 15\r\n\r\nGateway Timeout");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 15\r\n\r\nGateway Timeout");
 	n = http_fe_error(buf, sizeof(buf), 503, true, true, false);
-	CHECK_BYTES(n, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 19\r\nConnection: close\r\n\r\nService Unavailable");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 19\r\nConnection: close\r\n\r\nService Unavailable");
 }
 
 static void test_not_found(void)
 {
-	size_t n = http_fe_not_found(buf, sizeof(buf), "/nope/x", 7, false, false);
+	size_t n =
+		http_fe_not_found(buf, sizeof(buf), "/nope/x", 7, false, false);
 
-	CHECK_BYTES(n, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n"
-		       "Path '/nope/x' not found. Ping http://.../-/routes for available routes.");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n"
+		"Path '/nope/x' not found. Ping http://.../-/routes for available routes.");
 	n = http_fe_not_found(buf, sizeof(buf), "/nope/x", 7, false, true);
-	CHECK_BYTES(n, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n");
 }
 
 static void test_healthz_states(void)
 {
-	size_t n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_HEALTHY, false, false);
+	size_t n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_HEALTHY, false,
+				   false);
 
-	CHECK_BYTES(n, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\nsuccess");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\nsuccess");
 	n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_UNHEALTHY, false, false);
-	CHECK_BYTES(n, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 19\r\n\r\nService Unavailable");
-	n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_UNPOPULATED, false, false);
-	CHECK_BYTES(n, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 33\r\n\r\nRoute table is not populated yet.");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 19\r\n\r\nService Unavailable");
+	n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_UNPOPULATED, false,
+			    false);
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 33\r\n\r\nRoute table is not populated yet.");
 	n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_DRAINING, false, false);
-	CHECK_BYTES(n, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 27\r\n\r\nThis node is being drained.");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 27\r\n\r\nThis node is being drained.");
 }
 
 static void test_routes(void)
 {
 	const char *j = "{\"/app1\":\"app1\",\"/\":\"default\"}";
-	size_t n = http_fe_routes(buf, sizeof(buf), HTTP_FE_HEALTHY, j, strlen(j), false, false);
+	size_t n = http_fe_routes(buf, sizeof(buf), HTTP_FE_HEALTHY, j,
+				  strlen(j), false, false);
 
-	CHECK_BYTES(n, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n"
-		       "{\"/app1\":\"app1\",\"/\":\"default\"}");
-	n = http_fe_routes(buf, sizeof(buf), HTTP_FE_UNPOPULATED, j, strlen(j), false, false);
-	CHECK_BYTES(n, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-		       "Content-Length: 33\r\n\r\nRoute table is not populated yet.");
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n"
+		"{\"/app1\":\"app1\",\"/\":\"default\"}");
+	n = http_fe_routes(buf, sizeof(buf), HTTP_FE_UNPOPULATED, j, strlen(j),
+			   false, false);
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 33\r\n\r\nRoute table is not populated yet.");
 }
 
 static void test_paths_and_limits(void)

@@ -295,7 +295,8 @@ static void run_all_splits(const struct run_cfg *cfg, const char *name,
 		if (!outcome_equal(o, &other)) {
 			if (diff_reports++ < MAX_DIFF_REPORTS) {
 				printf("#   %s: random split %zu differs from "
-				       "whole\n", name, k);
+				       "whole\n",
+				       name, k);
 				outcome_print("whole", o);
 				outcome_print("split", &other);
 			}
@@ -321,15 +322,17 @@ struct bad_case {
 	enum http_error reason;
 };
 
-#define BAD(nm, input, st, why)                                               \
-	{ nm, input, sizeof(input) - 1, st, HTTP_ERR_##why }
+#define BAD(nm, input, st, why)                                  \
+	{                                                        \
+		nm, input, sizeof(input) - 1, st, HTTP_ERR_##why \
+	}
 #define H11 " HTTP/1.1\r\nHost: a\r\n"
 #define CHK "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 static const struct bad_case bad_requests[] = {
 	/* line endings */
-	BAD("bare LF ends request line", "GET / HTTP/1.1\nHost: a\r\n\r\n",
-	    400, BARE_LF),
+	BAD("bare LF ends request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400,
+	    BARE_LF),
 	BAD("bare LF ends field line", "GET /" H11 "X: b\n\r\n", 400, BARE_LF),
 	BAD("bare LF ends head", "GET /" H11 "\n", 400, BARE_LF),
 	BAD("bare LF before request", "\nGET /" H11 "\r\n", 400, BARE_LF),
@@ -378,8 +381,7 @@ static const struct bad_case bad_requests[] = {
 	BAD("version 3.0", "GET / HTTP/3.0\r\n\r\n", 505, VERSION_UNSUPPORTED),
 	BAD("tab in target", "GET /a\tb" H11 "\r\n", 400, TARGET_CHAR),
 	BAD("DEL in target", "GET /a\x7f" H11 "\r\n", 400, TARGET_CHAR),
-	BAD("UTF-8 in target", "GET /caf\xc3\xa9" H11 "\r\n", 400,
-	    TARGET_CHAR),
+	BAD("UTF-8 in target", "GET /caf\xc3\xa9" H11 "\r\n", 400, TARGET_CHAR),
 	BAD("NUL in target", "GET /a\0b" H11 "\r\n", 400, TARGET_CHAR),
 	BAD("relative target", "GET foo" H11 "\r\n", 400, TARGET_FORM),
 	BAD("asterisk with GET", "GET *" H11 "\r\n", 400, TARGET_FORM),
@@ -439,51 +441,63 @@ static const struct bad_case bad_requests[] = {
 	    CL_INVALID),
 	BAD("CL empty list element", "POST /" H11 "Content-Length: 5,\r\n\r\n",
 	    400, CL_INVALID),
-	BAD("CL 20 digits", "POST /" H11
-	    "Content-Length: 99999999999999999999\r\n\r\n", 400, CL_OVERFLOW),
-	BAD("CL 2^63", "POST /" H11
-	    "Content-Length: 9223372036854775808\r\n\r\n", 400, CL_OVERFLOW),
-	BAD("CL differing fields", "POST /" H11
-	    "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400,
-	    CL_MISMATCH),
+	BAD("CL 20 digits",
+	    "POST /" H11 "Content-Length: 99999999999999999999\r\n\r\n", 400,
+	    CL_OVERFLOW),
+	BAD("CL 2^63",
+	    "POST /" H11 "Content-Length: 9223372036854775808\r\n\r\n", 400,
+	    CL_OVERFLOW),
+	BAD("CL differing fields",
+	    "POST /" H11 "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+	    400, CL_MISMATCH),
 	BAD("CL differing list", "POST /" H11 "Content-Length: 5, 6\r\n\r\n",
 	    400, CL_MISMATCH),
-	BAD("CL then TE", "POST /" H11
-	    "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
-	    CL_AND_TE),
-	BAD("TE then CL", "POST /" H11
-	    "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400,
-	    CL_AND_TE),
+	BAD("CL then TE",
+	    "POST /" H11
+	    "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    400, CL_AND_TE),
+	BAD("TE then CL",
+	    "POST /" H11
+	    "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+	    400, CL_AND_TE),
 	/* Transfer-Encoding */
-	BAD("TE gzip only", "POST /" H11 "Transfer-Encoding: gzip\r\n\r\n",
-	    400, TE_NOT_CHUNKED),
-	BAD("TE chunked then gzip", "POST /" H11
-	    "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, TE_NOT_CHUNKED),
-	BAD("TE chunked twice", "POST /" H11
-	    "Transfer-Encoding: chunked, chunked\r\n\r\n", 400,
+	BAD("TE gzip only", "POST /" H11 "Transfer-Encoding: gzip\r\n\r\n", 400,
+	    TE_NOT_CHUNKED),
+	BAD("TE chunked then gzip",
+	    "POST /" H11 "Transfer-Encoding: chunked, gzip\r\n\r\n", 400,
+	    TE_NOT_CHUNKED),
+	BAD("TE chunked twice",
+	    "POST /" H11 "Transfer-Encoding: chunked, chunked\r\n\r\n", 400,
 	    TE_CHUNKED_TWICE),
-	BAD("TE chunked in two fields", "POST /" H11
+	BAD("TE chunked in two fields",
+	    "POST /" H11
 	    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
 	    400, TE_CHUNKED_TWICE),
 	BAD("TE unknown", "POST /" H11 "Transfer-Encoding: foo\r\n\r\n", 501,
 	    TE_UNKNOWN),
-	BAD("TE unknown then chunked", "POST /" H11
-	    "Transfer-Encoding: foo, chunked\r\n\r\n", 501, TE_UNKNOWN),
+	BAD("TE unknown then chunked",
+	    "POST /" H11 "Transfer-Encoding: foo, chunked\r\n\r\n", 501,
+	    TE_UNKNOWN),
 	BAD("TE identity", "POST /" H11 "Transfer-Encoding: identity\r\n\r\n",
 	    501, TE_UNKNOWN),
 	BAD("TE empty", "POST /" H11 "Transfer-Encoding:\r\n\r\n", 400,
 	    TE_INVALID),
 	BAD("TE only commas", "POST /" H11 "Transfer-Encoding: , ,\r\n\r\n",
 	    400, TE_INVALID),
-	BAD("TE with parameter", "POST /" H11
-	    "Transfer-Encoding: chunked;q=1\r\n\r\n", 400, TE_INVALID),
-	BAD("TE with inner SP", "POST /" H11
-	    "Transfer-Encoding: chun ked\r\n\r\n", 400, TE_INVALID),
-	BAD("TE in HTTP/1.0", "POST / HTTP/1.0\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, TE_HTTP10),
+	BAD("TE with parameter",
+	    "POST /" H11 "Transfer-Encoding: chunked;q=1\r\n\r\n", 400,
+	    TE_INVALID),
+	BAD("TE with inner SP",
+	    "POST /" H11 "Transfer-Encoding: chun ked\r\n\r\n", 400,
+	    TE_INVALID),
+	BAD("TE in HTTP/1.0",
+	    "POST / HTTP/1.0\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	    400, TE_HTTP10),
 	/* Connection, Expect */
-	BAD("Connection with SP in option", "GET /" H11
-	    "Connection: keep alive\r\n\r\n", 400, CONNECTION_INVALID),
+	BAD("Connection with SP in option",
+	    "GET /" H11 "Connection: keep alive\r\n\r\n", 400,
+	    CONNECTION_INVALID),
 	BAD("Connection with @", "GET /" H11 "Connection: close, @\r\n\r\n",
 	    400, CONNECTION_INVALID),
 	BAD("Expect other", "POST /" H11 "Expect: 200-ok\r\n\r\n", 417,
@@ -734,7 +748,10 @@ struct good_case {
 	uint64_t body_len;
 };
 
-#define GOOD(nm, input, ...) { nm, input, sizeof(input) - 1, __VA_ARGS__ }
+#define GOOD(nm, input, ...)                              \
+	{                                                 \
+		nm, input, sizeof(input) - 1, __VA_ARGS__ \
+	}
 #define M(x) #x, HTTP_METHOD_##x
 #define F(x) HTTP_FRAMING_##x
 
@@ -743,99 +760,132 @@ static const struct good_case good_requests[] = {
 	     F(NONE), 0, true, false, false, true, "Host=a", 0),
 	GOOD("HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", M(GET), "/x",
 	     0, F(NONE), 0, false, false, false, false, "", 0),
-	GOOD("HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\n"
-	     "Connection: Keep-Alive\r\n\r\n", M(GET), "/", 0, F(NONE), 0,
-	     true, false, false, false, "Connection=Keep-Alive", 0),
-	GOOD("HTTP/1.1 close", "GET / HTTP/1.1\r\nHost: a\r\n"
-	     "Connection: close\r\n\r\n", M(GET), "/", 1, F(NONE), 0, false,
-	     false, false, true, "Host=a|Connection=close", 0),
-	GOOD("close wins over keep-alive", "GET / HTTP/1.0\r\n"
-	     "Connection: keep-alive, CLOSE\r\n\r\n", M(GET), "/", 0, F(NONE),
-	     0, false, false, false, false, "Connection=keep-alive, CLOSE", 0),
-	GOOD("POST with CL", "POST /api HTTP/1.1\r\nHost: a\r\n"
-	     "Content-Length: 5\r\n\r\nhello", M(POST), "/api", 1, F(LENGTH), 5,
-	     true, false, false, true, "Host=a|Content-Length=5", 5),
+	GOOD("HTTP/1.0 keep-alive",
+	     "GET / HTTP/1.0\r\n"
+	     "Connection: Keep-Alive\r\n\r\n",
+	     M(GET), "/", 0, F(NONE), 0, true, false, false, false,
+	     "Connection=Keep-Alive", 0),
+	GOOD("HTTP/1.1 close",
+	     "GET / HTTP/1.1\r\nHost: a\r\n"
+	     "Connection: close\r\n\r\n",
+	     M(GET), "/", 1, F(NONE), 0, false, false, false, true,
+	     "Host=a|Connection=close", 0),
+	GOOD("close wins over keep-alive",
+	     "GET / HTTP/1.0\r\n"
+	     "Connection: keep-alive, CLOSE\r\n\r\n",
+	     M(GET), "/", 0, F(NONE), 0, false, false, false, false,
+	     "Connection=keep-alive, CLOSE", 0),
+	GOOD("POST with CL",
+	     "POST /api HTTP/1.1\r\nHost: a\r\n"
+	     "Content-Length: 5\r\n\r\nhello",
+	     M(POST), "/api", 1, F(LENGTH), 5, true, false, false, true,
+	     "Host=a|Content-Length=5", 5),
 	GOOD("CL 0", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
 	     M(POST), "/", 1, F(LENGTH), 0, true, false, false, true,
 	     "Host=a|Content-Length=0", 0),
-	GOOD("CL identical list", "PUT / HTTP/1.1\r\nHost: a\r\n"
-	     "Content-Length: 3, 3\r\n\r\nabc", M(PUT), "/", 1, F(LENGTH), 3,
-	     true, false, false, true, "Host=a|Content-Length=3, 3", 3),
-	GOOD("CL identical fields", "PUT / HTTP/1.1\r\nHost: a\r\n"
-	     "Content-Length: 3\r\ncontent-length: 003\r\n\r\nabc", M(PUT), "/",
-	     1, F(LENGTH), 3, true, false, false, true,
+	GOOD("CL identical list",
+	     "PUT / HTTP/1.1\r\nHost: a\r\n"
+	     "Content-Length: 3, 3\r\n\r\nabc",
+	     M(PUT), "/", 1, F(LENGTH), 3, true, false, false, true,
+	     "Host=a|Content-Length=3, 3", 3),
+	GOOD("CL identical fields",
+	     "PUT / HTTP/1.1\r\nHost: a\r\n"
+	     "Content-Length: 3\r\ncontent-length: 003\r\n\r\nabc",
+	     M(PUT), "/", 1, F(LENGTH), 3, true, false, false, true,
 	     "Host=a|Content-Length=3|content-length=003", 3),
 	GOOD("chunked", CHK "5\r\nhello\r\n0\r\n\r\n", M(POST), "/u", 1,
 	     F(CHUNKED), 0, true, false, false, true,
 	     "Host=a|Transfer-Encoding=chunked", 15),
-	GOOD("chunked with extensions and trailers", CHK
-	     "5;name=val;flag\r\nhello\r\n"
-	     "A ; q=\"a \\\"b\\\" c\" ; r = s\r\n0123456789\r\n"
-	     "00000;last\r\nTrailer-One: x\r\nT2:\r\n\r\n", M(POST), "/u", 1,
-	     F(CHUNKED), 0, true, false, false, true,
+	GOOD("chunked with extensions and trailers",
+	     CHK "5;name=val;flag\r\nhello\r\n"
+		 "A ; q=\"a \\\"b\\\" c\" ; r = s\r\n0123456789\r\n"
+		 "00000;last\r\nTrailer-One: x\r\nT2:\r\n\r\n",
+	     M(POST), "/u", 1, F(CHUNKED), 0, true, false, false, true,
 	     "Host=a|Transfer-Encoding=chunked", 98),
-	GOOD("chunked uppercase hex", CHK "1F\r\n0123456789abcdef0123456789abcde"
-	     "\r\n0\r\n\r\n", M(POST), "/u", 1, F(CHUNKED), 0, true, false,
-	     false, true, "Host=a|Transfer-Encoding=chunked", 42),
-	GOOD("TE gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\n"
-	     "Transfer-Encoding: gzip, Chunked\r\n\r\n0\r\n\r\n", M(POST), "/", 1,
-	     F(CHUNKED), 0, true, false, false, true,
+	GOOD("chunked uppercase hex",
+	     CHK "1F\r\n0123456789abcdef0123456789abcde"
+		 "\r\n0\r\n\r\n",
+	     M(POST), "/u", 1, F(CHUNKED), 0, true, false, false, true,
+	     "Host=a|Transfer-Encoding=chunked", 42),
+	GOOD("TE gzip, chunked",
+	     "POST / HTTP/1.1\r\nHost: a\r\n"
+	     "Transfer-Encoding: gzip, Chunked\r\n\r\n0\r\n\r\n",
+	     M(POST), "/", 1, F(CHUNKED), 0, true, false, false, true,
 	     "Host=a|Transfer-Encoding=gzip, Chunked", 5),
-	GOOD("TE in two fields", "POST / HTTP/1.1\r\nHost: a\r\n"
+	GOOD("TE in two fields",
+	     "POST / HTTP/1.1\r\nHost: a\r\n"
 	     "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
-	     "0\r\n\r\n", M(POST), "/", 1, F(CHUNKED), 0, true, false, false,
-	     true, "Host=a|Transfer-Encoding=gzip|Transfer-Encoding=chunked",
-	     5),
-	GOOD("Expect 100-continue", "POST / HTTP/1.1\r\nHost: a\r\n"
-	     "Expect: 100-Continue\r\nContent-Length: 1\r\n\r\nx", M(POST), "/",
-	     1, F(LENGTH), 1, true, true, false, true,
+	     "0\r\n\r\n",
+	     M(POST), "/", 1, F(CHUNKED), 0, true, false, false, true,
+	     "Host=a|Transfer-Encoding=gzip|Transfer-Encoding=chunked", 5),
+	GOOD("Expect 100-continue",
+	     "POST / HTTP/1.1\r\nHost: a\r\n"
+	     "Expect: 100-Continue\r\nContent-Length: 1\r\n\r\nx",
+	     M(POST), "/", 1, F(LENGTH), 1, true, true, false, true,
 	     "Host=a|Expect=100-Continue|Content-Length=1", 1),
-	GOOD("Expect ignored in HTTP/1.0", "POST / HTTP/1.0\r\n"
-	     "Expect: 100-continue\r\nContent-Length: 1\r\n\r\nx", M(POST), "/",
-	     0, F(LENGTH), 1, false, false, false, false,
+	GOOD("Expect ignored in HTTP/1.0",
+	     "POST / HTTP/1.0\r\n"
+	     "Expect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
+	     M(POST), "/", 0, F(LENGTH), 1, false, false, false, false,
 	     "Expect=100-continue|Content-Length=1", 1),
-	GOOD("Upgrade websocket", "GET /ws HTTP/1.1\r\nHost: a\r\n"
+	GOOD("Upgrade websocket",
+	     "GET /ws HTTP/1.1\r\nHost: a\r\n"
 	     "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
 	     M(GET), "/ws", 1, F(NONE), 0, true, false, true, true,
 	     "Host=a|Connection=keep-alive, Upgrade|Upgrade=websocket", 0),
-	GOOD("Upgrade without Connection token", "GET / HTTP/1.1\r\nHost: a\r\n"
-	     "Upgrade: websocket\r\n\r\n", M(GET), "/", 1, F(NONE), 0, true,
-	     false, false, true, "Host=a|Upgrade=websocket", 0),
-	GOOD("OWS trimmed, empty value", "GET / HTTP/1.1\r\nHost:  \t a \t\r\n"
-	     "X-Empty:\r\nX-Blank:   \r\nX-In: a  b\r\n\r\n", M(GET), "/", 1,
-	     F(NONE), 0, true, false, false, true,
+	GOOD("Upgrade without Connection token",
+	     "GET / HTTP/1.1\r\nHost: a\r\n"
+	     "Upgrade: websocket\r\n\r\n",
+	     M(GET), "/", 1, F(NONE), 0, true, false, false, true,
+	     "Host=a|Upgrade=websocket", 0),
+	GOOD("OWS trimmed, empty value",
+	     "GET / HTTP/1.1\r\nHost:  \t a \t\r\n"
+	     "X-Empty:\r\nX-Blank:   \r\nX-In: a  b\r\n\r\n",
+	     M(GET), "/", 1, F(NONE), 0, true, false, false, true,
 	     "Host=a|X-Empty=|X-Blank=|X-In=a  b", 0),
-	GOOD("four leading empty lines", "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n"
-	     "Host: a\r\n\r\n", M(GET), "/", 1, F(NONE), 0, true, false, false,
+	GOOD("four leading empty lines",
+	     "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n"
+	     "Host: a\r\n\r\n",
+	     M(GET), "/", 1, F(NONE), 0, true, false, false, true, "Host=a", 0),
+	GOOD("absolute-form",
+	     "GET http://a:8000/p?q=1 HTTP/1.1\r\nHost: a\r\n"
+	     "\r\n",
+	     M(GET), "http://a:8000/p?q=1", 1, F(NONE), 0, true, false, false,
 	     true, "Host=a", 0),
-	GOOD("absolute-form", "GET http://a:8000/p?q=1 HTTP/1.1\r\nHost: a\r\n"
-	     "\r\n", M(GET), "http://a:8000/p?q=1", 1, F(NONE), 0, true, false,
-	     false, true, "Host=a", 0),
 	GOOD("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", M(OPTIONS),
 	     "*", 1, F(NONE), 0, true, false, false, true, "Host=a", 0),
-	GOOD("CONNECT authority", "CONNECT a.example:443 HTTP/1.1\r\n"
-	     "Host: a.example:443\r\n\r\n", M(CONNECT), "a.example:443", 1,
-	     F(NONE), 0, true, false, false, true, "Host=a.example:443", 0),
+	GOOD("CONNECT authority",
+	     "CONNECT a.example:443 HTTP/1.1\r\n"
+	     "Host: a.example:443\r\n\r\n",
+	     M(CONNECT), "a.example:443", 1, F(NONE), 0, true, false, false,
+	     true, "Host=a.example:443", 0),
 	GOOD("unknown method", "PURGE /c HTTP/1.1\r\nHost: a\r\n\r\n", "PURGE",
 	     HTTP_METHOD_OTHER, "/c", 1, F(NONE), 0, true, false, false, true,
 	     "Host=a", 0),
 	GOOD("methods are case-sensitive", "get / HTTP/1.1\r\nHost: a\r\n\r\n",
 	     "get", HTTP_METHOD_OTHER, "/", 1, F(NONE), 0, true, false, false,
 	     true, "Host=a", 0),
-	GOOD("HEAD, DELETE-like token chars", "HEAD /a?b=c&d=%20#x HTTP/1.1\r\n"
-	     "Host: [::1]:8080\r\n\r\n", M(HEAD), "/a?b=c&d=%20#x", 1, F(NONE),
-	     0, true, false, false, true, "Host=[::1]:8080", 0),
-	GOOD("obs-text in value", "GET / HTTP/1.1\r\nHost: a\r\n"
-	     "X-Name: caf\xc3\xa9\r\n\r\n", M(GET), "/", 1, F(NONE), 0, true,
-	     false, false, true, "Host=a|X-Name=caf\xc3\xa9", 0),
+	GOOD("HEAD, DELETE-like token chars",
+	     "HEAD /a?b=c&d=%20#x HTTP/1.1\r\n"
+	     "Host: [::1]:8080\r\n\r\n",
+	     M(HEAD), "/a?b=c&d=%20#x", 1, F(NONE), 0, true, false, false, true,
+	     "Host=[::1]:8080", 0),
+	GOOD("obs-text in value",
+	     "GET / HTTP/1.1\r\nHost: a\r\n"
+	     "X-Name: caf\xc3\xa9\r\n\r\n",
+	     M(GET), "/", 1, F(NONE), 0, true, false, false, true,
+	     "Host=a|X-Name=caf\xc3\xa9", 0),
 	GOOD("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", M(GET), "/", 1,
 	     F(NONE), 0, true, false, false, true, "Host=", 0),
-	GOOD("token chars in names", "DELETE /r HTTP/1.1\r\nhost: a\r\n"
-	     "X-!#$%&'*+.^_`|~: v\r\n\r\n", M(DELETE), "/r", 1, F(NONE), 0,
-	     true, false, false, true, "host=a|X-!#$%&'*+.^_`|~=v", 0),
-	GOOD("Connection with empty elements", "PATCH / HTTP/1.1\r\nHost: a\r\n"
-	     "Connection: , close ,\r\nContent-Length: 2\r\n\r\nok", M(PATCH),
-	     "/", 1, F(LENGTH), 2, false, false, false, true,
+	GOOD("token chars in names",
+	     "DELETE /r HTTP/1.1\r\nhost: a\r\n"
+	     "X-!#$%&'*+.^_`|~: v\r\n\r\n",
+	     M(DELETE), "/r", 1, F(NONE), 0, true, false, false, true,
+	     "host=a|X-!#$%&'*+.^_`|~=v", 0),
+	GOOD("Connection with empty elements",
+	     "PATCH / HTTP/1.1\r\nHost: a\r\n"
+	     "Connection: , close ,\r\nContent-Length: 2\r\n\r\nok",
+	     M(PATCH), "/", 1, F(LENGTH), 2, false, false, false, true,
 	     "Host=a|Connection=, close ,|Content-Length=2", 2),
 };
 
@@ -1060,7 +1110,7 @@ struct resp_case {
 	enum http_method req_method;
 	bool eof;
 	int n_msgs;
-	int status;        /* of the last message */
+	int status; /* of the last message */
 	const char *reason;
 	int minor;
 	enum http_framing framing;
@@ -1069,67 +1119,95 @@ struct resp_case {
 	uint64_t body_len; /* of the last message */
 };
 
-#define RESP(nm, input, ...) { nm, input, sizeof(input) - 1, __VA_ARGS__ }
+#define RESP(nm, input, ...)                              \
+	{                                                 \
+		nm, input, sizeof(input) - 1, __VA_ARGS__ \
+	}
 #define GET_ HTTP_METHOD_GET
 
 static const struct resp_case good_responses[] = {
 	RESP("200 with CL", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 	     GET_, false, 1, 200, "OK", 1, F(LENGTH), 5, true, false, 5),
-	RESP("200 chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-	     "\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", GET_, false, 1, 200,
-	     "OK", 1, F(CHUNKED), 0, true, false, 27),
-	RESP("200 close-delimited", "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"
-	     "all of this until EOF", GET_, true, 1, 200, "OK", 1, F(CLOSE), 0,
-	     false, false, 21),
+	RESP("200 chunked",
+	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	     "\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+	     GET_, false, 1, 200, "OK", 1, F(CHUNKED), 0, true, false, 27),
+	RESP("200 close-delimited",
+	     "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"
+	     "all of this until EOF",
+	     GET_, true, 1, 200, "OK", 1, F(CLOSE), 0, false, false, 21),
 	RESP("HTTP/1.0 200 without CL", "HTTP/1.0 200 OK\r\n\r\nbody", GET_,
 	     true, 1, 200, "OK", 0, F(CLOSE), 0, false, false, 4),
-	RESP("HTTP/1.0 keep-alive with CL", "HTTP/1.0 200 OK\r\n"
-	     "Connection: keep-alive\r\nContent-Length: 2\r\n\r\nok", GET_,
-	     false, 1, 200, "OK", 0, F(LENGTH), 2, true, false, 2),
-	RESP("Connection: close with CL", "HTTP/1.1 200 OK\r\n"
-	     "Connection: close\r\nContent-Length: 2\r\n\r\nok", GET_, false, 1,
-	     200, "OK", 1, F(LENGTH), 2, false, false, 2),
-	RESP("HEAD response with CL", "HTTP/1.1 200 OK\r\nContent-Length: 100"
-	     "\r\n\r\n", HTTP_METHOD_HEAD, false, 1, 200, "OK", 1, F(NONE), 0,
-	     true, false, 0),
-	RESP("HEAD response chunked", "HTTP/1.1 200 OK\r\n"
-	     "Transfer-Encoding: chunked\r\n\r\n", HTTP_METHOD_HEAD, false, 1,
-	     200, "OK", 1, F(NONE), 0, true, false, 0),
+	RESP("HTTP/1.0 keep-alive with CL",
+	     "HTTP/1.0 200 OK\r\n"
+	     "Connection: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+	     GET_, false, 1, 200, "OK", 0, F(LENGTH), 2, true, false, 2),
+	RESP("Connection: close with CL",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Connection: close\r\nContent-Length: 2\r\n\r\nok",
+	     GET_, false, 1, 200, "OK", 1, F(LENGTH), 2, false, false, 2),
+	RESP("HEAD response with CL",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 100"
+	     "\r\n\r\n",
+	     HTTP_METHOD_HEAD, false, 1, 200, "OK", 1, F(NONE), 0, true, false,
+	     0),
+	RESP("HEAD response chunked",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n",
+	     HTTP_METHOD_HEAD, false, 1, 200, "OK", 1, F(NONE), 0, true, false,
+	     0),
 	RESP("204", "HTTP/1.1 204 No Content\r\n\r\n", GET_, false, 1, 204,
 	     "No Content", 1, F(NONE), 0, true, false, 0),
-	RESP("304 with CL", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10"
-	     "\r\n\r\n", GET_, false, 1, 304, "Not Modified", 1, F(NONE), 0,
-	     true, false, 0),
-	RESP("100 then 200", "HTTP/1.1 100 Continue\r\n\r\n"
-	     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", HTTP_METHOD_POST,
-	     false, 2, 200, "OK", 1, F(LENGTH), 1, true, false, 1),
-	RESP("103 then 204", "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"
-	     "HTTP/1.1 204 \r\n\r\n", GET_, false, 2, 204, "", 1, F(NONE), 0,
-	     true, false, 0),
-	RESP("101 switching", "HTTP/1.1 101 Switching Protocols\r\n"
-	     "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n", GET_, false, 1,
-	     101, "Switching Protocols", 1, F(NONE), 0, false, true, 0),
-	RESP("empty reason with SP", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
-	     GET_, false, 1, 200, "", 1, F(LENGTH), 0, true, false, 0),
-	RESP("no SP before empty reason", "HTTP/1.1 404\r\nContent-Length: 0"
-	     "\r\n\r\n", GET_, false, 1, 404, "", 1, F(LENGTH), 0, true, false,
+	RESP("304 with CL",
+	     "HTTP/1.1 304 Not Modified\r\nContent-Length: 10"
+	     "\r\n\r\n",
+	     GET_, false, 1, 304, "Not Modified", 1, F(NONE), 0, true, false,
 	     0),
-	RESP("reason with obs-text", "HTTP/1.1 500 Erreur \xe9t\xe9\r\n"
-	     "Content-Length: 0\r\n\r\n", GET_, false, 1, 500,
-	     "Erreur \xe9t\xe9", 1, F(LENGTH), 0, true, false, 0),
-	RESP("TE gzip is close-delimited", "HTTP/1.1 200 OK\r\n"
-	     "Transfer-Encoding: gzip\r\n\r\nzzz", GET_, true, 1, 200, "OK", 1,
-	     F(CLOSE), 0, false, false, 3),
-	RESP("TE chunked then gzip is close-delimited", "HTTP/1.1 200 OK\r\n"
-	     "Transfer-Encoding: chunked, gzip\r\n\r\nzzz", GET_, true, 1, 200,
-	     "OK", 1, F(CLOSE), 0, false, false, 3),
-	RESP("unknown TE in a response", "HTTP/1.1 200 OK\r\n"
-	     "Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n", GET_, false, 1,
-	     200, "OK", 1, F(CHUNKED), 0, true, false, 5),
-	RESP("CONNECT 200 is a tunnel", "HTTP/1.1 200 Connection established"
-	     "\r\n\r\nTUNNELBYTES", HTTP_METHOD_CONNECT, true, 1, 200,
-	     "Connection established", 1, F(TUNNEL), 0, false, false, 11),
-	RESP("two keep-alive responses", "HTTP/1.1 200 OK\r\nContent-Length: 1"
+	RESP("100 then 200",
+	     "HTTP/1.1 100 Continue\r\n\r\n"
+	     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+	     HTTP_METHOD_POST, false, 2, 200, "OK", 1, F(LENGTH), 1, true,
+	     false, 1),
+	RESP("103 then 204",
+	     "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"
+	     "HTTP/1.1 204 \r\n\r\n",
+	     GET_, false, 2, 204, "", 1, F(NONE), 0, true, false, 0),
+	RESP("101 switching",
+	     "HTTP/1.1 101 Switching Protocols\r\n"
+	     "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+	     GET_, false, 1, 101, "Switching Protocols", 1, F(NONE), 0, false,
+	     true, 0),
+	RESP("empty reason with SP",
+	     "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", GET_, false, 1, 200,
+	     "", 1, F(LENGTH), 0, true, false, 0),
+	RESP("no SP before empty reason",
+	     "HTTP/1.1 404\r\nContent-Length: 0"
+	     "\r\n\r\n",
+	     GET_, false, 1, 404, "", 1, F(LENGTH), 0, true, false, 0),
+	RESP("reason with obs-text",
+	     "HTTP/1.1 500 Erreur \xe9t\xe9\r\n"
+	     "Content-Length: 0\r\n\r\n",
+	     GET_, false, 1, 500, "Erreur \xe9t\xe9", 1, F(LENGTH), 0, true,
+	     false, 0),
+	RESP("TE gzip is close-delimited",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Transfer-Encoding: gzip\r\n\r\nzzz",
+	     GET_, true, 1, 200, "OK", 1, F(CLOSE), 0, false, false, 3),
+	RESP("TE chunked then gzip is close-delimited",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Transfer-Encoding: chunked, gzip\r\n\r\nzzz",
+	     GET_, true, 1, 200, "OK", 1, F(CLOSE), 0, false, false, 3),
+	RESP("unknown TE in a response",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n",
+	     GET_, false, 1, 200, "OK", 1, F(CHUNKED), 0, true, false, 5),
+	RESP("CONNECT 200 is a tunnel",
+	     "HTTP/1.1 200 Connection established"
+	     "\r\n\r\nTUNNELBYTES",
+	     HTTP_METHOD_CONNECT, true, 1, 200, "Connection established", 1,
+	     F(TUNNEL), 0, false, false, 11),
+	RESP("two keep-alive responses",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 1"
 	     "\r\n\r\naHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nbc",
 	     GET_, false, 2, 201, "Created", 1, F(LENGTH), 2, true, false, 2),
 };
@@ -1179,8 +1257,10 @@ struct bad_resp_case {
 	enum http_error reason;
 };
 
-#define BADR(nm, input, eof, why)                                             \
-	{ nm, input, sizeof(input) - 1, eof, HTTP_ERR_##why }
+#define BADR(nm, input, eof, why)                                 \
+	{                                                         \
+		nm, input, sizeof(input) - 1, eof, HTTP_ERR_##why \
+	}
 
 static const struct bad_resp_case bad_responses[] = {
 	BADR("2-digit status", "HTTP/1.1 20 OK\r\n\r\n", false, STATUS_CODE),
@@ -1203,23 +1283,36 @@ static const struct bad_resp_case bad_responses[] = {
 	     BARE_LF),
 	BADR("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", false,
 	     OBS_FOLD),
-	BADR("CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
-	     "Transfer-Encoding: chunked\r\n\r\n", false, CL_AND_TE),
-	BADR("differing CL", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
-	     "Content-Length: 4\r\n\r\n", false, CL_MISMATCH),
+	BADR("CL and TE",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n",
+	     false, CL_AND_TE),
+	BADR("differing CL",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+	     "Content-Length: 4\r\n\r\n",
+	     false, CL_MISMATCH),
 	BADR("bad CL", "HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\n", false,
 	     CL_INVALID),
-	BADR("chunked twice", "HTTP/1.1 200 OK\r\n"
-	     "Transfer-Encoding: chunked, chunked\r\n\r\n", false,
-	     TE_CHUNKED_TWICE),
-	BADR("TE in HTTP/1.0", "HTTP/1.0 200 OK\r\n"
-	     "Transfer-Encoding: chunked\r\n\r\n", false, TE_HTTP10),
-	BADR("bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
-	     "\r\n\r\nzz\r\n", false, CHUNK_SIZE),
-	BADR("CL body cut by EOF", "HTTP/1.1 200 OK\r\nContent-Length: 10"
-	     "\r\n\r\nshort", true, TRUNCATED),
-	BADR("chunked body cut by EOF", "HTTP/1.1 200 OK\r\n"
-	     "Transfer-Encoding: chunked\r\n\r\n5\r\nhel", true, TRUNCATED),
+	BADR("chunked twice",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Transfer-Encoding: chunked, chunked\r\n\r\n",
+	     false, TE_CHUNKED_TWICE),
+	BADR("TE in HTTP/1.0",
+	     "HTTP/1.0 200 OK\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n",
+	     false, TE_HTTP10),
+	BADR("bad chunk size",
+	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+	     "\r\n\r\nzz\r\n",
+	     false, CHUNK_SIZE),
+	BADR("CL body cut by EOF",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 10"
+	     "\r\n\r\nshort",
+	     true, TRUNCATED),
+	BADR("chunked body cut by EOF",
+	     "HTTP/1.1 200 OK\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n5\r\nhel",
+	     true, TRUNCATED),
 };
 
 static void test_malformed_responses(void)
@@ -1317,8 +1410,7 @@ static void test_mutants_split_invariant(void)
 	resp.is_response = true;
 	resp.req_method = HTTP_METHOD_GET;
 	resp.eof = true;
-	for (i = 0; i < sizeof(good_responses) / sizeof(good_responses[0]);
-	     i++)
+	for (i = 0; i < sizeof(good_responses) / sizeof(good_responses[0]); i++)
 		mutate_and_check(&resp, good_responses[i].in,
 				 good_responses[i].len, 200);
 	wt_case_failed |= before;
@@ -1375,10 +1467,10 @@ static void test_byte_classes(void)
 				    "Y: v\r\n\r\n");
 		bool value = accepts("GET / HTTP/1.1\r\nHost: a\r\nX: a", b,
 				     "z\r\n\r\n");
-		bool target = accepts("GET /", b,
-				      " HTTP/1.1\r\nHost: a\r\n\r\n");
-		bool host = accepts("GET / HTTP/1.1\r\nHost: a", b,
-				    "z\r\n\r\n");
+		bool target =
+			accepts("GET /", b, " HTTP/1.1\r\nHost: a\r\n\r\n");
+		bool host =
+			accepts("GET / HTTP/1.1\r\nHost: a", b, "z\r\n\r\n");
 
 		/* "X:Y: v" is a valid line: name X, value "Y: v" */
 		if (name != (rfc_tchar(b) || b == ':') ||
@@ -1386,7 +1478,8 @@ static void test_byte_classes(void)
 		    target != (b > 0x20 && b < 0x7f) ||
 		    host != rfc_host_byte(b)) {
 			printf("#   byte 0x%02x: name %d value %d target %d "
-			       "host %d\n", b, name, value, target, host);
+			       "host %d\n",
+			       b, name, value, target, host);
 			bad++;
 		}
 	}

@@ -29,34 +29,43 @@ static void parse_resp(const char *raw, enum http_method m)
 		WT_CHECK_EQ((n), strlen(want));                             \
 		WT_CHECK(memcmp(out, want, strlen(want)) == 0);             \
 		if ((n) != strlen(want) || memcmp(out, want, strlen(want))) \
-			printf("#   got: %.*s\n", (int)(n), out);       \
+			printf("#   got: %.*s\n", (int)(n), out);           \
 	} while (0)
 
 static void test_request(void)
 {
-	struct http_rw_request o = {.client_ip = inet_addr("10.77.0.2"), .request_id = "abc123"};
+	struct http_rw_request o = { .client_ip = inet_addr("10.77.0.2"),
+				     .request_id = "abc123" };
 	size_t n;
 
-	parse_req("POST /app/x?q=1 HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret\r\n"
-		  "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Forwarded-Proto: https\r\n"
-		  "Content-Length: 3\r\nUpgrade: h2c\r\nUser-Agent: t\r\n\r\n");
+	parse_req(
+		"POST /app/x?q=1 HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret\r\n"
+		"X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Forwarded-Proto: https\r\n"
+		"Content-Length: 3\r\nUpgrade: h2c\r\nUser-Agent: t\r\n\r\n");
 	n = http_rw_request(out, sizeof(out), &h, &o);
-	CHECK_OUT(n, "POST /app/x?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nUpgrade: h2c\r\n"
-		     "User-Agent: t\r\nX-Forwarded-For: 10.77.0.2\r\nX-Forwarded-Proto: http\r\n"
-		     "X-Request-Id: abc123\r\n\r\n");
+	CHECK_OUT(
+		n,
+		"POST /app/x?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nUpgrade: h2c\r\n"
+		"User-Agent: t\r\nX-Forwarded-For: 10.77.0.2\r\nX-Forwarded-Proto: http\r\n"
+		"X-Request-Id: abc123\r\n\r\n");
 	/* Upgrade is hop-by-hop only when Connection names it. */
-	parse_req("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-		  "X-Request-Id: keep-me\r\n\r\n");
+	parse_req(
+		"GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+		"X-Request-Id: keep-me\r\n\r\n");
 	o.upgrade = true;
 	n = http_rw_request(out, sizeof(out), &h, &o);
-	CHECK_OUT(n, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nX-Request-Id: keep-me\r\n"
-		     "X-Forwarded-For: 10.77.0.2\r\nX-Forwarded-Proto: http\r\nConnection: Upgrade\r\n\r\n");
+	CHECK_OUT(
+		n,
+		"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nX-Request-Id: keep-me\r\n"
+		"X-Forwarded-For: 10.77.0.2\r\nX-Forwarded-Proto: http\r\nConnection: Upgrade\r\n\r\n");
 	o.upgrade = false;
 	/* An HTTP/1.0 keep-alive client keeps asking for it. */
 	parse_req("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
 	n = http_rw_request(out, sizeof(out), &h, &o);
-	CHECK_OUT(n, "GET / HTTP/1.0\r\nX-Forwarded-For: 10.77.0.2\r\nX-Forwarded-Proto: http\r\n"
-		     "X-Request-Id: abc123\r\nConnection: keep-alive\r\n\r\n");
+	CHECK_OUT(
+		n,
+		"GET / HTTP/1.0\r\nX-Forwarded-For: 10.77.0.2\r\nX-Forwarded-Proto: http\r\n"
+		"X-Request-Id: abc123\r\nConnection: keep-alive\r\n\r\n");
 	WT_CHECK_EQ(http_rw_request(out, 40, &h, &o), 0); /* does not fit */
 }
 
@@ -64,22 +73,34 @@ static void test_response(void)
 {
 	size_t n;
 
-	parse_resp("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-		   "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Replica-Id: r1\r\n\r\n", HTTP_METHOD_GET);
+	parse_resp(
+		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+		"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Replica-Id: r1\r\n\r\n",
+		HTTP_METHOD_GET);
 	n = http_rw_response(out, sizeof(out), &h, 1, false);
-	CHECK_OUT(n, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-		     "X-Replica-Id: r1\r\n\r\n");
+	CHECK_OUT(
+		n,
+		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+		"X-Replica-Id: r1\r\n\r\n");
 	n = http_rw_response(out, sizeof(out), &h, 1, true);
-	CHECK_OUT(n, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-		     "X-Replica-Id: r1\r\nConnection: close\r\n\r\n");
+	CHECK_OUT(
+		n,
+		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+		"X-Replica-Id: r1\r\nConnection: close\r\n\r\n");
 	n = http_rw_response(out, sizeof(out), &h, 0, false);
-	CHECK_OUT(n, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-		     "X-Replica-Id: r1\r\nConnection: keep-alive\r\n\r\n");
-	parse_resp("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		   "Sec-WebSocket-Accept: x\r\n\r\n", HTTP_METHOD_GET);
+	CHECK_OUT(
+		n,
+		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+		"X-Replica-Id: r1\r\nConnection: keep-alive\r\n\r\n");
+	parse_resp(
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: x\r\n\r\n",
+		HTTP_METHOD_GET);
 	n = http_rw_response(out, sizeof(out), &h, 1, false);
-	CHECK_OUT(n, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n"
-		     "Connection: Upgrade\r\n\r\n");
+	CHECK_OUT(
+		n,
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n"
+		"Connection: Upgrade\r\n\r\n");
 }
 
 int main(void)

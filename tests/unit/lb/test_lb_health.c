@@ -61,7 +61,8 @@ static void test_defaults_and_validation(void)
 	WT_CHECK_EQ(lb_health_on_success(NULL, T0), -EINVAL);
 	WT_CHECK_EQ(lb_health_on_failure(NULL, T0, LB_FAIL_RESET), -EINVAL);
 	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL__COUNT), -EINVAL);
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0, (enum lb_fail_reason)-1), -EINVAL);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0, (enum lb_fail_reason) - 1),
+		    -EINVAL);
 	WT_CHECK(lb_hs_up(lb_health_read(&h)));
 }
 
@@ -71,8 +72,8 @@ static void test_fall_two_in_a_row(void)
 	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 1 * MS, LB_FAIL_CONNECT),
 		    LB_HEALTH_SAME);
 	uint32_t w = lb_health_read(&h);
-	WT_CHECK(lb_hs_usable(w));               /* one failure: still UP */
-	WT_CHECK(w & LB_HS_TRANSITIONAL);        /* HAProxy's "UP 1/2" */
+	WT_CHECK(lb_hs_usable(w)); /* one failure: still UP */
+	WT_CHECK(w & LB_HS_TRANSITIONAL); /* HAProxy's "UP 1/2" */
 	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 2 * MS, LB_FAIL_RESET),
 		    LB_HEALTH_WENT_DOWN);
 	w = lb_health_read(&h);
@@ -91,16 +92,19 @@ static void test_fall_two_in_a_row(void)
 static void test_success_resets_failures(void)
 {
 	fresh(true);
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_TIMEOUT), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_TIMEOUT),
+		    LB_HEALTH_SAME);
 	WT_CHECK_EQ(lb_health_on_success(&h, T0 + 1), LB_HEALTH_SAME);
 	uint32_t w = lb_health_read(&h);
 	WT_CHECK(lb_hs_usable(w));
 	WT_CHECK(!(w & LB_HS_TRANSITIONAL));
 	/* The count starts again: one more failure is not two in a row. */
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 2, LB_FAIL_TIMEOUT), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 2, LB_FAIL_TIMEOUT),
+		    LB_HEALTH_SAME);
 	WT_CHECK(lb_hs_up(lb_health_read(&h)));
 	WT_CHECK_EQ(lb_health_on_success(&h, T0 + 3), LB_HEALTH_SAME);
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 4, LB_FAIL_CONNECT), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 4, LB_FAIL_CONNECT),
+		    LB_HEALTH_SAME);
 	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 5, LB_FAIL_CONNECT),
 		    LB_HEALTH_WENT_DOWN);
 	WT_CHECK_EQ(went_down(), 1);
@@ -111,14 +115,17 @@ static void test_success_on_healthy_server_writes_nothing(void)
 	fresh(true);
 	uint32_t before = lb_health_read(&h);
 	for (int i = 0; i < 1000; i++)
-		WT_CHECK_EQ(lb_health_on_success(&h, T0 + (uint64_t)i), LB_HEALTH_SAME);
+		WT_CHECK_EQ(lb_health_on_success(&h, T0 + (uint64_t)i),
+			    LB_HEALTH_SAME);
 	WT_CHECK_EQ(lb_health_read(&h), before); /* not even the sequence */
 }
 
 static void go_down_at(uint64_t t)
 {
-	WT_CHECK_EQ(lb_health_on_failure(&h, t, LB_FAIL_CONNECT), LB_HEALTH_SAME);
-	WT_CHECK_EQ(lb_health_on_failure(&h, t, LB_FAIL_CONNECT), LB_HEALTH_WENT_DOWN);
+	WT_CHECK_EQ(lb_health_on_failure(&h, t, LB_FAIL_CONNECT),
+		    LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, t, LB_FAIL_CONNECT),
+		    LB_HEALTH_WENT_DOWN);
 }
 
 static void test_probes_every_downinter(void)
@@ -140,7 +147,8 @@ static void test_probes_every_downinter(void)
 		/* In flight: never due, whatever the time. */
 		WT_CHECK(!lb_health_due(&h, start + 10000 * MS));
 		WT_CHECK_EQ(lb_health_next_due(&h), LB_HEALTH_NEVER);
-		WT_CHECK_EQ(lb_health_probe_failed(&h, start + 3 * MS, LB_FAIL_CONNECT),
+		WT_CHECK_EQ(lb_health_probe_failed(&h, start + 3 * MS,
+						   LB_FAIL_CONNECT),
 			    LB_HEALTH_SAME);
 		WT_CHECK(!lb_hs_up(lb_health_read(&h)));
 		/* The cadence is start to start, not end to start. */
@@ -172,14 +180,15 @@ static void test_rise_two_in_a_row(void)
 	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
 	WT_CHECK_EQ(lb_health_probe_ok(&h, t + 1 * MS), LB_HEALTH_SAME);
 	uint32_t w = lb_health_read(&h);
-	WT_CHECK(!lb_hs_up(w));             /* one success: still DOWN */
-	WT_CHECK(w & LB_HS_TRANSITIONAL);   /* "DOWN 1/2" */
+	WT_CHECK(!lb_hs_up(w)); /* one success: still DOWN */
+	WT_CHECK(w & LB_HS_TRANSITIONAL); /* "DOWN 1/2" */
 	WT_CHECK_EQ(lb_health_interval(&h), 250 * MS); /* fastinter */
 	/* A failure in between restarts the count. */
 	t += 250 * MS;
 	WT_CHECK(lb_health_due(&h, t));
 	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
-	WT_CHECK_EQ(lb_health_probe_failed(&h, t + 1, LB_FAIL_STATUS), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_probe_failed(&h, t + 1, LB_FAIL_STATUS),
+		    LB_HEALTH_SAME);
 	WT_CHECK(!(lb_health_read(&h) & LB_HS_TRANSITIONAL));
 	t += 250 * MS;
 	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
@@ -197,7 +206,8 @@ static void test_rise_two_in_a_row(void)
 	WT_CHECK(!lb_health_due(&h, t + 10000 * MS));
 	WT_CHECK_EQ(lb_health_next_due(&h), LB_HEALTH_NEVER);
 	/* Back UP, fall counts from zero again. */
-	WT_CHECK_EQ(lb_health_on_failure(&h, t + 2, LB_FAIL_RESET), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, t + 2, LB_FAIL_RESET),
+		    LB_HEALTH_SAME);
 	WT_CHECK(lb_hs_up(lb_health_read(&h)));
 }
 
@@ -208,7 +218,8 @@ static void test_traffic_while_down_is_ignored(void)
 	for (int i = 0; i < 5; i++)
 		WT_CHECK_EQ(lb_health_on_success(&h, T0 + 1), LB_HEALTH_SAME);
 	WT_CHECK(!lb_hs_up(lb_health_read(&h)));
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 2, LB_FAIL_RESET), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0 + 2, LB_FAIL_RESET),
+		    LB_HEALTH_SAME);
 	WT_CHECK_EQ(atomic_load(&h.failures[LB_FAIL_CONNECT]), 2);
 	WT_CHECK_EQ(atomic_load(&h.failures[LB_FAIL_RESET]), 1);
 	WT_CHECK_EQ(went_down(), 1);
@@ -227,7 +238,8 @@ static void test_transitions_counted(void)
 			WT_CHECK(lb_health_due(&h, t));
 			WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
 			WT_CHECK_EQ(lb_health_probe_ok(&h, t + 1),
-				    k == 1 ? LB_HEALTH_WENT_UP : LB_HEALTH_SAME);
+				    k == 1 ? LB_HEALTH_WENT_UP :
+					     LB_HEALTH_SAME);
 		}
 		t += 1000 * MS;
 	}
@@ -242,17 +254,19 @@ static void test_probe_failures_take_an_up_server_down(void)
 	fresh(true);
 	WT_CHECK_EQ(lb_health_interval(&h), 5000 * MS); /* inter */
 	WT_CHECK_EQ(lb_health_probe_begin(&h, T0), 0);
-	WT_CHECK_EQ(lb_health_probe_failed(&h, T0 + 1, LB_FAIL_STATUS), LB_HEALTH_SAME);
-	WT_CHECK_EQ(lb_health_interval(&h), 250 * MS);  /* fastinter */
+	WT_CHECK_EQ(lb_health_probe_failed(&h, T0 + 1, LB_FAIL_STATUS),
+		    LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_interval(&h), 250 * MS); /* fastinter */
 	WT_CHECK_EQ(lb_health_probe_begin(&h, T0 + 2), 0);
 	WT_CHECK_EQ(lb_health_probe_ok(&h, T0 + 3), LB_HEALTH_SAME);
 	WT_CHECK_EQ(lb_health_interval(&h), 5000 * MS);
 	WT_CHECK_EQ(lb_health_probe_begin(&h, T0 + 4), 0);
-	WT_CHECK_EQ(lb_health_probe_failed(&h, T0 + 5, LB_FAIL_STATUS), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_probe_failed(&h, T0 + 5, LB_FAIL_STATUS),
+		    LB_HEALTH_SAME);
 	WT_CHECK_EQ(lb_health_probe_begin(&h, T0 + 6), 0);
 	WT_CHECK_EQ(lb_health_probe_failed(&h, T0 + 7, LB_FAIL_TIMEOUT),
 		    LB_HEALTH_WENT_DOWN);
-	WT_CHECK_EQ(lb_health_interval(&h), 250 * MS);  /* downinter */
+	WT_CHECK_EQ(lb_health_interval(&h), 250 * MS); /* downinter */
 	WT_CHECK_EQ(lb_health_next_due(&h), T0 + 7 + 250 * MS);
 }
 
@@ -267,9 +281,12 @@ static void test_custom_config(void)
 	c.fastinter_ns = 100 * MS;
 	c.inter_ns = 2000 * MS;
 	WT_CHECK_EQ(lb_health_init(&h, &c, true, T0), 0);
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_CONNECT), LB_HEALTH_SAME);
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_CONNECT), LB_HEALTH_SAME);
-	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_CONNECT), LB_HEALTH_WENT_DOWN);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_CONNECT),
+		    LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_CONNECT),
+		    LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_on_failure(&h, T0, LB_FAIL_CONNECT),
+		    LB_HEALTH_WENT_DOWN);
 	WT_CHECK(!lb_health_due(&h, T0 + 999 * MS));
 	WT_CHECK(lb_health_due(&h, T0 + 1000 * MS));
 	WT_CHECK_EQ(lb_health_probe_begin(&h, T0 + 1000 * MS), 0);
@@ -340,7 +357,7 @@ static void test_seq_counts_every_change(void)
 {
 	fresh(true);
 	uint32_t s0 = lb_hs_seq(lb_health_read(&h));
-	go_down_at(T0);  /* UP 1/2, then DOWN: two changes */
+	go_down_at(T0); /* UP 1/2, then DOWN: two changes */
 	WT_CHECK_EQ(lb_hs_seq(lb_health_read(&h)), s0 + 2);
 	/* Re-init of a reused slot keeps the sequence moving. */
 	WT_CHECK_EQ(lb_health_init(&h, NULL, true, T0), 0);
@@ -414,8 +431,8 @@ static void test_random_against_model(void)
 						want = LB_HEALTH_WENT_UP;
 					}
 				} else {
-					rc = lb_health_probe_failed(&h, t + 1,
-								    LB_FAIL_TIMEOUT);
+					rc = lb_health_probe_failed(
+						&h, t + 1, LB_FAIL_TIMEOUT);
 					if (!m.up) {
 						m.oks = 0;
 					} else if (++m.fails >= c.fall) {
@@ -456,7 +473,8 @@ static void *reader(void *arg)
 		    ((seq - last) & 0xffffffu) > 0x800000u)
 			atomic_fetch_add(&reader_bad, 1);
 		last = seq;
-		atomic_fetch_add_explicit(&reader_reads, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&reader_reads, 1,
+					  memory_order_relaxed);
 	}
 	return NULL;
 }
@@ -475,7 +493,7 @@ static void test_concurrent_reader(void)
 		sched_yield();
 	uint64_t t = T0;
 	for (long i = 0; i < 200000 ||
-		    (atomic_load(&reader_reads) < 100000 && i < 100000000);
+			 (atomic_load(&reader_reads) < 100000 && i < 100000000);
 	     i++) {
 		t += MS;
 		if (lb_hs_up(lb_health_read(&h))) {
@@ -484,7 +502,8 @@ static void test_concurrent_reader(void)
 			lb_health_probe_ok(&h, t);
 		}
 		if (i % 1000 == 0)
-			lb_health_set_admin(&h, (enum lb_admin)((i / 1000) % 3), t);
+			lb_health_set_admin(&h, (enum lb_admin)((i / 1000) % 3),
+					    t);
 	}
 	atomic_store(&stop_reader, true);
 	WT_CHECK_EQ(pthread_join(th, NULL), 0);

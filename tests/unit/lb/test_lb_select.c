@@ -27,8 +27,9 @@ static void setup(uint32_t n, enum lb_algo algo)
 	WT_CHECK_EQ(lb_sched_init(&sched, wrr, NSRV), 0);
 	for (uint32_t i = 0; i < n; i++)
 		members[i] = (struct lb_member){ .srv = i, .weight = 1 };
-	pool = (struct lb_pool){ .members = members, .n = n, .algo = algo,
-				 .version = 1 };
+	pool = (struct lb_pool){
+		.members = members, .n = n, .algo = algo, .version = 1
+	};
 }
 
 static void set_down(uint32_t srv)
@@ -142,9 +143,10 @@ static void check_share(const uint64_t *picks, const uint16_t *weights,
 	for (uint32_t i = 0; i < n; i++) {
 		double want = total * weights[i] / wsum;
 		double got = (double)picks[i];
-		if (got < want * (1 - tolerance) || got > want * (1 + tolerance)) {
-			printf("#   server %u: %.0f picks, want %.0f +- %.0f%%\n", i,
-			       got, want, tolerance * 100);
+		if (got < want * (1 - tolerance) ||
+		    got > want * (1 + tolerance)) {
+			printf("#   server %u: %.0f picks, want %.0f +- %.0f%%\n",
+			       i, got, want, tolerance * 100);
 			wt_case_failed = 1;
 		}
 	}
@@ -192,14 +194,17 @@ static void test_roundrobin_sequences(void)
 	/* nginx's documented smooth sequence for weights 5, 1, 1. */
 	setup(3, LB_ALGO_ROUNDROBIN);
 	members[0].weight = 5;
-	expect_sequence("aabacaa" "aabacaa" "aabacaa");
+	expect_sequence("aabacaa"
+			"aabacaa"
+			"aabacaa");
 	setup(2, LB_ALGO_ROUNDROBIN);
 	members[0].weight = 2;
 	expect_sequence("abaaba");
 	setup(3, LB_ALGO_ROUNDROBIN);
 	members[0].weight = 3;
 	members[1].weight = 2;
-	expect_sequence("abacba" "abacba");
+	expect_sequence("abacba"
+			"abacba");
 	/* RR ignores load: held connections do not change the order. */
 	setup(3, LB_ALGO_ROUNDROBIN);
 	for (int k = 0; k < 6; k++)
@@ -305,7 +310,8 @@ static void test_p2c_never_down_or_excluded(void)
 		if (k % 3)
 			lb_release(&ctx, members[i].srv);
 	}
-	WT_CHECK_EQ(seen, (1u << 1) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 8));
+	WT_CHECK_EQ(seen,
+		    (1u << 1) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 8));
 }
 
 static void test_p2c_weights_distribution(void)
@@ -348,7 +354,8 @@ static void test_p2c_seeded_is_deterministic(void)
 
 static void test_exclusion_redispatch(void)
 {
-	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN, LB_ALGO_P2C };
+	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN,
+				 LB_ALGO_P2C };
 	struct lb_exclude x;
 
 	for (int a = 0; a < 3; a++) {
@@ -404,14 +411,16 @@ static void test_exclude_set(void)
 static void add_backups(uint32_t first, uint32_t count)
 {
 	for (uint32_t i = first; i < first + count; i++)
-		members[i] = (struct lb_member){ .srv = i, .weight = 1,
+		members[i] = (struct lb_member){ .srv = i,
+						 .weight = 1,
 						 .flags = LB_MEMBER_BACKUP };
 	pool.n = first + count;
 }
 
 static void test_backup_only_when_primaries_gone(void)
 {
-	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN, LB_ALGO_P2C };
+	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN,
+				 LB_ALGO_P2C };
 	struct lb_exclude x;
 
 	for (int a = 0; a < 3; a++) {
@@ -465,31 +474,38 @@ static void test_backup_only_when_primaries_gone(void)
 
 static void test_drain_and_maint_not_chosen(void)
 {
-	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN, LB_ALGO_P2C };
+	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN,
+				 LB_ALGO_P2C };
 
 	for (int a = 0; a < 3; a++) {
 		setup(3, algos[a]);
 		add_backups(3, 1);
-		WT_CHECK_EQ(lb_health_set_admin(&health[0], LB_ADMIN_DRAIN, T0), 0);
-		WT_CHECK_EQ(lb_health_set_admin(&health[1], LB_ADMIN_MAINT, T0), 0);
+		WT_CHECK_EQ(lb_health_set_admin(&health[0], LB_ADMIN_DRAIN, T0),
+			    0);
+		WT_CHECK_EQ(lb_health_set_admin(&health[1], LB_ADMIN_MAINT, T0),
+			    0);
 		for (int k = 0; k < 100; k++)
 			WT_CHECK_EQ(pick_release(NULL), 2);
 		/* Draining means no new requests: the ones it has may finish. */
 		load[0].active = 7;
 		WT_CHECK_EQ(lb_release(&ctx, 0), 0);
 		WT_CHECK_EQ(load[0].active, 6);
-		WT_CHECK_EQ(lb_health_set_admin(&health[2], LB_ADMIN_DRAIN, T0), 0);
+		WT_CHECK_EQ(lb_health_set_admin(&health[2], LB_ADMIN_DRAIN, T0),
+			    0);
 		WT_CHECK_EQ(pick_release(NULL), 3); /* all primaries out */
-		WT_CHECK_EQ(lb_health_set_admin(&health[3], LB_ADMIN_MAINT, T0), 0);
+		WT_CHECK_EQ(lb_health_set_admin(&health[3], LB_ADMIN_MAINT, T0),
+			    0);
 		WT_CHECK_EQ(lb_select(&ctx, &pool, &sched, NULL), -ENOENT);
-		WT_CHECK_EQ(lb_health_set_admin(&health[1], LB_ADMIN_READY, T0), 0);
+		WT_CHECK_EQ(lb_health_set_admin(&health[1], LB_ADMIN_READY, T0),
+			    0);
 		WT_CHECK_EQ(pick_release(NULL), 1);
 	}
 }
 
 static void test_maxconn_full_skipped_then_busy(void)
 {
-	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN, LB_ALGO_P2C };
+	enum lb_algo algos[] = { LB_ALGO_LEASTCONN, LB_ALGO_ROUNDROBIN,
+				 LB_ALGO_P2C };
 
 	for (int a = 0; a < 3; a++) {
 		setup(2, algos[a]);
@@ -557,8 +573,9 @@ static void test_release_and_errors(void)
 		WT_CHECK_EQ(pick_release(NULL), 1);
 	WT_CHECK_EQ(lb_ctx_init(&ctx, NULL, health, NSRV, 1), -EINVAL);
 	WT_CHECK_EQ(lb_ctx_init(&ctx, load, health, 0, 1), -EINVAL);
-	WT_CHECK_EQ(lb_ctx_init_strided(&ctx, load, 1, health, sizeof(health[0]),
-					NSRV, 1), -EINVAL);
+	WT_CHECK_EQ(lb_ctx_init_strided(&ctx, load, 1, health,
+					sizeof(health[0]), NSRV, 1),
+		    -EINVAL);
 }
 
 static void test_strided_records(void)
@@ -581,7 +598,8 @@ static void test_strided_records(void)
 		m[i] = (struct lb_member){ .srv = i, .weight = 1 };
 	}
 	WT_CHECK_EQ(lb_ctx_init_strided(&c, &srv[0].load, sizeof(srv[0]),
-					&srv[0].health, sizeof(srv[0]), 4, 7), 0);
+					&srv[0].health, sizeof(srv[0]), 4, 7),
+		    0);
 	WT_CHECK_EQ(lb_sched_init(&s, w, 4), 0);
 	struct lb_pool p = { .members = m, .n = 4, .algo = LB_ALGO_LEASTCONN };
 	srv[0].load.active = 2;
@@ -657,7 +675,9 @@ static void test_random_property(void)
 {
 	uint64_t seed = 0xfeedbeefull;
 	struct lb_exclude x;
-	long results[3][4] = { { 0 } }; /* per algo: ok primary, ok backup, busy, noent */
+	long results[3][4] = {
+		{ 0 }
+	}; /* per algo: ok primary, ok backup, busy, noent */
 
 	for (int round = 0; round < 3000; round++) {
 		enum lb_algo algo = (enum lb_algo)(round % 3);
@@ -665,22 +685,29 @@ static void test_random_property(void)
 		setup(n, algo);
 		for (uint32_t i = 0; i < n; i++) {
 			members[i].weight = (uint16_t)(xs(&seed) % 6);
-			members[i].flags = xs(&seed) % 8 == 0 ? LB_MEMBER_BACKUP : 0;
-			members[i].maxconn = xs(&seed) % 4 == 0 ? 1 + (uint32_t)(xs(&seed) % 4) : 0;
+			members[i].flags =
+				xs(&seed) % 8 == 0 ? LB_MEMBER_BACKUP : 0;
+			members[i].maxconn =
+				xs(&seed) % 4 == 0 ?
+					1 + (uint32_t)(xs(&seed) % 4) :
+					0;
 			load[i].active = (uint32_t)(xs(&seed) % 6);
 			uint64_t r = xs(&seed) % 10;
 			if (r == 0)
 				set_down(i);
 			else if (r == 1)
-				lb_health_set_admin(&health[i], LB_ADMIN_DRAIN, T0);
+				lb_health_set_admin(&health[i], LB_ADMIN_DRAIN,
+						    T0);
 			else if (r == 2)
-				lb_health_set_admin(&health[i], LB_ADMIN_MAINT, T0);
+				lb_health_set_admin(&health[i], LB_ADMIN_MAINT,
+						    T0);
 		}
 		lb_exclude_init(&x);
 		for (int e = (int)(xs(&seed) % 4); e > 0; e--)
 			lb_exclude_add(&x, (uint32_t)(xs(&seed) % n));
 		for (int step = 0; step < 20; step++) {
-			int prim_ok = 0, prim_full = 0, bck_ok = 0, bck_full = 0;
+			int prim_ok = 0, prim_full = 0, bck_ok = 0,
+			    bck_full = 0;
 			int first_backup = -1;
 			uint64_t min_l = 0;
 			uint32_t min_w = 1;
@@ -691,7 +718,9 @@ static void test_random_property(void)
 					first_backup = (int)i;
 				if (c == 2 && !bck) {
 					uint64_t l = load[i].active;
-					if (prim_ok == 0 || l * min_w < min_l * members[i].weight) {
+					if (prim_ok == 0 ||
+					    l * min_w <
+						    min_l * members[i].weight) {
 						min_l = l;
 						min_w = members[i].weight;
 					}
@@ -708,11 +737,16 @@ static void test_random_property(void)
 				before[i] = load[i].active;
 			int got = lb_select(&ctx, &pool, &sched, &x);
 			if (prim_ok) {
-				WT_CHECK(got >= 0 && !(members[got].flags & LB_MEMBER_BACKUP));
+				WT_CHECK(got >= 0 && !(members[got].flags &
+						       LB_MEMBER_BACKUP));
 				if (got >= 0)
-					WT_CHECK_EQ(classify_ref((uint32_t)got, &x), 2 - (before[got] + 1 == members[got].maxconn));
+					WT_CHECK_EQ(classify_ref((uint32_t)got,
+								 &x),
+						    2 - (before[got] + 1 ==
+							 members[got].maxconn));
 				if (algo == LB_ALGO_LEASTCONN && got >= 0)
-					WT_CHECK(before[got] * min_w == min_l * members[got].weight);
+					WT_CHECK(before[got] * min_w ==
+						 min_l * members[got].weight);
 				results[algo][0]++;
 			} else if (prim_full) {
 				WT_CHECK_EQ(got, -EBUSY);
@@ -729,7 +763,8 @@ static void test_random_property(void)
 			}
 			/* Exactly the chosen server's count moved. */
 			for (uint32_t i = 0; i < n; i++)
-				WT_CHECK_EQ(load[i].active, before[i] + (got == (int)i));
+				WT_CHECK_EQ(load[i].active,
+					    before[i] + (got == (int)i));
 			if (wt_case_failed) {
 				printf("#   round %d step %d algo %d n %u got %d\n",
 				       round, step, algo, n, got);

@@ -9,11 +9,13 @@
 #include "table_fixture.h"
 #include "wtest.h"
 
-#define T(ip, port, name) \
-	"{\"ip\":\"" ip "\",\"port\":" #port ",\"instance_id\":\"\",\"name\":\"" name "\"}"
-#define G(proto, prefix, app)                                               \
-	"{\"protocol\":\"" proto "\",\"route_prefix\":\"" prefix           \
-	"\",\"app_name\":\"" app "\",\"targets\":[" T("10.0.0.2", 30000, "r") "]}"
+#define T(ip, port, name)                    \
+	"{\"ip\":\"" ip "\",\"port\":" #port \
+	",\"instance_id\":\"\",\"name\":\"" name "\"}"
+#define G(proto, prefix, app)                                    \
+	"{\"protocol\":\"" proto "\",\"route_prefix\":\"" prefix \
+	"\",\"app_name\":\"" app                                 \
+	"\",\"targets\":[" T("10.0.0.2", 30000, "r") "]}"
 
 static struct weir_table *build(const char *json)
 {
@@ -28,14 +30,14 @@ static const char *app_for(const struct weir_table *t, const char *path)
 	return b == ROUTE_NO_MATCH ? "404" : weir_table_backends(t)[b].app_name;
 }
 
-#define ROUTES(t, path, app)                                                \
-	do {                                                                \
-		const char *got_ = app_for(t, path);                        \
-		if (strcmp(got_, app)) {                                    \
+#define ROUTES(t, path, app)                                                 \
+	do {                                                                 \
+		const char *got_ = app_for(t, path);                         \
+		if (strcmp(got_, app)) {                                     \
 			printf("#   %s:%d: '%s' -> %s, want %s\n", __FILE__, \
-			       __LINE__, path, got_, app);                  \
-			wt_case_failed = 1;                                 \
-		}                                                           \
+			       __LINE__, path, got_, app);                   \
+			wt_case_failed = 1;                                  \
+		}                                                            \
 	} while (0)
 
 static void test_prefix_semantics(void)
@@ -93,8 +95,9 @@ static void test_root_matches_everything(void)
 static void test_nested_prefixes_longest_wins(void)
 {
 	/* listed shortest first: the table's order must fix it */
-	struct weir_table *t = build("[" G("HTTP", "/", "root") "," G("HTTP", "/a", "a") ","
-				     G("HTTP", "/a/b", "ab") "," G("gRPC", "/a/b/c", "g") "]");
+	struct weir_table *t =
+		build("[" G("HTTP", "/", "root") "," G("HTTP", "/a", "a") "," G(
+			"HTTP", "/a/b", "ab") "," G("gRPC", "/a/b/c", "g") "]");
 
 	WT_CHECK(t != NULL);
 	if (!t)
@@ -115,8 +118,8 @@ static void test_nested_prefixes_longest_wins(void)
 
 static void test_same_length_alphabetical(void)
 {
-	struct weir_table *t = build("[" G("HTTP", "/bb", "bb") "," G("HTTP", "/ab", "ab") ","
-				     G("HTTP", "/b", "b") "]");
+	struct weir_table *t = build("[" G("HTTP", "/bb", "bb") "," G(
+		"HTTP", "/ab", "ab") "," G("HTTP", "/b", "b") "]");
 	const struct weir_table_route *r;
 
 	WT_CHECK(t != NULL);
@@ -150,10 +153,16 @@ static void test_no_groups_everything_404(void)
 
 static void test_routes_body_exact(void)
 {
-	struct weir_table *t = build("{\"target_groups\": [" G("HTTP", "/", "default") ","
-				     G("HTTP", "/a/b", "ab") "," G("gRPC", "/g", "grpc_only") ","
-				     G("HTTP", "/llm", "llm") "," G("HTTP", "/a", "a") "]}");
-	static const char want[] = "{\"/a/b\":\"ab\",\"/llm\":\"llm\",\"/a\":\"a\",\"/\":\"default\"}";
+	struct weir_table *t =
+		build("{\"target_groups\": [" G("HTTP", "/", "default") "," G(
+			"HTTP", "/a/b",
+			"ab") "," G("gRPC", "/g",
+				    "grpc_only") "," G("HTTP", "/llm",
+						       "llm") "," G("HTTP",
+								    "/a",
+								    "a") "]}");
+	static const char want[] =
+		"{\"/a/b\":\"ab\",\"/llm\":\"llm\",\"/a\":\"a\",\"/\":\"default\"}";
 	char body[256], small[10];
 
 	WT_CHECK(t != NULL);
@@ -173,9 +182,10 @@ static void test_routes_body_exact(void)
 static void test_routes_body_escaping(void)
 {
 	/* as Python's json.dumps(ensure_ascii=True) writes it */
-	struct weir_table *t = build("[{\"protocol\":\"HTTP\",\"route_prefix\":\"/q\\\"\\\\\","
-				     "\"app_name\":\"caf\\u00e9 \\ud83d\\ude00\\t\\u0001\","
-				     "\"targets\":[]}]");
+	struct weir_table *t =
+		build("[{\"protocol\":\"HTTP\",\"route_prefix\":\"/q\\\"\\\\\","
+		      "\"app_name\":\"caf\\u00e9 \\ud83d\\ude00\\t\\u0001\","
+		      "\"targets\":[]}]");
 	static const char want[] =
 		"{\"/q\\\"\\\\\":\"caf\\u00e9 \\ud83d\\ude00\\t\\u0001\"}";
 	char body[256];
@@ -196,9 +206,11 @@ static void test_not_found_body(void)
 		"Path '/x/y' not found. Ping http://.../-/routes for available routes.";
 	char body[128];
 
-	WT_CHECK_EQ(route_not_found_body("/x/y?z=1", 8, body, sizeof(body)), strlen(want));
+	WT_CHECK_EQ(route_not_found_body("/x/y?z=1", 8, body, sizeof(body)),
+		    strlen(want));
 	WT_CHECK(!strcmp(body, want));
-	WT_CHECK_EQ(route_not_found_body("/x/y", 4, body, sizeof(body)), strlen(want));
+	WT_CHECK_EQ(route_not_found_body("/x/y", 4, body, sizeof(body)),
+		    strlen(want));
 	WT_CHECK(!strcmp(body, want));
 }
 
@@ -207,25 +219,26 @@ static void test_target_path(void)
 	static const struct {
 		const char *target, *path;
 	} v[] = {
-		{"/p?q=1", "/p"},
-		{"/p#f", "/p"},
-		{"/", "/"},
-		{"http://host:8000/app/x?y", "/app/x"},
-		{"https://h/a", "/a"},
-		{"http://host", "/"},
-		{"http://host?x=/a", "/"},
-		{"*", "*"},
-		{"host:443", "host:443"},
-		{"", ""},
+		{ "/p?q=1", "/p" },
+		{ "/p#f", "/p" },
+		{ "/", "/" },
+		{ "http://host:8000/app/x?y", "/app/x" },
+		{ "https://h/a", "/a" },
+		{ "http://host", "/" },
+		{ "http://host?x=/a", "/" },
+		{ "*", "*" },
+		{ "host:443", "host:443" },
+		{ "", "" },
 	};
 
 	for (unsigned int i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		size_t n;
-		const char *p = route_target_path(v[i].target, strlen(v[i].target), &n);
+		const char *p =
+			route_target_path(v[i].target, strlen(v[i].target), &n);
 
 		if (n != strlen(v[i].path) || memcmp(p, v[i].path, n)) {
-			printf("#   '%s' -> '%.*s', want '%s'\n", v[i].target, (int)n, p,
-			       v[i].path);
+			printf("#   '%s' -> '%.*s', want '%s'\n", v[i].target,
+			       (int)n, p, v[i].path);
 			wt_case_failed = 1;
 		}
 	}
@@ -233,8 +246,10 @@ static void test_target_path(void)
 
 static void test_grpc_lookup(void)
 {
-	struct weir_table *one = build("[" G("HTTP", "/", "web") "," G("gRPC", "/g", "only") "]");
-	struct weir_table *two = build("[" G("gRPC", "/b", "beta") "," G("gRPC", "/a", "alpha") "]");
+	struct weir_table *one = build(
+		"[" G("HTTP", "/", "web") "," G("gRPC", "/g", "only") "]");
+	struct weir_table *two = build(
+		"[" G("gRPC", "/b", "beta") "," G("gRPC", "/a", "alpha") "]");
 
 	WT_CHECK(one && two);
 	if (!one || !two)
@@ -255,7 +270,8 @@ out:
 
 static void test_table_check(void)
 {
-	struct weir_table *t = build("[" G("HTTP", "/", "d") "," G("HTTP", "/a", "a") "]");
+	struct weir_table *t =
+		build("[" G("HTTP", "/", "d") "," G("HTTP", "/a", "a") "]");
 	size_t len;
 	struct weir_table *c;
 
@@ -266,25 +282,34 @@ static void test_table_check(void)
 	c = malloc(len);
 	WT_CHECK_EQ(route_table_check(t, len), 0);
 	WT_CHECK_EQ(route_table_check(t, 64), -EPROTO);
-#define CORRUPT(stmt, rc)                                                  \
-	do {                                                               \
-		memcpy(c, t, len);                                         \
-		stmt;                                                      \
-		WT_CHECK_EQ(route_table_check(c, len), rc);                \
+#define CORRUPT(stmt, rc)                                   \
+	do {                                                \
+		memcpy(c, t, len);                          \
+		stmt;                                       \
+		WT_CHECK_EQ(route_table_check(c, len), rc); \
 	} while (0)
 	CORRUPT(c->magic ^= 1, -EPROTO);
 	CORRUPT(c->abi_version++, -EPROTO);
 	CORRUPT(c->total_size = len + 1, -EINVAL);
 	CORRUPT(c->off_servers = (uint32_t)len, -EINVAL);
 	CORRUPT(c->n_routes = 3, -EINVAL);
-	CORRUPT(((struct weir_table_route *)(void *)((char *)c + c->off_routes))[1].backend = 2,
+	CORRUPT(((struct weir_table_route *)(void *)((char *)c +
+						     c->off_routes))[1]
+			.backend = 2,
 		-EINVAL);
-	CORRUPT(((struct weir_table_route *)(void *)((char *)c + c->off_routes))[0].prefix_len = 1,
+	CORRUPT(((struct weir_table_route *)(void *)((char *)c +
+						     c->off_routes))[0]
+			.prefix_len = 1,
 		-EINVAL);
-	CORRUPT(((struct weir_table_backend *)(void *)((char *)c + c->off_backends))[0].n_servers = 9,
+	CORRUPT(((struct weir_table_backend *)(void *)((char *)c +
+						       c->off_backends))[0]
+			.n_servers = 9,
 		-EINVAL);
-	CORRUPT(memset(((struct weir_table_server *)(void *)((char *)c + c->off_servers))[0].name,
-		       'x', WEIR_TABLE_SERVER_NAME_MAX), -EINVAL);
+	CORRUPT(memset(((struct weir_table_server *)(void *)((char *)c +
+							     c->off_servers))[0]
+			       .name,
+		       'x', WEIR_TABLE_SERVER_NAME_MAX),
+		-EINVAL);
 	free(c);
 	free(t);
 }

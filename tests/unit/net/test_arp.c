@@ -12,7 +12,7 @@
 #define IP WT_IP4
 
 static struct net_iface iface;
-static const struct rte_ether_addr peer = {{0x02, 0, 0, 0, 0, 0x02}};
+static const struct rte_ether_addr peer = { { 0x02, 0, 0, 0, 0, 0x02 } };
 
 static void setup_iface(void)
 {
@@ -63,30 +63,39 @@ static void test_drops(void)
 	a = make_request(f, iface.vips[0]);
 	WT_CHECK_EQ(arp_validate(a, 27, &iface, &info), WEIR_CTR_drop_arp_runt);
 	a[1] = 6; /* IEEE 802 instead of Ethernet */
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_htype);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_htype);
 	a = make_request(f, iface.vips[0]);
 	a[2] = 0x86, a[3] = 0xdd;
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_ptype);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_ptype);
 	a = make_request(f, iface.vips[0]);
 	a[4] = 8;
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_len);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_len);
 	a = make_request(f, iface.vips[0]);
 	a[5] = 16;
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_len);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_len);
 	a = make_request(f, iface.vips[0]);
 	a[7] = 3; /* RARP request */
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_op);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_op);
 	a = make_request(f, iface.vips[0]);
 	a[8] = 0x01; /* multicast sender MAC */
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_sender);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_sender);
 	a = make_request(f, iface.vips[0]);
 	memset(a + 14, 0, 4); /* sender IP 0: a probe */
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_sender);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_sender);
 	a = make_request(f, iface.vips[0]);
 	memcpy(a + 14, &iface.vips[0], 4); /* someone claims our VIP */
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_bad_sender);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_bad_sender);
 	a = make_request(f, IP(10, 77, 0, 50));
-	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info), WEIR_CTR_drop_arp_not_for_us);
+	WT_CHECK_EQ(arp_validate(a, 28, &iface, &info),
+		    WEIR_CTR_drop_arp_not_for_us);
 }
 
 int main(void)

@@ -20,26 +20,36 @@ static int n_requests, n_released, n_dropped;
 static uint32_t last_request_ip;
 static void *released[64];
 
-static void on_request(void *ctx, uint32_t ip) { (void)ctx; n_requests++; last_request_ip = ip; }
+static void on_request(void *ctx, uint32_t ip)
+{
+	(void)ctx;
+	n_requests++;
+	last_request_ip = ip;
+}
 static void on_release(void *ctx, void *pkt, const struct rte_ether_addr *mac)
 {
 	(void)ctx;
 	WT_CHECK_EQ(mac->addr_bytes[5], 0x21);
 	released[n_released++ % 64] = pkt;
 }
-static void on_drop(void *ctx, void *pkt) { (void)ctx; (void)pkt; n_dropped++; }
+static void on_drop(void *ctx, void *pkt)
+{
+	(void)ctx;
+	(void)pkt;
+	n_dropped++;
+}
 
 static void reset(void)
 {
 	struct arp_params p;
-	struct arp_cache_ops ops = {on_request, on_release, on_drop, NULL};
+	struct arp_cache_ops ops = { on_request, on_release, on_drop, NULL };
 
 	arp_params_default(&p);
 	arp_cache_init(&cache, &p, &ops);
 	n_requests = n_released = n_dropped = 0;
 }
 
-static const struct rte_ether_addr mac21 = {{0x02, 0, 0, 0, 0, 0x21}};
+static const struct rte_ether_addr mac21 = { { 0x02, 0, 0, 0, 0, 0x21 } };
 
 static void test_resolve_hold_release(void)
 {
@@ -98,7 +108,8 @@ static void test_retry_then_fail(void)
 	WT_CHECK_EQ(n_requests, 3);
 	WT_CHECK_EQ(n_dropped, 1);
 	/* Remembered as failed: new packets are refused at once. */
-	WT_CHECK_EQ(arp_cache_resolve(&cache, ip, &tok, 4 * SEC, &m), -EHOSTUNREACH);
+	WT_CHECK_EQ(arp_cache_resolve(&cache, ip, &tok, 4 * SEC, &m),
+		    -EHOSTUNREACH);
 	/* Forgotten after failed_ns: a new attempt starts. */
 	arp_cache_tick(&cache, 6 * SEC);
 	WT_CHECK_EQ(arp_cache_resolve(&cache, ip, &tok, 6 * SEC, &m), 1);
@@ -122,7 +133,8 @@ static void test_expiry_and_refresh(void)
 	WT_CHECK_EQ(n_requests, 1); /* refresh asked, MAC still usable */
 	WT_CHECK_EQ(arp_cache_lookup(&cache, ip, &m), 0);
 	/* An answer makes it reachable again for a full lifetime. */
-	WT_CHECK_EQ(arp_cache_learn(&cache, ip, &mac21, false, 60 * SEC + MS), 0);
+	WT_CHECK_EQ(arp_cache_learn(&cache, ip, &mac21, false, 60 * SEC + MS),
+		    0);
 	arp_cache_tick(&cache, 119 * SEC);
 	WT_CHECK_EQ(n_requests, 1);
 	/* Never answered again: three refreshes, then gone. */
@@ -146,7 +158,8 @@ static void test_many_and_delete(void)
 		mac = mac21;
 		mac.addr_bytes[4] = (uint8_t)i;
 		WT_CHECK_EQ(arp_cache_learn(&cache, IP(10, 1, i >> 8, i & 255),
-					    &mac, true, (uint64_t)i), 0);
+					    &mac, true, (uint64_t)i),
+			    0);
 	}
 	/* Full at 3/4: the next is refused, not overwritten. */
 	WT_CHECK_EQ(arp_cache_learn(&cache, IP(10, 2, 0, 1), &mac21, true, 0),
@@ -156,15 +169,16 @@ static void test_many_and_delete(void)
 	for (int i = 1; i < n; i += 2) {
 		mac = mac21;
 		mac.addr_bytes[4] = (uint8_t)i;
-		arp_cache_learn(&cache, IP(10, 1, i >> 8, i & 255), &mac,
-				false, 30 * SEC);
+		arp_cache_learn(&cache, IP(10, 1, i >> 8, i & 255), &mac, false,
+				30 * SEC);
 	}
 	for (int k = 0; k < 4; k++) /* refresh, 2 retries, removal */
 		arp_cache_tick(&cache, 60 * SEC + MS + (uint64_t)k * SEC);
 	WT_CHECK_EQ(cache.n_used, (uint32_t)(n / 2));
 	int found = 0, bad = 0;
 	for (int i = 0; i < n; i++) {
-		int rc = arp_cache_lookup(&cache, IP(10, 1, i >> 8, i & 255), &m);
+		int rc = arp_cache_lookup(&cache, IP(10, 1, i >> 8, i & 255),
+					  &m);
 		if (i % 2 == 1) {
 			found += rc == 0;
 			bad += rc == 0 && m.addr_bytes[4] != (uint8_t)i;
@@ -175,7 +189,8 @@ static void test_many_and_delete(void)
 	WT_CHECK_EQ(found, n / 2);
 	WT_CHECK_EQ(bad, 0);
 	struct arp_entry dump[ARP_CACHE_SLOTS];
-	WT_CHECK_EQ(arp_cache_dump(&cache, dump, ARP_CACHE_SLOTS), (unsigned)(n / 2));
+	WT_CHECK_EQ(arp_cache_dump(&cache, dump, ARP_CACHE_SLOTS),
+		    (unsigned)(n / 2));
 }
 
 int main(void)

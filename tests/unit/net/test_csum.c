@@ -45,7 +45,7 @@ static void test_matches_reference_all_lengths(void)
 static void test_rfc1071_example(void)
 {
 	/* RFC 1071 §3: words 0001 f203 f4f5 f6f7 sum to ddf2 (before ~). */
-	const uint8_t b[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+	const uint8_t b[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
 	WT_CHECK_EQ(field_value(csum_buf(b, sizeof(b))), (uint16_t)~0xddf2);
 }
 

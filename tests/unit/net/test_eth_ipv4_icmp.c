@@ -36,8 +36,8 @@ static uint32_t make_ping(uint8_t *p)
 		icmp[i] = (uint8_t)i;
 	uint16_t c = csum_buf(icmp, 64);
 	memcpy(icmp + 2, &c, 2);
-	ipv4_build(p, IP(10, 77, 0, 2), IP(10, 77, 0, 10), IPPROTO_ICMP, 64,
-		   7, 64);
+	ipv4_build(p, IP(10, 77, 0, 2), IP(10, 77, 0, 10), IPPROTO_ICMP, 64, 7,
+		   64);
 	return 84;
 }
 
@@ -58,12 +58,13 @@ static int validate(uint8_t *p, uint32_t len)
 
 static void test_eth(void)
 {
-	uint8_t f[64] = {0};
+	uint8_t f[64] = { 0 };
 	uint16_t et;
 	uint32_t off;
-	struct rte_ether_addr other = {{0x02, 0, 0, 0, 0, 0x99}};
-	struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-	struct rte_ether_addr mcast = {{0x01, 0, 0x5e, 0, 0, 1}};
+	struct rte_ether_addr other = { { 0x02, 0, 0, 0, 0, 0x99 } };
+	struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff } };
+	struct rte_ether_addr mcast = { { 0x01, 0, 0x5e, 0, 0, 1 } };
 
 	eth_build(f, &iface.mac, &other, RTE_ETHER_TYPE_IPV4);
 	WT_CHECK_EQ(eth_classify(f, 60, &iface.mac, &et, &off), 0);
@@ -125,45 +126,128 @@ struct ip_case {
 	int reason;
 };
 
-static void m_runt(uint8_t *p, uint32_t *len) { (void)p; *len = 19; }
-static void m_version(uint8_t *p, uint32_t *len) { (void)len; p[0] = 0x65; refresh_ip_csum(p); }
-static void m_ihl(uint8_t *p, uint32_t *len) { (void)len; p[0] = 0x44; }
-static void m_totlen_small(uint8_t *p, uint32_t *len) { (void)len; p[2] = 0, p[3] = 12; refresh_ip_csum(p); }
-static void m_totlen_big(uint8_t *p, uint32_t *len) { (void)len; p[2] = 0x05, p[3] = 0xdc; refresh_ip_csum(p); }
-static void m_ihl_big(uint8_t *p, uint32_t *len) { p[0] = 0x4f; *len = 40; }
-static void m_csum(uint8_t *p, uint32_t *len) { (void)len; p[10] ^= 0x5a; }
-static void m_mf(uint8_t *p, uint32_t *len) { (void)len; p[6] = 0x20; refresh_ip_csum(p); }
-static void m_offset(uint8_t *p, uint32_t *len) { (void)len; p[6] = 0x00, p[7] = 0x10; refresh_ip_csum(p); }
-static void m_ttl(uint8_t *p, uint32_t *len) { (void)len; p[8] = 0; refresh_ip_csum(p); }
-static void set_src(uint8_t *p, uint32_t a) { memcpy(p + 12, &a, 4); refresh_ip_csum(p); }
-static void m_src_zero(uint8_t *p, uint32_t *len) { (void)len; set_src(p, 0); }
-static void m_src_bcast(uint8_t *p, uint32_t *len) { (void)len; set_src(p, IP(255, 255, 255, 255)); }
-static void m_src_mcast(uint8_t *p, uint32_t *len) { (void)len; set_src(p, IP(224, 0, 0, 1)); }
-static void m_src_loop(uint8_t *p, uint32_t *len) { (void)len; set_src(p, IP(127, 0, 0, 1)); }
-static void m_src_ours(uint8_t *p, uint32_t *len) { (void)len; set_src(p, IP(10, 77, 0, 10)); }
-static void m_src_subnet_bcast(uint8_t *p, uint32_t *len) { (void)len; set_src(p, IP(10, 77, 0, 255)); }
-static void m_dst(uint8_t *p, uint32_t *len) { (void)len; uint32_t a = IP(10, 77, 0, 99); memcpy(p + 16, &a, 4); refresh_ip_csum(p); }
+static void m_runt(uint8_t *p, uint32_t *len)
+{
+	(void)p;
+	*len = 19;
+}
+static void m_version(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[0] = 0x65;
+	refresh_ip_csum(p);
+}
+static void m_ihl(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[0] = 0x44;
+}
+static void m_totlen_small(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[2] = 0, p[3] = 12;
+	refresh_ip_csum(p);
+}
+static void m_totlen_big(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[2] = 0x05, p[3] = 0xdc;
+	refresh_ip_csum(p);
+}
+static void m_ihl_big(uint8_t *p, uint32_t *len)
+{
+	p[0] = 0x4f;
+	*len = 40;
+}
+static void m_csum(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[10] ^= 0x5a;
+}
+static void m_mf(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[6] = 0x20;
+	refresh_ip_csum(p);
+}
+static void m_offset(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[6] = 0x00, p[7] = 0x10;
+	refresh_ip_csum(p);
+}
+static void m_ttl(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[8] = 0;
+	refresh_ip_csum(p);
+}
+static void set_src(uint8_t *p, uint32_t a)
+{
+	memcpy(p + 12, &a, 4);
+	refresh_ip_csum(p);
+}
+static void m_src_zero(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, 0);
+}
+static void m_src_bcast(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(255, 255, 255, 255));
+}
+static void m_src_mcast(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(224, 0, 0, 1));
+}
+static void m_src_loop(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(127, 0, 0, 1));
+}
+static void m_src_ours(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(10, 77, 0, 10));
+}
+static void m_src_subnet_bcast(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(10, 77, 0, 255));
+}
+static void m_dst(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	uint32_t a = IP(10, 77, 0, 99);
+	memcpy(p + 16, &a, 4);
+	refresh_ip_csum(p);
+}
 
 static void test_ipv4_drops(void)
 {
 	static const struct ip_case cases[] = {
-		{"runt", m_runt, WEIR_CTR_drop_ip_runt},
-		{"version 6", m_version, WEIR_CTR_drop_ip_bad_version},
-		{"ihl 4", m_ihl, WEIR_CTR_drop_ip_bad_ihl},
-		{"total length < ihl", m_totlen_small, WEIR_CTR_drop_ip_bad_totlen},
-		{"total length > frame", m_totlen_big, WEIR_CTR_drop_ip_truncated},
-		{"ihl > frame", m_ihl_big, WEIR_CTR_drop_ip_truncated},
-		{"bad checksum", m_csum, WEIR_CTR_drop_ip_bad_csum},
-		{"more fragments", m_mf, WEIR_CTR_drop_ip_fragment},
-		{"fragment offset", m_offset, WEIR_CTR_drop_ip_fragment},
-		{"ttl 0", m_ttl, WEIR_CTR_drop_ip_ttl_zero},
-		{"src 0", m_src_zero, WEIR_CTR_drop_ip_bad_src},
-		{"src broadcast", m_src_bcast, WEIR_CTR_drop_ip_bad_src},
-		{"src multicast", m_src_mcast, WEIR_CTR_drop_ip_bad_src},
-		{"src loopback", m_src_loop, WEIR_CTR_drop_ip_bad_src},
-		{"src is our vip", m_src_ours, WEIR_CTR_drop_ip_bad_src},
-		{"src subnet broadcast", m_src_subnet_bcast, WEIR_CTR_drop_ip_bad_src},
-		{"dst not ours", m_dst, WEIR_CTR_drop_ip_not_for_us},
+		{ "runt", m_runt, WEIR_CTR_drop_ip_runt },
+		{ "version 6", m_version, WEIR_CTR_drop_ip_bad_version },
+		{ "ihl 4", m_ihl, WEIR_CTR_drop_ip_bad_ihl },
+		{ "total length < ihl", m_totlen_small,
+		  WEIR_CTR_drop_ip_bad_totlen },
+		{ "total length > frame", m_totlen_big,
+		  WEIR_CTR_drop_ip_truncated },
+		{ "ihl > frame", m_ihl_big, WEIR_CTR_drop_ip_truncated },
+		{ "bad checksum", m_csum, WEIR_CTR_drop_ip_bad_csum },
+		{ "more fragments", m_mf, WEIR_CTR_drop_ip_fragment },
+		{ "fragment offset", m_offset, WEIR_CTR_drop_ip_fragment },
+		{ "ttl 0", m_ttl, WEIR_CTR_drop_ip_ttl_zero },
+		{ "src 0", m_src_zero, WEIR_CTR_drop_ip_bad_src },
+		{ "src broadcast", m_src_bcast, WEIR_CTR_drop_ip_bad_src },
+		{ "src multicast", m_src_mcast, WEIR_CTR_drop_ip_bad_src },
+		{ "src loopback", m_src_loop, WEIR_CTR_drop_ip_bad_src },
+		{ "src is our vip", m_src_ours, WEIR_CTR_drop_ip_bad_src },
+		{ "src subnet broadcast", m_src_subnet_bcast,
+		  WEIR_CTR_drop_ip_bad_src },
+		{ "dst not ours", m_dst, WEIR_CTR_drop_ip_not_for_us },
 	};
 
 	for (unsigned int i = 0; i < RTE_DIM(cases); i++) {
@@ -173,8 +257,10 @@ static void test_ipv4_drops(void)
 		cases[i].mutate(p, &len);
 		int got = validate(p, len);
 		if (got != cases[i].reason)
-			printf("#   case '%s': got %s, want %s\n", cases[i].name,
-			       got ? weir_counter_name((unsigned)got) : "accept",
+			printf("#   case '%s': got %s, want %s\n",
+			       cases[i].name,
+			       got ? weir_counter_name((unsigned)got) :
+				     "accept",
 			       weir_counter_name((unsigned)cases[i].reason));
 		WT_CHECK_EQ(got, cases[i].reason);
 	}
@@ -190,14 +276,16 @@ static void test_icmp(void)
 	icmp_echo_to_reply(icmp);
 	WT_CHECK_EQ(icmp[0], RTE_IP_ICMP_ECHO_REPLY);
 	WT_CHECK_EQ(csum_buf(icmp, n - 20), 0); /* still verifies */
-	WT_CHECK_EQ(icmp[8], 8);                 /* payload untouched */
+	WT_CHECK_EQ(icmp[8], 8); /* payload untouched */
 	/* A reply is not something we answer. */
-	WT_CHECK_EQ(icmp_validate_echo(icmp, n - 20), WEIR_CTR_drop_icmp_unhandled);
+	WT_CHECK_EQ(icmp_validate_echo(icmp, n - 20),
+		    WEIR_CTR_drop_icmp_unhandled);
 
 	n = make_ping(p);
 	WT_CHECK_EQ(icmp_validate_echo(icmp, 7), WEIR_CTR_drop_icmp_runt);
 	icmp[30] ^= 0xff;
-	WT_CHECK_EQ(icmp_validate_echo(icmp, n - 20), WEIR_CTR_drop_icmp_bad_csum);
+	WT_CHECK_EQ(icmp_validate_echo(icmp, n - 20),
+		    WEIR_CTR_drop_icmp_bad_csum);
 	/* Echo request with a non-zero code is not a valid echo request. */
 	n = make_ping(p);
 	uint16_t oldw, neww;
@@ -208,7 +296,8 @@ static void test_icmp(void)
 	memcpy(&c, icmp + 2, 2);
 	c = csum_update16(c, oldw, neww);
 	memcpy(icmp + 2, &c, 2);
-	WT_CHECK_EQ(icmp_validate_echo(icmp, n - 20), WEIR_CTR_drop_icmp_unhandled);
+	WT_CHECK_EQ(icmp_validate_echo(icmp, n - 20),
+		    WEIR_CTR_drop_icmp_unhandled);
 }
 
 static void test_next_hop(void)

@@ -54,13 +54,16 @@ static inline void h_output(void *ctx, struct rte_mbuf *m)
 	    rte_ipv4_udptcp_cksum_verify(ip, (uint8_t *)ip + 20) != 0)
 		cap->bad_csum++;
 	if (getenv("TCP_TRACE")) {
-		const struct rte_tcp_hdr *th = (const void *)((uint8_t *)ip + 20);
+		const struct rte_tcp_hdr *th =
+			(const void *)((uint8_t *)ip + 20);
 
 		printf("# out %u -> %u seq %u ack %u flags %02x len %u\n",
-		       rte_be_to_cpu_16(th->src_port), rte_be_to_cpu_16(th->dst_port),
-		       rte_be_to_cpu_32(th->sent_seq), rte_be_to_cpu_32(th->recv_ack),
-		       th->tcp_flags, rte_be_to_cpu_16(ip->total_length) - 20u -
-		       (th->data_off >> 4) * 4u);
+		       rte_be_to_cpu_16(th->src_port),
+		       rte_be_to_cpu_16(th->dst_port),
+		       rte_be_to_cpu_32(th->sent_seq),
+		       rte_be_to_cpu_32(th->recv_ack), th->tcp_flags,
+		       rte_be_to_cpu_16(ip->total_length) - 20u -
+			       (th->data_off >> 4) * 4u);
 	}
 	if (cap->n == CAP_MAX) {
 		rte_pktmbuf_free(m);
@@ -93,7 +96,8 @@ struct pkt {
 
 static inline struct pkt decode(const struct rte_mbuf *m)
 {
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	const struct rte_tcp_hdr *th = (const void *)((const uint8_t *)ip + 20);
 	unsigned int thl = (th->data_off >> 4) * 4u;
 	struct tcp_seg s = { 0 };
@@ -111,20 +115,31 @@ static inline struct pkt decode(const struct rte_mbuf *m)
 		uint8_t k = o[i], l = o[i + 1];
 		const uint8_t *v = o + i + 2;
 
-		if (k == 2) { s.has_mss = true; s.mss = (uint16_t)(v[0] << 8 | v[1]); }
-		if (k == 3) { s.has_ws = true; s.ws = v[0]; }
-		if (k == 4) s.sack_perm = true;
+		if (k == 2) {
+			s.has_mss = true;
+			s.mss = (uint16_t)(v[0] << 8 | v[1]);
+		}
+		if (k == 3) {
+			s.has_ws = true;
+			s.ws = v[0];
+		}
+		if (k == 4)
+			s.sack_perm = true;
 		if (k == 8) {
 			s.has_ts = true;
-			s.tsval = (uint32_t)v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
-			s.tsecr = (uint32_t)v[4] << 24 | v[5] << 16 | v[6] << 8 | v[7];
+			s.tsval = (uint32_t)v[0] << 24 | v[1] << 16 |
+				  v[2] << 8 | v[3];
+			s.tsecr = (uint32_t)v[4] << 24 | v[5] << 16 |
+				  v[6] << 8 | v[7];
 		}
 		if (k == 5)
 			for (unsigned int b = 0; b < (l - 2u) / 8; b++) {
 				const uint8_t *q = v + 8 * b;
 
-				s.sack[b].start = (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3];
-				s.sack[b].end = (uint32_t)q[4] << 24 | q[5] << 16 | q[6] << 8 | q[7];
+				s.sack[b].start = (uint32_t)q[0] << 24 |
+						  q[1] << 16 | q[2] << 8 | q[3];
+				s.sack[b].end = (uint32_t)q[4] << 24 |
+						q[5] << 16 | q[6] << 8 | q[7];
 				s.n_sack = (uint8_t)(b + 1);
 			}
 		i += l;
@@ -139,9 +154,15 @@ static inline struct pkt decode(const struct rte_mbuf *m)
 	p.flags = th->tcp_flags;
 	p.len = rte_be_to_cpu_16(ip->total_length) - 20 - thl;
 	p.payload = (const uint8_t *)th + thl;
-	p.has_mss = s.has_mss; p.mss = s.mss; p.has_ws = s.has_ws; p.ws = s.ws;
-	p.sack_perm = s.sack_perm; p.has_ts = s.has_ts; p.tsval = s.tsval;
-	p.tsecr = s.tsecr; p.n_sack = s.n_sack;
+	p.has_mss = s.has_mss;
+	p.mss = s.mss;
+	p.has_ws = s.has_ws;
+	p.ws = s.ws;
+	p.sack_perm = s.sack_perm;
+	p.has_ts = s.has_ts;
+	p.tsval = s.tsval;
+	p.tsecr = s.tsecr;
+	p.n_sack = s.n_sack;
 	memcpy(p.sack, s.sack, sizeof(p.sack));
 	return p;
 }
@@ -152,7 +173,7 @@ struct peer_seg {
 	uint32_t seq, ack;
 	uint8_t flags;
 	uint16_t wnd;
-	uint32_t len;          /* payload bytes (filled with 'a' + seq % 26) */
+	uint32_t len; /* payload bytes (filled with 'a' + seq % 26) */
 	bool mss, ws, sack_perm, ts;
 	uint16_t mss_val;
 	uint8_t ws_val;
@@ -162,33 +183,57 @@ struct peer_seg {
 };
 
 static inline struct rte_mbuf *build(uint32_t src, uint16_t sport, uint32_t dst,
-			      uint16_t dport, const struct peer_seg *ps)
+				     uint16_t dport, const struct peer_seg *ps)
 {
 	uint8_t opt[40];
 	unsigned int ol = 0;
 
 	if (ps->mss) {
-		opt[ol++] = 2; opt[ol++] = 4;
-		opt[ol++] = (uint8_t)(ps->mss_val >> 8); opt[ol++] = (uint8_t)ps->mss_val;
+		opt[ol++] = 2;
+		opt[ol++] = 4;
+		opt[ol++] = (uint8_t)(ps->mss_val >> 8);
+		opt[ol++] = (uint8_t)ps->mss_val;
 	}
-	if (ps->sack_perm) { opt[ol++] = 1; opt[ol++] = 1; opt[ol++] = 4; opt[ol++] = 2; }
+	if (ps->sack_perm) {
+		opt[ol++] = 1;
+		opt[ol++] = 1;
+		opt[ol++] = 4;
+		opt[ol++] = 2;
+	}
 	if (ps->ts) {
-		opt[ol++] = 1; opt[ol++] = 1; opt[ol++] = 8; opt[ol++] = 10;
-		for (int i = 3; i >= 0; i--) opt[ol++] = (uint8_t)(ps->tsval >> (8 * i));
-		for (int i = 3; i >= 0; i--) opt[ol++] = (uint8_t)(ps->tsecr >> (8 * i));
+		opt[ol++] = 1;
+		opt[ol++] = 1;
+		opt[ol++] = 8;
+		opt[ol++] = 10;
+		for (int i = 3; i >= 0; i--)
+			opt[ol++] = (uint8_t)(ps->tsval >> (8 * i));
+		for (int i = 3; i >= 0; i--)
+			opt[ol++] = (uint8_t)(ps->tsecr >> (8 * i));
 	}
-	if (ps->ws) { opt[ol++] = 1; opt[ol++] = 3; opt[ol++] = 3; opt[ol++] = ps->ws_val; }
+	if (ps->ws) {
+		opt[ol++] = 1;
+		opt[ol++] = 3;
+		opt[ol++] = 3;
+		opt[ol++] = ps->ws_val;
+	}
 	if (ps->n_sack) {
-		opt[ol++] = 1; opt[ol++] = 1; opt[ol++] = 5;
+		opt[ol++] = 1;
+		opt[ol++] = 1;
+		opt[ol++] = 5;
 		opt[ol++] = (uint8_t)(2 + 8 * ps->n_sack);
 		for (unsigned int b = 0; b < ps->n_sack; b++) {
-			for (int i = 3; i >= 0; i--) opt[ol++] = (uint8_t)(ps->sack[b].start >> (8 * i));
-			for (int i = 3; i >= 0; i--) opt[ol++] = (uint8_t)(ps->sack[b].end >> (8 * i));
+			for (int i = 3; i >= 0; i--)
+				opt[ol++] =
+					(uint8_t)(ps->sack[b].start >> (8 * i));
+			for (int i = 3; i >= 0; i--)
+				opt[ol++] =
+					(uint8_t)(ps->sack[b].end >> (8 * i));
 		}
 	}
 	unsigned int thl = 20 + ol, total = 20 + thl + ps->len;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total) : NULL;
+	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total) :
+			 NULL;
 
 	if (p == NULL) {
 		printf("Bail out! test pool exhausted\n");
@@ -225,11 +270,11 @@ struct app {
 	int connected, peer_fin, closed, writable, errors, accepts;
 	enum tcp_error last_err;
 	uint64_t rx_bytes;
-	uint32_t rx_check;          /* bytes that matched the 'a'.. pattern */
-	uint32_t rx_base;           /* stream offset of the pattern */
-	bool auto_done;             /* call tcp_recv_done at once */
-	bool refuse;                /* accept callback refuses */
-	struct tcp_conn *conn;      /* last accepted / connected */
+	uint32_t rx_check; /* bytes that matched the 'a'.. pattern */
+	uint32_t rx_base; /* stream offset of the pattern */
+	bool auto_done; /* call tcp_recv_done at once */
+	bool refuse; /* accept callback refuses */
+	struct tcp_conn *conn; /* last accepted / connected */
 };
 
 static inline void app_connected(struct tcp_conn *c, void *u)
@@ -252,7 +297,8 @@ static inline void app_recv(struct tcp_conn *c, void *u, struct rte_mbuf *m)
 		const uint8_t *p = rte_pktmbuf_read(m, off, k, buf);
 
 		for (uint32_t i = 0; i < k; i++)
-			a->rx_check += p[i] == 'a' + (a->rx_bytes + off + i) % 26;
+			a->rx_check += p[i] ==
+				       'a' + (a->rx_bytes + off + i) % 26;
 		off += k;
 	}
 	a->rx_bytes += n;
@@ -293,9 +339,12 @@ static inline void app_closed(struct tcp_conn *c, void *u)
 }
 
 static const struct tcp_conn_ops app_ops = {
-	.on_connected = app_connected, .on_recv = app_recv,
-	.on_writable = app_writable, .on_peer_fin = app_peer_fin,
-	.on_error = app_error, .on_closed = app_closed,
+	.on_connected = app_connected,
+	.on_recv = app_recv,
+	.on_writable = app_writable,
+	.on_peer_fin = app_peer_fin,
+	.on_error = app_error,
+	.on_closed = app_closed,
 };
 
 static inline int app_accept(struct tcp_conn *c, void *ctx)
@@ -316,16 +365,25 @@ static inline void h_eal_init(void)
 {
 	/* -m with --no-huge implies legacy memory, which --in-memory refuses;
 	 * --no-shconf keeps the run free of files instead */
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-pci",
-			 "--no-shconf", "--no-telemetry", "--log-level=error",
-			 "-l", "0", NULL };
+	char *argv[] = { "test",
+			 "--no-huge",
+			 "-m",
+			 "256",
+			 "--no-pci",
+			 "--no-shconf",
+			 "--no-telemetry",
+			 "--log-level=error",
+			 "-l",
+			 "0",
+			 NULL };
 
 	if (rte_eal_init(10, argv) < 0) {
 		printf("Bail out! rte_eal_init failed\n");
 		exit(1);
 	}
 	pool = rte_pktmbuf_pool_create("test_pool", 16383, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+				       RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
 	if (pool == NULL) {
 		printf("Bail out! no mbuf pool\n");
 		exit(1);
@@ -333,12 +391,15 @@ static inline void h_eal_init(void)
 }
 
 static inline struct tcp_stack *h_stack(const char *name, struct capture *cap,
-				 const struct tcp_config *cfg_in)
+					const struct tcp_config *cfg_in)
 {
 	struct tcp_config cfg;
-	struct tcp_env env = { .output = h_output, .output_ctx = cap,
-			       .clock = h_clock, .tx_pool = pool,
-			       .socket_id = SOCKET_ID_ANY, .name = name };
+	struct tcp_env env = { .output = h_output,
+			       .output_ctx = cap,
+			       .clock = h_clock,
+			       .tx_pool = pool,
+			       .socket_id = SOCKET_ID_ANY,
+			       .name = name };
 
 	if (cfg_in)
 		cfg = *cfg_in;
@@ -375,7 +436,8 @@ static inline struct rte_mbuf *h_data(uint32_t n, uint32_t offset)
 	while (n > 0) {
 		uint32_t k = n > 2000 ? 2000 : n;
 		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-		uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)k) : NULL;
+		uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)k) :
+				 NULL;
 
 		if (p == NULL) {
 			printf("Bail out! test pool exhausted\n");

@@ -14,10 +14,10 @@ static struct app app;
 /* The scripted peer's view of one connection. */
 struct sp {
 	uint16_t port, our_port;
-	uint32_t snd_nxt;  /* peer's next sequence number */
-	uint32_t rcv_nxt;  /* what the peer acknowledges */
+	uint32_t snd_nxt; /* peer's next sequence number */
+	uint32_t rcv_nxt; /* what the peer acknowledges */
 	uint32_t ts;
-	uint16_t wnd;      /* peer's advertised window field */
+	uint16_t wnd; /* peer's advertised window field */
 	bool ts_on, sack_on, ws_on;
 };
 
@@ -66,11 +66,19 @@ static void teardown(void)
 /* Peer opens to the listener with MSS, SACK, TS and WS; returns the peer. */
 static struct sp open_passive(bool opts)
 {
-	struct sp p = { .port = PPORT, .our_port = VPORT, .snd_nxt = 0xfffffff0u,
-			.wnd = 512, .ts = 100, .ts_on = opts, .sack_on = opts,
+	struct sp p = { .port = PPORT,
+			.our_port = VPORT,
+			.snd_nxt = 0xfffffff0u,
+			.wnd = 512,
+			.ts = 100,
+			.ts_on = opts,
+			.sack_on = opts,
 			.ws_on = opts };
-	struct peer_seg syn = { .mss = true, .mss_val = 1460, .ws = opts,
-				.ws_val = 7, .sack_perm = opts };
+	struct peer_seg syn = { .mss = true,
+				.mss_val = 1460,
+				.ws = opts,
+				.ws_val = 7,
+				.sack_perm = opts };
 
 	if (!opts)
 		p.wnd = 65535;
@@ -93,19 +101,34 @@ static struct sp open_passive(bool opts)
 
 static void test_passive_handshake(void)
 {
-	struct peer_seg syn = { .mss = true, .mss_val = 1400, .ws = true,
-				.ws_val = 7, .sack_perm = true, .ts = true,
-				.tsval = 77, .wnd = 1000 };
-	struct sp p = { .port = PPORT, .our_port = VPORT, .snd_nxt = 5000,
-			.wnd = 1000, .ts = 77 };
+	struct peer_seg syn = { .mss = true,
+				.mss_val = 1400,
+				.ws = true,
+				.ws_val = 7,
+				.sack_perm = true,
+				.ts = true,
+				.tsval = 77,
+				.wnd = 1000 };
+	struct sp p = { .port = PPORT,
+			.our_port = VPORT,
+			.snd_nxt = 5000,
+			.wnd = 1000,
+			.ts = 77 };
 
 	setup(NULL);
 	syn.tsval = 77;
 	syn.seq = 0;
-	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT, &(struct peer_seg){
-		.seq = 5000, .flags = TH_SYN, .wnd = 1000, .mss = true,
-		.mss_val = 1400, .ws = true, .ws_val = 7, .sack_perm = true,
-		.ts = true, .tsval = 77 }));
+	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT,
+			   &(struct peer_seg){ .seq = 5000,
+					       .flags = TH_SYN,
+					       .wnd = 1000,
+					       .mss = true,
+					       .mss_val = 1400,
+					       .ws = true,
+					       .ws_val = 7,
+					       .sack_perm = true,
+					       .ts = true,
+					       .tsval = 77 }));
 	(void)syn;
 	WT_CHECK_EQ(cap.n, 1);
 	struct pkt sa = cap_pkt(&cap, 0);
@@ -141,7 +164,8 @@ static void test_active_handshake(void)
 	int err = 1;
 
 	setup(NULL);
-	struct tcp_conn *c = tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err);
+	struct tcp_conn *c =
+		tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err);
 
 	WT_CHECK(c != NULL);
 	WT_CHECK_EQ(err, 0);
@@ -154,11 +178,19 @@ static void test_active_handshake(void)
 	WT_CHECK(syn.sport >= 10000 && syn.sport <= 59999);
 	WT_CHECK_EQ(syn.dport, 8080);
 	cap_clear(&cap);
-	tcp_input(S, build(IP_B, 8080, IP_A, syn.sport, &(struct peer_seg){
-		.seq = 900, .ack = syn.seq + 1, .flags = TH_SYN | TH_ACK,
-		.wnd = 2000, .mss = true, .mss_val = 1460, .ws = true,
-		.ws_val = 2, .sack_perm = true, .ts = true, .tsval = 5,
-		.tsecr = syn.tsval }));
+	tcp_input(S, build(IP_B, 8080, IP_A, syn.sport,
+			   &(struct peer_seg){ .seq = 900,
+					       .ack = syn.seq + 1,
+					       .flags = TH_SYN | TH_ACK,
+					       .wnd = 2000,
+					       .mss = true,
+					       .mss_val = 1460,
+					       .ws = true,
+					       .ws_val = 2,
+					       .sack_perm = true,
+					       .ts = true,
+					       .tsval = 5,
+					       .tsecr = syn.tsval }));
 	WT_CHECK_EQ(app.connected, 1);
 	WT_CHECK_EQ(tcp_conn_state(c), TCP_ESTABLISHED);
 	WT_CHECK_EQ(cap.n, 1);
@@ -441,7 +473,8 @@ static void test_challenge_ack_rst(void)
 	WT_CHECK_EQ(tcp_conn_state(app.conn), TCP_ESTABLISHED);
 	cap_clear(&cap);
 	/* outside the window: silently dropped */
-	sp_seg(&p, TH_RST, 0, &(struct peer_seg){ .seq = p.snd_nxt + 10000000 });
+	sp_seg(&p, TH_RST, 0,
+	       &(struct peer_seg){ .seq = p.snd_nxt + 10000000 });
 	WT_CHECK_EQ(cap.n, 0);
 	WT_CHECK_EQ(app.errors, 0);
 	/* exact: reset */
@@ -466,7 +499,8 @@ static void test_challenge_ack_syn(void)
 	cap_clear(&cap);
 	S->cfg.challenge_ack_limit = 3;
 	for (int i = 0; i < 10; i++)
-		sp_seg(&p, TH_SYN, 0, &(struct peer_seg){ .seq = p.snd_nxt + 5 });
+		sp_seg(&p, TH_SYN, 0,
+		       &(struct peer_seg){ .seq = p.snd_nxt + 5 });
 	WT_CHECK_EQ(cap.n, 2);
 	WT_CHECK(S->stats.challenge_acks_limited >= 8);
 	teardown();
@@ -563,7 +597,8 @@ static void test_active_close_time_wait(void)
 	WT_CHECK_EQ(tcp_conn_count(S), 1); /* TIME_WAIT holds the tuple */
 	cap_clear(&cap);
 	/* a retransmitted FIN is ACKed again */
-	sp_seg(&p, TH_ACK | TH_FIN, 0, &(struct peer_seg){ .seq = p.snd_nxt - 1 });
+	sp_seg(&p, TH_ACK | TH_FIN, 0,
+	       &(struct peer_seg){ .seq = p.snd_nxt - 1 });
 	WT_CHECK_EQ(cap.n, 1);
 	h_advance(S, 2 * SEC + 10 * MS, 10 * MS);
 	WT_CHECK_EQ(tcp_conn_count(S), 0);
@@ -637,19 +672,22 @@ static void rst_in_state(enum tcp_state st)
 
 static void test_rst_in_each_state(void)
 {
-	enum tcp_state sts[] = { TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT_1,
-				 TCP_FIN_WAIT_2, TCP_LAST_ACK, TCP_CLOSING,
+	enum tcp_state sts[] = { TCP_ESTABLISHED, TCP_CLOSE_WAIT,
+				 TCP_FIN_WAIT_1,  TCP_FIN_WAIT_2,
+				 TCP_LAST_ACK,	  TCP_CLOSING,
 				 TCP_TIME_WAIT };
 
 	for (unsigned int i = 0; i < sizeof(sts) / sizeof(sts[0]); i++)
 		rst_in_state(sts[i]);
 	/* SYN_RCVD: back to listening, nobody told */
 	setup(NULL);
-	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT, &(struct peer_seg){
-		.seq = 100, .flags = TH_SYN, .wnd = 1000 }));
+	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT,
+			   &(struct peer_seg){
+				   .seq = 100, .flags = TH_SYN, .wnd = 1000 }));
 	WT_CHECK_EQ(tcp_conn_count(S), 1);
-	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT, &(struct peer_seg){
-		.seq = 101, .flags = TH_RST, .wnd = 1000 }));
+	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT,
+			   &(struct peer_seg){
+				   .seq = 101, .flags = TH_RST, .wnd = 1000 }));
 	WT_CHECK_EQ(tcp_conn_count(S), 0);
 	WT_CHECK_EQ(app.accepts + app.errors, 0);
 	teardown();
@@ -658,12 +696,15 @@ static void test_rst_in_each_state(void)
 static void test_connect_refused(void)
 {
 	setup(NULL);
-	struct tcp_conn *c = tcp_connect(S, IP_A, IP_B, 81, &app_ops, &app, NULL);
+	struct tcp_conn *c =
+		tcp_connect(S, IP_A, IP_B, 81, &app_ops, &app, NULL);
 	struct pkt syn = cap_pkt(&cap, 0);
 
 	(void)c;
-	tcp_input(S, build(IP_B, 81, IP_A, syn.sport, &(struct peer_seg){
-		.seq = 0, .ack = syn.seq + 1, .flags = TH_RST | TH_ACK }));
+	tcp_input(S, build(IP_B, 81, IP_A, syn.sport,
+			   &(struct peer_seg){ .seq = 0,
+					       .ack = syn.seq + 1,
+					       .flags = TH_RST | TH_ACK }));
 	WT_CHECK_EQ(app.errors, 1);
 	WT_CHECK_EQ(app.last_err, TCP_ERR_REFUSED);
 	WT_CHECK_EQ(tcp_conn_count(S), 0);
@@ -691,8 +732,9 @@ static void test_connect_timeout(void)
 static void test_closed_port_rst(void)
 {
 	setup(NULL);
-	tcp_input(S, build(IP_B, PPORT, IP_A, 9, &(struct peer_seg){
-		.seq = 700, .flags = TH_SYN, .wnd = 1000 }));
+	tcp_input(S, build(IP_B, PPORT, IP_A, 9,
+			   &(struct peer_seg){
+				   .seq = 700, .flags = TH_SYN, .wnd = 1000 }));
 	WT_CHECK_EQ(cap.n, 1);
 	struct pkt r = cap_pkt(&cap, 0);
 
@@ -700,13 +742,16 @@ static void test_closed_port_rst(void)
 	WT_CHECK_EQ(r.ack, 701);
 	cap_clear(&cap);
 	/* a stray ACK gets RST with seq = its ack; a RST gets nothing */
-	tcp_input(S, build(IP_B, PPORT, IP_A, 9, &(struct peer_seg){
-		.seq = 1, .ack = 4242, .flags = TH_ACK, .wnd = 1000 }));
+	tcp_input(S, build(IP_B, PPORT, IP_A, 9,
+			   &(struct peer_seg){ .seq = 1,
+					       .ack = 4242,
+					       .flags = TH_ACK,
+					       .wnd = 1000 }));
 	WT_CHECK_EQ(cap.n, 1);
 	WT_CHECK_EQ(cap_pkt(&cap, 0).flags, TH_RST);
 	WT_CHECK_EQ(cap_pkt(&cap, 0).seq, 4242);
-	tcp_input(S, build(IP_B, PPORT, IP_A, 9, &(struct peer_seg){
-		.seq = 1, .flags = TH_RST }));
+	tcp_input(S, build(IP_B, PPORT, IP_A, 9,
+			   &(struct peer_seg){ .seq = 1, .flags = TH_RST }));
 	WT_CHECK_EQ(cap.n, 1);
 	teardown();
 }
@@ -758,7 +803,8 @@ static void test_tcb_exhaustion_refused(void)
 	setup(&cfg);
 	for (uint16_t i = 0; i < 5; i++)
 		tcp_input(S, build(IP_B, (uint16_t)(PPORT + i), IP_A, VPORT,
-				   &(struct peer_seg){ .seq = 1, .flags = TH_SYN,
+				   &(struct peer_seg){ .seq = 1,
+						       .flags = TH_SYN,
 						       .wnd = 1000 }));
 	WT_CHECK_EQ(tcp_conn_count(S), 4);
 	WT_CHECK_EQ(S->stats.nomem_tcb, 1);
@@ -779,8 +825,11 @@ static void test_time_wait_reuse(void)
 	WT_CHECK_EQ(tcp_conn_state(c), TCP_TIME_WAIT);
 	cap_clear(&cap);
 	/* RFC 6191: a SYN with a newer timestamp takes the tuple over */
-	sp_seg(&p, TH_SYN, 0, &(struct peer_seg){ .seq = 12345, .mss = true,
-		.mss_val = 1460, .sack_perm = true });
+	sp_seg(&p, TH_SYN, 0,
+	       &(struct peer_seg){ .seq = 12345,
+				   .mss = true,
+				   .mss_val = 1460,
+				   .sack_perm = true });
 	WT_CHECK_EQ(S->stats.tw_reused, 1);
 	WT_CHECK_EQ(cap.n, 1);
 	WT_CHECK_EQ(cap_pkt(&cap, 0).flags, TH_SYN | TH_ACK);
@@ -846,28 +895,44 @@ static void test_port_exhaustion_and_tw_reuse(void)
 	tcp_config_defaults(&cfg);
 	cfg.port_lo = cfg.port_hi = 20000;
 	setup(&cfg);
-	struct tcp_conn *c = tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err);
+	struct tcp_conn *c =
+		tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err);
 	struct pkt syn = cap_pkt(&cap, 0);
 
 	WT_CHECK_EQ(syn.sport, 20000);
-	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) == NULL);
+	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) ==
+		 NULL);
 	WT_CHECK_EQ(err, -EADDRNOTAVAIL);
 	WT_CHECK_EQ(S->stats.no_port, 1);
 	/* another destination may use the same port */
-	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8081, &app_ops, &app, &err) != NULL);
-	tcp_input(S, build(IP_B, 8080, IP_A, 20000, &(struct peer_seg){
-		.seq = 50, .ack = syn.seq + 1, .flags = TH_SYN | TH_ACK,
-		.wnd = 5000, .mss = true, .mss_val = 1460, .ts = true,
-		.tsval = 10, .tsecr = syn.tsval }));
+	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8081, &app_ops, &app, &err) !=
+		 NULL);
+	tcp_input(S, build(IP_B, 8080, IP_A, 20000,
+			   &(struct peer_seg){ .seq = 50,
+					       .ack = syn.seq + 1,
+					       .flags = TH_SYN | TH_ACK,
+					       .wnd = 5000,
+					       .mss = true,
+					       .mss_val = 1460,
+					       .ts = true,
+					       .tsval = 10,
+					       .tsecr = syn.tsval }));
 	WT_CHECK_EQ(tcp_conn_state(c), TCP_ESTABLISHED);
 	tcp_close(c);
-	tcp_input(S, build(IP_B, 8080, IP_A, 20000, &(struct peer_seg){
-		.seq = 51, .ack = syn.seq + 2, .flags = TH_FIN | TH_ACK,
-		.wnd = 5000, .ts = true, .tsval = 11, .tsecr = 1 }));
+	tcp_input(S, build(IP_B, 8080, IP_A, 20000,
+			   &(struct peer_seg){ .seq = 51,
+					       .ack = syn.seq + 2,
+					       .flags = TH_FIN | TH_ACK,
+					       .wnd = 5000,
+					       .ts = true,
+					       .tsval = 11,
+					       .tsecr = 1 }));
 	WT_CHECK_EQ(tcp_conn_state(c), TCP_TIME_WAIT);
-	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) == NULL);
+	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) ==
+		 NULL);
 	vnow += 1 * SEC;
-	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) != NULL);
+	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) !=
+		 NULL);
 	WT_CHECK_EQ(S->stats.tw_reused, 1);
 	teardown();
 }
@@ -886,13 +951,15 @@ static void test_rss_source_ports(void)
 	cfg.n_workers = 4;
 	setup(&cfg);
 	for (int i = 0; i < 20; i++)
-		WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, NULL) != NULL);
+		WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app,
+				     NULL) != NULL);
 	WT_CHECK_EQ(cap.n, 20);
 	for (unsigned int i = 0; i < cap.n; i++) {
 		struct pkt syn = cap_pkt(&cap, i);
 
-		WT_CHECK_EQ(tcp_rss_queue(tcp_rss_symmetric_key, IP_B, IP_A, 8080,
-					  syn.sport, 128, 4), 2);
+		WT_CHECK_EQ(tcp_rss_queue(tcp_rss_symmetric_key, IP_B, IP_A,
+					  8080, syn.sport, 128, 4),
+			    2);
 		WT_CHECK_EQ(tcp_owner_backend(syn.sport, 10000, 59999, 4), 2);
 	}
 	teardown();
@@ -910,9 +977,14 @@ static void test_chained_segment_delivery(void)
 	sp_seg(&p, TH_ACK, 15, NULL);
 	WT_CHECK_EQ(p.snd_nxt, 0);
 	app.rx_bytes = app.rx_check = 0;
-	struct peer_seg ps = { .seq = p.snd_nxt, .ack = p.rcv_nxt, .flags = TH_ACK,
-			       .wnd = 512, .len = 1000, .ts = true,
-			       .tsval = p.ts + 1, .tsecr = 1 };
+	struct peer_seg ps = { .seq = p.snd_nxt,
+			       .ack = p.rcv_nxt,
+			       .flags = TH_ACK,
+			       .wnd = 512,
+			       .len = 1000,
+			       .ts = true,
+			       .tsval = p.ts + 1,
+			       .tsecr = 1 };
 	struct rte_mbuf *m = build(IP_B, PPORT, IP_A, VPORT, &ps);
 	struct rte_mbuf *tail = rte_pktmbuf_alloc(pool);
 	char *dst = rte_pktmbuf_append(tail, 600);

@@ -23,15 +23,16 @@ static void test_client_owner(void)
 	unsigned int hits[4] = { 0 };
 
 	for (uint32_t i = 0; i < 40000; i++) {
-		unsigned int w = tcp_owner_client(0x0a000000u + i / 100,
-						  (uint16_t)(30000 + i % 100), 4);
+		unsigned int w = tcp_owner_client(
+			0x0a000000u + i / 100, (uint16_t)(30000 + i % 100), 4);
 
 		WT_CHECK(w < 4);
 		if (w < 4)
 			hits[w]++;
 		/* a pure function: same answer every time */
-		WT_CHECK_EQ(w, tcp_owner_client(0x0a000000u + i / 100,
-						(uint16_t)(30000 + i % 100), 4));
+		WT_CHECK_EQ(w,
+			    tcp_owner_client(0x0a000000u + i / 100,
+					     (uint16_t)(30000 + i % 100), 4));
 	}
 	for (int w = 0; w < 4; w++)
 		WT_CHECK(hits[w] > 9000 && hits[w] < 11000); /* balanced */
@@ -60,18 +61,21 @@ static void test_rss_symmetric_and_pick(void)
 	unsigned int nq = 4, reta = 128;
 
 	/* the symmetric key hashes both directions alike */
-	WT_CHECK_EQ(tcp_rss_queue(tcp_rss_symmetric_key, local, remote, 12345, 8000, reta, nq),
-		    tcp_rss_queue(tcp_rss_symmetric_key, remote, local, 8000, 12345, reta, nq));
+	WT_CHECK_EQ(tcp_rss_queue(tcp_rss_symmetric_key, local, remote, 12345,
+				  8000, reta, nq),
+		    tcp_rss_queue(tcp_rss_symmetric_key, remote, local, 8000,
+				  12345, reta, nq));
 	for (unsigned int q = 0; q < nq; q++) {
 		uint16_t f, l;
 
 		tcp_port_slice(10000, 59999, q, nq, &f, &l);
-		int p = tcp_rss_pick_port(tcp_rss_symmetric_key, local, remote, 8000,
-					  q, nq, reta, f, l, f);
+		int p = tcp_rss_pick_port(tcp_rss_symmetric_key, local, remote,
+					  8000, q, nq, reta, f, l, f);
 
 		WT_CHECK(p >= f && p <= l);
 		/* checked against rte_softrss directly: the reply lands on q */
-		struct rte_ipv4_tuple t = { .src_addr = remote, .dst_addr = local };
+		struct rte_ipv4_tuple t = { .src_addr = remote,
+					    .dst_addr = local };
 
 		t.sport = 8000;
 		t.dport = (uint16_t)p;
@@ -81,10 +85,10 @@ static void test_rss_symmetric_and_pick(void)
 		WT_CHECK_EQ((h % reta) % nq, q);
 	}
 	/* a one-port range that hashes elsewhere has no answer */
-	int p = tcp_rss_pick_port(tcp_rss_symmetric_key, local, remote, 8000, 0, nq,
-				  reta, 20000, 20000, 20000);
-	unsigned int q = tcp_rss_queue(tcp_rss_symmetric_key, remote, local, 8000,
-				       20000, reta, nq);
+	int p = tcp_rss_pick_port(tcp_rss_symmetric_key, local, remote, 8000, 0,
+				  nq, reta, 20000, 20000, 20000);
+	unsigned int q = tcp_rss_queue(tcp_rss_symmetric_key, remote, local,
+				       8000, 20000, reta, nq);
 
 	WT_CHECK(q == 0 ? p == 20000 : p == -EADDRNOTAVAIL);
 }

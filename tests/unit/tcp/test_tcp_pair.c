@@ -38,7 +38,7 @@ static struct {
 } line[LINE];
 static unsigned int line_head, line_tail;
 static uint64_t wire_delay;
-static uint32_t twice_seq;   /* a segment dropped twice: sent and resent */
+static uint32_t twice_seq; /* a segment dropped twice: sent and resent */
 static int twice_left;
 
 static unsigned int dup_every, dup_count, reorder_every, reorder_count;
@@ -64,14 +64,16 @@ static void line_collect(struct capture *from, bool to_b)
 			rte_pktmbuf_free(from->m[i]);
 			continue;
 		}
-		if (to_b && drop_every && p.len > 0 && ++wire_count % drop_every == 0) {
+		if (to_b && drop_every && p.len > 0 &&
+		    ++wire_count % drop_every == 0) {
 			dropped++;
 			rte_pktmbuf_free(from->m[i]);
 			continue;
 		}
 		line_push(from->m[i], to_b);
 		if (dup_every && ++dup_count % dup_every == 0) /* duplicated */
-			line_push(rte_pktmbuf_copy(from->m[i], pool, 0, UINT32_MAX),
+			line_push(rte_pktmbuf_copy(from->m[i], pool, 0,
+						   UINT32_MAX),
 				  to_b);
 		/* reordered: swaps places with the segment before it */
 		if (reorder_every && ++reorder_count % reorder_every == 0 &&
@@ -79,8 +81,10 @@ static void line_collect(struct capture *from, bool to_b)
 			struct rte_mbuf *t = line[(line_tail - 1) % LINE].m;
 			bool tb = line[(line_tail - 1) % LINE].to_b;
 
-			line[(line_tail - 1) % LINE].m = line[(line_tail - 2) % LINE].m;
-			line[(line_tail - 1) % LINE].to_b = line[(line_tail - 2) % LINE].to_b;
+			line[(line_tail - 1) % LINE].m =
+				line[(line_tail - 2) % LINE].m;
+			line[(line_tail - 1) % LINE].to_b =
+				line[(line_tail - 2) % LINE].to_b;
 			line[(line_tail - 2) % LINE].m = t;
 			line[(line_tail - 2) % LINE].to_b = tb;
 		}
@@ -130,8 +134,10 @@ static void srv_peer_fin(struct tcp_conn *c, void *u)
 }
 
 static const struct tcp_conn_ops srv_ops = {
-	.on_recv = app_recv, .on_peer_fin = srv_peer_fin,
-	.on_error = app_error, .on_closed = app_closed,
+	.on_recv = app_recv,
+	.on_peer_fin = srv_peer_fin,
+	.on_error = app_error,
+	.on_closed = app_closed,
 };
 
 static int srv_accept(struct tcp_conn *c, void *ctx)
@@ -228,7 +234,8 @@ static void bulk(unsigned int loss_every, uint32_t total, bool sack,
 		A->cfg.no_sack = B->cfg.no_sack = true;
 	drop_every = loss_every;
 	wire_delay = delay;
-	struct tcp_conn *c = tcp_connect(A, IP_A, IP_B, 80, &app_ops, &cli, NULL);
+	struct tcp_conn *c =
+		tcp_connect(A, IP_A, IP_B, 80, &app_ops, &cli, NULL);
 	uint32_t sent = 0;
 
 	for (int i = 0; i < 100 && !cli.connected; i++)
@@ -260,7 +267,8 @@ static void bulk(unsigned int loss_every, uint32_t total, bool sack,
 	}
 	printf("# bulk %u bytes, loss 1/%u, sack %d: dropped %u, retransmits %lu, "
 	       "fast recoveries %lu, lost retransmissions %lu, TLPs %lu, RTOs %lu, "
-	       "virtual time %.3f s\n", total, loss_every, sack, dropped,
+	       "virtual time %.3f s\n",
+	       total, loss_every, sack, dropped,
 	       (unsigned long)A->stats.retransmits,
 	       (unsigned long)A->stats.fast_recoveries,
 	       (unsigned long)A->stats.lost_retransmits,
@@ -337,7 +345,8 @@ static void test_teardown_with_live_connections(void)
 
 	setup(64);
 	tcp_listen(B, IP_B, 90, refuse_accept, NULL);
-	struct tcp_conn *r = tcp_connect(A, IP_A, IP_B, 90, &app_ops, &cli, NULL);
+	struct tcp_conn *r =
+		tcp_connect(A, IP_A, IP_B, 90, &app_ops, &cli, NULL);
 
 	(void)r;
 	pump();
@@ -345,8 +354,8 @@ static void test_teardown_with_live_connections(void)
 	WT_CHECK_EQ(cli.errors, 1);
 	WT_CHECK_EQ(cli.last_err, TCP_ERR_RESET);
 	for (int i = 0; i < 10; i++) {
-		struct tcp_conn *c = tcp_connect(A, IP_A, IP_B, 80, &app_ops,
-						 &cli, NULL);
+		struct tcp_conn *c =
+			tcp_connect(A, IP_A, IP_B, 80, &app_ops, &cli, NULL);
 
 		pump();
 		tcp_send(c, h_data(5000, 0));

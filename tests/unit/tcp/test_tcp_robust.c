@@ -27,9 +27,12 @@ static struct rte_mbuf *raw_segment(uint16_t sport, uint16_t dport,
 				    unsigned int payload, bool good_csum)
 {
 	unsigned int total = 20 + 20 + optlen + payload;
-	unsigned int shift = rnd() % 2 ? 2 : 0; /* as after a 14-byte Ethernet header */
+	unsigned int shift =
+		rnd() % 2 ? 2 : 0; /* as after a 14-byte Ethernet header */
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(total + shift)) : NULL;
+	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(
+				 m, (uint16_t)(total + shift)) :
+			 NULL;
 
 	if (p != NULL && shift)
 		p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)shift);
@@ -80,16 +83,33 @@ static unsigned int random_options(uint8_t *o)
 	}
 	while (n + 10 <= want) {
 		switch (rnd() % 5) {
-		case 0: o[n++] = 2; o[n++] = 4; o[n++] = (uint8_t)rnd(); o[n++] = (uint8_t)rnd(); break;
-		case 1: o[n++] = 1; o[n++] = 3; o[n++] = 3; o[n++] = (uint8_t)(rnd() % 20); break;
-		case 2: o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2; break;
+		case 0:
+			o[n++] = 2;
+			o[n++] = 4;
+			o[n++] = (uint8_t)rnd();
+			o[n++] = (uint8_t)rnd();
+			break;
+		case 1:
+			o[n++] = 1;
+			o[n++] = 3;
+			o[n++] = 3;
+			o[n++] = (uint8_t)(rnd() % 20);
+			break;
+		case 2:
+			o[n++] = 1;
+			o[n++] = 1;
+			o[n++] = 4;
+			o[n++] = 2;
+			break;
 		case 3:
-			o[n++] = 8; o[n++] = 10;
+			o[n++] = 8;
+			o[n++] = 10;
 			for (int i = 0; i < 8; i++)
 				o[n++] = (uint8_t)rnd();
 			break;
 		default:
-			o[n++] = 5; o[n++] = 10;
+			o[n++] = 5;
+			o[n++] = 10;
 			for (int i = 0; i < 8; i++)
 				o[n++] = (uint8_t)rnd();
 			break;
@@ -105,10 +125,14 @@ static unsigned int random_options(uint8_t *o)
 static uint32_t near(uint32_t base)
 {
 	switch (rnd() % 4) {
-	case 0: return base;
-	case 1: return base + rnd() % 3000;
-	case 2: return base - rnd() % 3000;
-	default: return rnd();
+	case 0:
+		return base;
+	case 1:
+		return base + rnd() % 3000;
+	case 2:
+		return base - rnd() % 3000;
+	default:
+		return rnd();
 	}
 }
 
@@ -138,14 +162,17 @@ static void test_random_segments(void)
 			seq = near(c->rcv_nxt);
 			ack = near(c->snd_nxt);
 		}
-		uint8_t flags = (uint8_t)(rnd() % 4 ? (rnd() & 0x3f) :
+		uint8_t flags =
+			(uint8_t)(rnd() % 4 ?
+					  (rnd() & 0x3f) :
 					  (TH_ACK | (rnd() % 2 ? TH_FIN : 0)));
 		unsigned int doff = rnd() % 20 ? 5 + ol / 4 : rnd() % 16;
 		unsigned int payload = rnd() % 3 ? 0 : rnd() % 1400;
 
-		tcp_input(S, raw_segment(sport, rnd() % 10 ? 80 : (uint16_t)rnd(),
-					 seq, ack, flags, opt, ol, doff, payload,
-					 rnd() % 30 != 0));
+		tcp_input(S,
+			  raw_segment(sport, rnd() % 10 ? 80 : (uint16_t)rnd(),
+				      seq, ack, flags, opt, ol, doff, payload,
+				      rnd() % 30 != 0));
 		if (app.conn != NULL && rnd() % 7 == 0) {
 			struct tcp_conn *a = app.conn;
 
@@ -154,17 +181,31 @@ static void test_random_segments(void)
 
 			switch (rnd() % 6) {
 			case 0: {
-				struct rte_mbuf *m = h_data(1 + rnd() % 3000, 0);
+				struct rte_mbuf *m =
+					h_data(1 + rnd() % 3000, 0);
 
 				if (tcp_send(a, m) != 0)
-					rte_pktmbuf_free(m); /* refused: still ours */
+					rte_pktmbuf_free(
+						m); /* refused: still ours */
 				break;
 			}
-			case 1: tcp_shutdown(a); break;
-			case 2: tcp_close(a); app.conn = NULL; break;
-			case 3: tcp_abort(a); app.conn = NULL; break;
-			case 4: tcp_recv_done(a, rnd() % 5000); break;
-			default: tcp_set_idle_timeout(a, rnd() % (5 * SEC)); break;
+			case 1:
+				tcp_shutdown(a);
+				break;
+			case 2:
+				tcp_close(a);
+				app.conn = NULL;
+				break;
+			case 3:
+				tcp_abort(a);
+				app.conn = NULL;
+				break;
+			case 4:
+				tcp_recv_done(a, rnd() % 5000);
+				break;
+			default:
+				tcp_set_idle_timeout(a, rnd() % (5 * SEC));
+				break;
 			}
 		}
 		if (rnd() % 5 == 0) {
@@ -179,7 +220,8 @@ static void test_random_segments(void)
 	printf("# %lu segments: %lu bad headers, %lu bad checksums, %lu opens, "
 	       "%lu established, %lu challenge ACKs, %lu RSTs sent\n",
 	       (unsigned long)S->stats.segs_in, (unsigned long)S->stats.bad_hdr,
-	       (unsigned long)S->stats.bad_csum, (unsigned long)S->stats.passive_opens,
+	       (unsigned long)S->stats.bad_csum,
+	       (unsigned long)S->stats.passive_opens,
 	       (unsigned long)S->stats.established,
 	       (unsigned long)S->stats.challenge_acks,
 	       (unsigned long)S->stats.resets_sent);

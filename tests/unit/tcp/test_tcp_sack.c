@@ -24,8 +24,8 @@ static void test_merge_and_count(void)
 	WT_CHECK_EQ(sb.n, 1);
 	WT_CHECK_EQ(sb.r[0].start, U + 2000);
 	WT_CHECK_EQ(sb.r[0].end, U + 6000);
-	WT_CHECK_EQ(sack(10000, 2500, 5500), 0);     /* nothing new */
-	WT_CHECK_EQ(sack(10000, 1500, 2500), 500);   /* extends the front */
+	WT_CHECK_EQ(sack(10000, 2500, 5500), 0); /* nothing new */
+	WT_CHECK_EQ(sack(10000, 1500, 2500), 500); /* extends the front */
 	WT_CHECK_EQ(sb.sacked_bytes, 4500);
 	WT_CHECK(tcp_sack_is_sacked(&sb, U + 1500));
 	WT_CHECK(!tcp_sack_is_sacked(&sb, U + 1499));
@@ -38,9 +38,9 @@ static void test_rejects_dsack_and_garbage(void)
 {
 	tcp_sack_reset(&sb);
 	struct tcp_sack_block b[3] = {
-		{ U - 1000, U },            /* D-SACK below snd_una */
-		{ U + 9000, U + 12000 },    /* beyond snd_nxt */
-		{ U + 3000, U + 2000 },     /* inverted */
+		{ U - 1000, U }, /* D-SACK below snd_una */
+		{ U + 9000, U + 12000 }, /* beyond snd_nxt */
+		{ U + 3000, U + 2000 }, /* inverted */
 	};
 	WT_CHECK_EQ(tcp_sack_update(&sb, U, U + 10000, b, 3), 0);
 	WT_CHECK_EQ(sb.n, 0);
@@ -86,16 +86,19 @@ static void test_next_seg_and_pipe(void)
 	/* hole [0,1000) is lost; [4000,10000) above the highest SACK is in
 	 * flight */
 	WT_CHECK_EQ(tcp_sack_pipe(&sb, U, U + 10000, U, MSS), 6000);
-	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U, MSS, true, &seq, &len),
+	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U, MSS, true, &seq,
+				      &len),
 		    TCP_SACK_NEXT_LOST);
 	WT_CHECK_EQ(seq, U);
 	WT_CHECK_EQ(len, 1000);
 	/* after retransmitting it: counted again, and rule 2 is next */
 	WT_CHECK_EQ(tcp_sack_pipe(&sb, U, U + 10000, U + 1000, MSS), 7000);
 	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U + 1000, MSS, true,
-				      &seq, &len), TCP_SACK_NEXT_NEW);
+				      &seq, &len),
+		    TCP_SACK_NEXT_NEW);
 	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U + 1000, MSS, false,
-				      &seq, &len), TCP_SACK_NEXT_NONE);
+				      &seq, &len),
+		    TCP_SACK_NEXT_NONE);
 }
 
 static void test_next_seg_rule3(void)
@@ -104,9 +107,11 @@ static void test_next_seg_rule3(void)
 
 	tcp_sack_reset(&sb);
 	sack(10000, 1000, 2000); /* one SACK: the hole is not yet lost */
-	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U, MSS, true, &seq, &len),
+	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U, MSS, true, &seq,
+				      &len),
 		    TCP_SACK_NEXT_NEW);
-	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U, MSS, false, &seq, &len),
+	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 10000, U, MSS, false, &seq,
+				      &len),
 		    TCP_SACK_NEXT_RULE3);
 	WT_CHECK_EQ(seq, U);
 	WT_CHECK_EQ(len, 1000);
@@ -121,11 +126,13 @@ static void test_two_holes(void)
 	sack(12000, 1000, 2000);
 	sack(12000, 3000, 7000);
 	/* both holes have > 2 SMSS SACKed above: lost, retransmit in order */
-	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 12000, U, MSS, false, &seq, &len),
+	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 12000, U, MSS, false, &seq,
+				      &len),
 		    TCP_SACK_NEXT_LOST);
 	WT_CHECK_EQ(seq, U);
 	WT_CHECK_EQ(tcp_sack_next_seg(&sb, U, U + 12000, U + 1000, MSS, false,
-				      &seq, &len), TCP_SACK_NEXT_LOST);
+				      &seq, &len),
+		    TCP_SACK_NEXT_LOST);
 	WT_CHECK_EQ(seq, U + 2000);
 	WT_CHECK_EQ(len, 1000);
 	WT_CHECK_EQ(tcp_sack_pipe(&sb, U, U + 12000, U, MSS), 5000);

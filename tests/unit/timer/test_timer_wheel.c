@@ -8,13 +8,13 @@
 #include "timer/timer_wheel.h"
 #include "wtest.h"
 
-#define MS  1000000ull
+#define MS 1000000ull
 #define SEC 1000000000ull
 #define TICK TW_DEFAULT_TICK_NS
 
 struct item {
 	struct tw_entry e;
-	uint64_t due;      /* requested ns */
+	uint64_t due; /* requested ns */
 	uint64_t fired_at; /* now passed to the callback, 0 = not fired */
 	int fires;
 };

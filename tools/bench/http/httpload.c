@@ -57,7 +57,8 @@ static unsigned int bucket_of(uint64_t v)
 {
 	if (v < 2 * SUB)
 		return (unsigned int)v;
-	unsigned int e = 63u - (unsigned int)__builtin_clzll(v); /* >= SUB_BITS+1 */
+	unsigned int e =
+		63u - (unsigned int)__builtin_clzll(v); /* >= SUB_BITS+1 */
 	unsigned int shift = e - SUB_BITS;
 	uint64_t m = v >> shift; /* SUB .. 2*SUB-1 */
 	return 2 * SUB + (e - SUB_BITS - 1) * SUB + (unsigned int)(m - SUB);
@@ -104,20 +105,32 @@ static double hist_pct_us(double p)
 
 /* ---- connections -------------------------------------------------------- */
 
-enum cstate { C_CONNECTING, C_IDLE, C_BUSY, C_DEAD };
-enum pstate { P_HEAD, P_BODY, P_CHUNK_SIZE, P_CHUNK_DATA, P_CHUNK_CRLF, P_TRAILER };
+enum cstate {
+	C_CONNECTING,
+	C_IDLE,
+	C_BUSY,
+	C_DEAD
+};
+enum pstate {
+	P_HEAD,
+	P_BODY,
+	P_CHUNK_SIZE,
+	P_CHUNK_DATA,
+	P_CHUNK_CRLF,
+	P_TRAILER
+};
 
 struct conn {
 	int fd;
 	enum cstate st;
-	uint64_t next_due;      /* intended send time of the next request */
-	uint64_t intended;      /* of the request in flight */
-	uint64_t sent_at;       /* when it actually left (for the timeout) */
-	size_t wsent;           /* bytes of the request written */
+	uint64_t next_due; /* intended send time of the next request */
+	uint64_t intended; /* of the request in flight */
+	uint64_t sent_at; /* when it actually left (for the timeout) */
+	size_t wsent; /* bytes of the request written */
 	char rbuf[RBUF];
 	size_t rlen;
 	enum pstate ps;
-	uint64_t remaining;     /* body / chunk bytes left */
+	uint64_t remaining; /* body / chunk bytes left */
 	int status;
 	bool close_after;
 	bool want_out;
@@ -132,7 +145,8 @@ static unsigned int nconns;
 static uint64_t interval_ns, t_start, t_measure, t_end, timeout_ns;
 
 static struct {
-	uint64_t sent, done, s2xx, snon2xx, errors, timeouts, reconnects, conn_fail, parse_err;
+	uint64_t sent, done, s2xx, snon2xx, errors, timeouts, reconnects,
+		conn_fail, parse_err;
 	uint64_t measured, unsent;
 } ct;
 
@@ -145,14 +159,17 @@ static uint64_t now_ns(void)
 
 static void ep_mod(struct conn *c, bool out)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0), .data.ptr = c};
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP |
+					    (out ? EPOLLOUT : 0),
+				  .data.ptr = c };
 	c->want_out = out;
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 static int conn_open(struct conn *c)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+	    one = 1;
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -161,13 +178,15 @@ static int conn_open(struct conn *c)
 	c->rlen = 0;
 	c->ps = P_HEAD;
 	c->wsent = 0;
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
+	    errno != EINPROGRESS) {
 		close(fd);
 		c->fd = -1;
 		c->st = C_DEAD;
 		return -1;
 	}
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.ptr = c};
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP,
+				  .data.ptr = c };
 	c->want_out = true;
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	return 0;
@@ -192,7 +211,8 @@ static void conn_reset(struct conn *c, bool count_error)
 static void try_write(struct conn *c)
 {
 	while (c->wsent < req_len) {
-		ssize_t n = send(c->fd, req + c->wsent, req_len - c->wsent, MSG_NOSIGNAL);
+		ssize_t n = send(c->fd, req + c->wsent, req_len - c->wsent,
+				 MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				if (!c->want_out)
@@ -238,7 +258,8 @@ static void response_done(struct conn *c, uint64_t now)
 		conn_reset(c, false);
 }
 
-static bool hdr_is(const char *line, size_t len, const char *name, const char **val)
+static bool hdr_is(const char *line, size_t len, const char *name,
+		   const char **val)
 {
 	size_t n = strlen(name);
 	if (len <= n || strncasecmp(line, name, n) || line[n] != ':')
@@ -281,7 +302,8 @@ static long parse_head(struct conn *c)
 		}
 		p = nl + 1;
 	}
-	if (c->status == 204 || c->status == 304 || (c->status >= 100 && c->status < 200)) {
+	if (c->status == 204 || c->status == 304 ||
+	    (c->status >= 100 && c->status < 200)) {
 		c->ps = P_BODY;
 		c->remaining = 0;
 	} else if (chunked) {
@@ -323,7 +345,8 @@ static void consume(struct conn *c, uint64_t now)
 			if (!hl)
 				break;
 			off = (size_t)hl;
-			if (c->status >= 100 && c->status < 200 && c->status != 101) {
+			if (c->status >= 100 && c->status < 200 &&
+			    c->status != 101) {
 				c->ps = P_HEAD; /* interim answer: the final one follows */
 				continue;
 			}
@@ -335,8 +358,10 @@ static void consume(struct conn *c, uint64_t now)
 			continue;
 		}
 		size_t avail = c->rlen - off;
-		if (c->ps == P_BODY || c->ps == P_CHUNK_DATA || c->ps == P_CHUNK_CRLF) {
-			uint64_t take = avail < c->remaining ? avail : c->remaining;
+		if (c->ps == P_BODY || c->ps == P_CHUNK_DATA ||
+		    c->ps == P_CHUNK_CRLF) {
+			uint64_t take = avail < c->remaining ? avail :
+							       c->remaining;
 			off += take;
 			c->remaining -= take;
 			if (c->remaining)
@@ -420,7 +445,8 @@ static void on_event(struct conn *c, uint32_t evs, uint64_t now)
 				conn_reset(c, true);
 				return;
 			}
-			ssize_t n = recv(c->fd, c->rbuf + c->rlen, RBUF - c->rlen, 0);
+			ssize_t n = recv(c->fd, c->rbuf + c->rlen,
+					 RBUF - c->rlen, 0);
 			if (n > 0) {
 				c->rlen += (size_t)n;
 				consume(c, now);
@@ -438,12 +464,17 @@ static void on_event(struct conn *c, uint32_t evs, uint64_t now)
 }
 
 static volatile sig_atomic_t stop;
-static void on_sig(int s) { (void)s; stop = 1; }
+static void on_sig(int s)
+{
+	(void)s;
+	stop = 1;
+}
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: weir-httpload --host IP [--port 8000] [--path /] [--rate R] "
-			"[--conns N] [--duration S] [--warmup S] [--timeout S] [--hostname H]\n");
+	fprintf(stderr,
+		"usage: weir-httpload --host IP [--port 8000] [--path /] [--rate R] "
+		"[--conns N] [--duration S] [--warmup S] [--timeout S] [--hostname H]\n");
 	exit(2);
 }
 
@@ -454,35 +485,59 @@ int main(int argc, char **argv)
 	double rate = 1000, duration = 10, warmup = 1, timeout = 5;
 	nconns = 32;
 	static const struct option opts[] = {
-		{"host", 1, 0, 'h'}, {"port", 1, 0, 'p'}, {"path", 1, 0, 'P'},
-		{"rate", 1, 0, 'r'}, {"conns", 1, 0, 'c'}, {"duration", 1, 0, 'd'},
-		{"warmup", 1, 0, 'w'}, {"timeout", 1, 0, 't'}, {"hostname", 1, 0, 'H'},
-		{0, 0, 0, 0}};
+		{ "host", 1, 0, 'h' },	   { "port", 1, 0, 'p' },
+		{ "path", 1, 0, 'P' },	   { "rate", 1, 0, 'r' },
+		{ "conns", 1, 0, 'c' },	   { "duration", 1, 0, 'd' },
+		{ "warmup", 1, 0, 'w' },   { "timeout", 1, 0, 't' },
+		{ "hostname", 1, 0, 'H' }, { 0, 0, 0, 0 }
+	};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'h': host = optarg; break;
-		case 'p': port = (unsigned int)atoi(optarg); break;
-		case 'P': path = optarg; break;
-		case 'r': rate = atof(optarg); break;
-		case 'c': nconns = (unsigned int)atoi(optarg); break;
-		case 'd': duration = atof(optarg); break;
-		case 'w': warmup = atof(optarg); break;
-		case 't': timeout = atof(optarg); break;
-		case 'H': hostname = optarg; break;
-		default: usage();
+		case 'h':
+			host = optarg;
+			break;
+		case 'p':
+			port = (unsigned int)atoi(optarg);
+			break;
+		case 'P':
+			path = optarg;
+			break;
+		case 'r':
+			rate = atof(optarg);
+			break;
+		case 'c':
+			nconns = (unsigned int)atoi(optarg);
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 't':
+			timeout = atof(optarg);
+			break;
+		case 'H':
+			hostname = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
-	if (!host || !port || port > 65535 || rate <= 0 || rate > 1e7 || nconns < 1 ||
-	    nconns > 10000 || duration <= 0 || warmup < 0 || warmup >= duration || timeout <= 0)
+	if (!host || !port || port > 65535 || rate <= 0 || rate > 1e7 ||
+	    nconns < 1 || nconns > 10000 || duration <= 0 || warmup < 0 ||
+	    warmup >= duration || timeout <= 0)
 		usage();
 	memset(&dst, 0, sizeof(dst));
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &dst.sin_addr) != 1)
 		usage();
-	int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: weir-httpload\r\n\r\n",
-			  path, hostname ? hostname : host, port);
+	int rl = snprintf(
+		req, sizeof(req),
+		"GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: weir-httpload\r\n\r\n",
+		path, hostname ? hostname : host, port);
 	if (rl < 0 || (size_t)rl >= sizeof(req))
 		usage();
 	req_len = (size_t)rl;
@@ -533,7 +588,8 @@ int main(int argc, char **argv)
 	t_measure = t_start + (uint64_t)(warmup * 1e9);
 	t_end = t_start + (uint64_t)(duration * 1e9);
 	for (unsigned int i = 0; i < nconns; i++)
-		conns[i].next_due = t_start + (uint64_t)i * interval_ns / nconns;
+		conns[i].next_due =
+			t_start + (uint64_t)i * interval_ns / nconns;
 
 	uint64_t drain_until = t_end + timeout_ns;
 	while (!stop) {
@@ -570,7 +626,7 @@ int main(int argc, char **argv)
 		if (now >= t_end && (busy == 0 || now >= drain_until))
 			break;
 		now = now_ns();
-		struct timespec ts = {0, 0};
+		struct timespec ts = { 0, 0 };
 		if (next > now) {
 			uint64_t d = next - now;
 			ts.tv_sec = (time_t)(d / 1000000000ull);
@@ -588,7 +644,8 @@ int main(int argc, char **argv)
 		if (c->st == C_BUSY)
 			ct.timeouts++;
 		if (c->next_due < t_end)
-			ct.unsent += (t_end - c->next_due + interval_ns - 1) / interval_ns;
+			ct.unsent += (t_end - c->next_due + interval_ns - 1) /
+				     interval_ns;
 	}
 	double window = (double)(t_end - t_measure) / 1e9;
 	printf("{\"ok\":true,\"rate\":%.0f,\"conns\":%u,\"duration\":%.3f,\"warmup\":%.3f,"
@@ -597,12 +654,14 @@ int main(int argc, char **argv)
 	       "\"reconnects\":%lu,\"conn_fail\":%lu,\"measured\":%lu,\"achieved_rps\":%.1f,"
 	       "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
 	       "\"max_us\":%.1f,\"mean_us\":%.1f,\"drain_s\":%.3f}\n",
-	       rate, nconns, duration, warmup, (unsigned long)ct.sent, (unsigned long)ct.done,
-	       (unsigned long)ct.s2xx, (unsigned long)ct.snon2xx, (unsigned long)ct.errors,
-	       (unsigned long)ct.timeouts, (unsigned long)ct.unsent, (unsigned long)ct.parse_err,
-	       (unsigned long)ct.reconnects, (unsigned long)ct.conn_fail,
-	       (unsigned long)ct.measured, (double)ct.measured / window, hist_pct_us(50),
-	       hist_pct_us(90), hist_pct_us(99), hist_pct_us(99.9), (double)hist_max / 1000.0,
+	       rate, nconns, duration, warmup, (unsigned long)ct.sent,
+	       (unsigned long)ct.done, (unsigned long)ct.s2xx,
+	       (unsigned long)ct.snon2xx, (unsigned long)ct.errors,
+	       (unsigned long)ct.timeouts, (unsigned long)ct.unsent,
+	       (unsigned long)ct.parse_err, (unsigned long)ct.reconnects,
+	       (unsigned long)ct.conn_fail, (unsigned long)ct.measured,
+	       (double)ct.measured / window, hist_pct_us(50), hist_pct_us(90),
+	       hist_pct_us(99), hist_pct_us(99.9), (double)hist_max / 1000.0,
 	       hist_n ? hist_sum / (double)hist_n / 1000.0 : 0.0,
 	       t_stop > t_end ? (double)(t_stop - t_end) / 1e9 : 0.0);
 	return 0;
