@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev
+  build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format
   dpdk dpdk-dev libdpdk-dev libcjson-dev libbpf-dev libxdp-dev libpcap-dev libssl-dev
   # testbed and tests
   iproute2 ethtool iputils-ping iputils-arping curl socat tcpdump nftables

@@ -57,7 +57,8 @@ class Testbed:
     """tools/testbed/testbed.sh up/down with a name of our own."""
 
     def __init__(self, name, replicas=2, impair=None):
-        self.name = name
+        # WEIR_TB_SUFFIX lets two checkouts run the same test at once.
+        self.name = name + os.environ.get("WEIR_TB_SUFFIX", "")
         env = dict(os.environ, WEIR_BUILD=BUILD)
         if impair:
             env["WEIR_IMPAIR"] = impair
