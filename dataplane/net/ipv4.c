@@ -16,8 +16,12 @@ static int ipv4_bad_source(const struct net_iface *iface, uint32_t src)
 
 	if (h == 0 || h == 0xffffffffu || (h >> 28) >= 0xe || (h >> 24) == 127)
 		return 1;
-	/* Directed broadcast of the on-link subnet. */
-	if ((src & ~iface->netmask) == ~iface->netmask)
+	/* Directed broadcast of the on-link subnet only: off-link, an address
+	 * ending in .255 (or .0) is an ordinary host behind the gateway. A /31
+	 * or /32 has no broadcast address (RFC 3021). */
+	if ((src & iface->netmask) == (iface->local_ip & iface->netmask) &&
+	    rte_be_to_cpu_32(~iface->netmask) > 1 &&
+	    (src & ~iface->netmask) == ~iface->netmask)
 		return 1;
 	return net_is_ours(iface, src);
 }

@@ -217,6 +217,18 @@ static void m_src_subnet_bcast(uint8_t *p, uint32_t *len)
 	(void)len;
 	set_src(p, IP(10, 77, 0, 255));
 }
+/* Off-link hosts whose last octet looks like a broadcast or network
+ * address: ordinary clients behind the gateway (issue #20). */
+static void m_src_offlink_255(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(10, 200, 1, 255));
+}
+static void m_src_offlink_0(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	set_src(p, IP(10, 200, 1, 0));
+}
 static void m_dst(uint8_t *p, uint32_t *len)
 {
 	(void)len;
@@ -247,6 +259,9 @@ static void test_ipv4_drops(void)
 		{ "src is our vip", m_src_ours, WEIR_CTR_drop_ip_bad_src },
 		{ "src subnet broadcast", m_src_subnet_bcast,
 		  WEIR_CTR_drop_ip_bad_src },
+		{ "src off-link .255 (behind the gateway)", m_src_offlink_255,
+		  0 },
+		{ "src off-link .0 (behind the gateway)", m_src_offlink_0, 0 },
 		{ "dst not ours", m_dst, WEIR_CTR_drop_ip_not_for_us },
 	};
 
