@@ -143,7 +143,8 @@ static const struct {
 	FIELD(tcp_stats, ooo_queued), FIELD(tcp_stats, ooo_dropped),
 	FIELD(tcp_stats, delayed_acks), FIELD(tcp_stats, tw_reused),
 	FIELD(tcp_stats, lost_retransmits), FIELD(tcp_stats, tlp_probes),
-	FIELD(tcp_stats, nomem_reass),
+	FIELD(tcp_stats, nomem_reass), FIELD(tcp_stats, listen_syn_fin),
+	FIELD(tcp_stats, listen_no_flags),
 }, app_fields[] = {
 	FIELD(testapp_stats, accepted), FIELD(testapp_stats, connected),
 	FIELD(testapp_stats, completed), FIELD(testapp_stats, failed),

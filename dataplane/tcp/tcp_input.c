@@ -261,14 +261,34 @@ static int passive_open(struct tcp_stack *stk, struct tcp_listener *l,
 	return 0;
 }
 
+/* LISTEN (RFC 9293 3.10.7.2): SYN+FIN is no valid open and takes no TCB
+ * (Linux drops it too); a segment with none of SYN, ACK, RST is "any other
+ * control or text-bearing segment": dropped, not answered. True if dropped. */
+static bool listen_discard(struct tcp_stack *stk, const struct tcp_seg *s)
+{
+	if (s->flags & (TH_ACK | TH_RST))
+		return false; /* an ACK gets RST, a RST nothing: as before */
+	if ((s->flags & (TH_SYN | TH_FIN)) == (TH_SYN | TH_FIN)) {
+		stk->stats.listen_syn_fin++;
+		return true;
+	}
+	if (!(s->flags & TH_SYN)) {
+		stk->stats.listen_no_flags++;
+		return true;
+	}
+	return false;
+}
+
 static int input_no_conn(struct tcp_stack *stk, const struct tcp_flow_key *k,
 			 const struct tcp_seg *s)
 {
 	struct tcp_listener *l;
 
 	stk->stats.no_flow++;
-	if ((s->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
-	    (l = find_listener(stk, k)) != NULL)
+	l = find_listener(stk, k);
+	if (l != NULL && listen_discard(stk, s))
+		return -ENOENT;
+	if ((s->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN && l != NULL)
 		return passive_open(stk, l, k, s);
 	tcp_reply_rst(stk, k, s);
 	return -ENOENT;

@@ -97,6 +97,7 @@ struct tcp_stats {
 	uint64_t challenge_acks, challenge_acks_limited, paws_drops;
 	uint64_t ooo_queued, ooo_dropped, delayed_acks, tw_reused;
 	uint64_t lost_retransmits, tlp_probes, nomem_reass;
+	uint64_t listen_syn_fin, listen_no_flags; /* dropped at a listener */
 };
 
 /* What the application (proxy, splice, health check) is told. Every hook

@@ -756,6 +756,51 @@ static void test_closed_port_rst(void)
 	teardown();
 }
 
+/* #20: SYN+FIN and a flagless segment to a listening port are dropped
+ * without an answer and take no TCB; the same flags to a closed port still
+ * get the RST a closed port gives. */
+static void test_listener_drops(void)
+{
+	static const uint8_t bad[] = {
+		TH_SYN | TH_FIN, TH_SYN | TH_FIN | TH_ACK, 0, TH_FIN, TH_PSH,
+		TH_URG
+	};
+	uint64_t opens, syn_fin, no_flags;
+
+	setup(NULL);
+	opens = S->stats.passive_opens;
+	for (unsigned int i = 0; i < RTE_DIM(bad); i++)
+		tcp_input(S, build(IP_B, PPORT + i, IP_A, VPORT,
+				   &(struct peer_seg){ .seq = 700,
+						       .ack = 1,
+						       .flags = bad[i],
+						       .wnd = 1000 }));
+	syn_fin = S->stats.listen_syn_fin;
+	no_flags = S->stats.listen_no_flags;
+	WT_CHECK_EQ(cap.n, 1); /* only SYN+FIN+ACK: an ACK to LISTEN gets RST */
+	if (cap.n == 1)
+		WT_CHECK_EQ(cap_pkt(&cap, 0).flags, TH_RST);
+	WT_CHECK_EQ(S->stats.passive_opens, opens);
+	WT_CHECK_EQ(app.accepts, 0);
+	WT_CHECK_EQ(syn_fin, 1);
+	WT_CHECK_EQ(no_flags, 4);
+	/* a SYN after them still opens */
+	cap_clear(&cap);
+	tcp_input(S, build(IP_B, PPORT, IP_A, VPORT,
+			   &(struct peer_seg){
+				   .seq = 900, .flags = TH_SYN, .wnd = 1000 }));
+	WT_CHECK_EQ(cap.n, 1);
+	if (cap.n == 1)
+		WT_CHECK_EQ(cap_pkt(&cap, 0).flags, TH_SYN | TH_ACK);
+	/* a closed port answers a flagless segment with RST+ACK as before */
+	cap_clear(&cap);
+	tcp_input(S, build(IP_B, PPORT, IP_A, 9,
+			   &(struct peer_seg){ .seq = 5, .flags = 0 }));
+	WT_CHECK_EQ(cap.n, 1);
+	WT_CHECK_EQ(S->stats.listen_no_flags, no_flags);
+	teardown();
+}
+
 static void test_out_of_order_and_sack(void)
 {
 	setup(NULL);
@@ -1113,6 +1158,7 @@ int main(void)
 	WT_RUN(test_connect_refused);
 	WT_RUN(test_connect_timeout);
 	WT_RUN(test_closed_port_rst);
+	WT_RUN(test_listener_drops);
 	WT_RUN(test_out_of_order_and_sack);
 	WT_RUN(test_paws);
 	WT_RUN(test_tcb_exhaustion_refused);
