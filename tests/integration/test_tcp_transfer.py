@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import PY, Tap, Testbed, WeirDP, run  # noqa: E402
+from weirlib import PY, Tap, Testbed, WeirDP, delta, run  # noqa: E402
 
 PEER = os.path.join(os.path.dirname(__file__), "lib", "tcppeer.py")
 MiB = 1 << 20
@@ -130,6 +130,35 @@ def error_paths(t, tb, dp):
     t.ok(tcp1["resets_rcvd"] > tcp0["resets_rcvd"], "a client RST mid-transfer is taken", tcp1)
 
 
+PROBE = r"""
+import sys
+from scapy.all import IP, TCP, sr1, conf
+conf.verb = 0
+vip, port = sys.argv[1], int(sys.argv[2])
+for name, flags in (("syn+fin", "SF"), ("no flags", ""), ("fin only", "F")):
+    r = sr1(IP(dst=vip) / TCP(sport=40100 + len(name), dport=port, flags=flags, seq=1000),
+            timeout=1)
+    print(name, "silent" if r is None else "answered %s" % r[TCP].flags)
+"""
+
+
+def listener_probes(t, tb, dp):
+    """#20: a listener drops SYN+FIN and segments without SYN/ACK/RST with no
+    answer and counts them, as Linux does."""
+    tcp0 = dp.telemetry("/weir/tcp")
+    r = run([PY, "-c", PROBE, tb.vip, "9004"], ns=tb.ns_cli, timeout=30)
+    lines = r.stdout.split("\n")
+    t.ok(r.returncode == 0 and all(l.endswith("silent") for l in lines if l),
+         "SYN+FIN, a flagless and a FIN-only segment to a listener get no answer",
+         r.stdout + r.stderr)
+    tcp1 = dp.telemetry("/weir/tcp")
+    t.ok(tcp1["listen_syn_fin"] - tcp0["listen_syn_fin"] == 1 and
+         tcp1["listen_no_flags"] - tcp0["listen_no_flags"] == 2 and
+         tcp1["passive_opens"] == tcp0["passive_opens"],
+         "they are counted (listen_syn_fin, listen_no_flags) and take no TCB",
+         delta(tcp1, tcp0))
+
+
 def slow_reader(t, tb, dp):
     """A reader with a tiny buffer that pauses: weir-dp must probe the zero
     window and still deliver every byte."""
@@ -194,6 +223,7 @@ def main():
         t.ok(all(lc["worker%d" % i]["tcp_segments_in"] > 0 for i in (0, 1)),
              "both workers carried TCP (hand-off from the single queue)", lc)
         error_paths(t, tb, dp)
+        listener_probes(t, tb, dp)
         slow_reader(t, tb, dp)
         many_connections(t, tb, dp)
         tcp = wait_idle(dp, base, tb)
