@@ -253,7 +253,7 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
 				sum += the_dp->workers[i].px->ctr[c];
 		rte_tel_data_add_dict_u64(d, proxy_counter_name(c), sum);
 	}
-	for (unsigned int e = 1; e < 64; e++) {
+	for (unsigned int e = 1; e < HTTP_ERR_COUNT; e++) {
 		uint64_t sum = 0;
 		char key[64];
 

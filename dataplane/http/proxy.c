@@ -22,7 +22,6 @@
 #include "tcp/tcp.h"
 
 #define QCAP 512 /* segments queued per direction (> a window) */
-#define MAX_TRIES 8 /* servers remembered as tried per request */
 #define SWEEP_NS 50000000ull /* pool idle and re-probe sweep: 50 ms */
 #define NS_PER_MS 1000000ull
 #define CNT(px, n) ((px)->ctr[PX_CTR_##n]++)
@@ -771,7 +770,7 @@ static bool sess_read_head(struct px_sess *s)
 			enum http_error e = http_head_error(&s->req);
 
 			CNT(s->px, err_parse);
-			s->px->parse_errors[(unsigned int)e % 64]++;
+			s->px->parse_errors[e]++;
 			s->head_method =
 				false; /* this request's, not the last one's */
 			return sess_error(s, http_head_error_status(&s->req),
@@ -840,9 +839,7 @@ static bool sess_forward_body(struct px_sess *s)
 					   m->data_len, &used);
 			if (r == HTTP_ERROR) {
 				CNT(s->px, err_parse);
-				s->px->parse_errors
-					[(unsigned int)http_body_error(&next) %
-					 64]++;
+				s->px->parse_errors[http_body_error(&next)]++;
 				bconn_release(s->bc, false);
 				return sess_error(
 					s, http_body_error_status(&next), true);

@@ -128,7 +128,7 @@ struct proxy {
 	struct px_server *servers; /* open addressing by id */
 	struct lb_ctx lb;
 	uint64_t ctr[PX_CTR_MAX];
-	uint64_t parse_errors[64]; /* by enum http_error */
+	uint64_t parse_errors[HTTP_ERR_COUNT]; /* by enum http_error */
 };
 
 /* ---- functions ---------------------------------------------------------- */

@@ -121,7 +121,7 @@ static uint64_t load_of(const struct lb_ctx *c, const struct lb_member *m)
 {
 	const struct lb_load *l = lb_ctx_load(c, m->srv);
 
-	return (uint64_t)l->active + l->queued;
+	return l->active;
 }
 
 /* a/wa < b/wb without division (loads < 2^33, weights < 2^16). */

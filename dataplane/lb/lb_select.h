@@ -54,7 +54,6 @@ struct lb_member {
  * fields, read by stats readers as per-lcore counters are (one store old). */
 struct lb_load {
 	uint32_t active; /* requests assigned here and not yet released */
-	uint32_t queued; /* requests waiting for a slot (maxconn queue, later) */
 	uint64_t picks; /* times chosen */
 };
 
@@ -190,14 +189,14 @@ int lb_sched_init(struct lb_sched *s, int64_t *wrr, uint32_t cap);
  * Candidates: members that are UP and READY (lb_hs_usable), weight > 0,
  * id < nsrv and not in x. A candidate at its maxconn is "full" and skipped
  * (HAProxy). Primaries are chosen by p->algo:
- *   LEASTCONN   least (active + queued) / weight; ties go to the first one
+ *   LEASTCONN   least active / weight; ties go to the first one
  *               from the rotation cursor, which then moves past the choice,
  *               so equal servers take turns (as HAProxy's tree does).
  *   ROUNDROBIN  smooth weighted round robin (nginx): each pick adds every
  *               candidate's weight to its current weight, takes the largest
  *               (first in member order on a tie) and subtracts the total.
  *   P2C         two distinct candidates drawn with probability proportional
- *               to weight; the lower (active + queued) / weight wins, the
+ *               to weight; the lower active / weight wins, the
  *               first drawn on a tie.
  * Backups are considered only when no primary is a candidate (full ones
  * count as candidates: then the request must wait, not spill); among

@@ -65,11 +65,6 @@ static void test_leastconn_picks_least_loaded(void)
 	WT_CHECK_EQ(load[1].picks, 1);
 	/* Now 1 and 2 tie at 2; the cursor moved past 1, so 2 goes first. */
 	WT_CHECK_EQ(lb_select(&ctx, &pool, &sched, NULL), 2);
-	/* Queued requests count as load too. */
-	setup(2, LB_ALGO_LEASTCONN);
-	load[0].active = 1;
-	load[1].queued = 2;
-	WT_CHECK_EQ(lb_select(&ctx, &pool, &sched, NULL), 0);
 }
 
 static void test_leastconn_rotates_ties(void)
