@@ -76,6 +76,10 @@ size_t http_fe_not_found(char *buf, size_t cap, const char *path,
 	char body[2048];
 	int n;
 
+	/* Ray's config prints the path without query or fragment. */
+	for (size_t i = 0; i < path_len; i++)
+		if (path[i] == '?' || path[i] == '#')
+			path_len = i;
 	if (path_len > 1900)
 		path_len =
 			1900; /* the 414 limit is larger; keep the body bounded */

@@ -31,9 +31,10 @@ size_t http_fe_response(char *buf, size_t cap, uint16_t status,
 			const char *ctype, const char *body, size_t body_len,
 			bool close, bool head_only);
 
-/* The 404 for a path no route matches:
+/* The 404 for a path no route matches, the one copy of Ray's body:
  * "Path '<path>' not found. Ping http://.../-/routes for available routes."
- * Returns the length, or 0 if it does not fit. */
+ * (the "..." is literal), path cut at '?' or '#' and at 1900 bytes so the
+ * body stays bounded. Returns the length, or 0 if it does not fit. */
 size_t http_fe_not_found(char *buf, size_t cap, const char *path,
 			 size_t path_len, bool close, bool head_only);
 

@@ -194,19 +194,6 @@ size_t route_routes_json(const struct weir_table *t, char *buf, size_t cap)
 	return finish(&o);
 }
 
-size_t route_not_found_body(const char *path, size_t len, char *buf, size_t cap)
-{
-	static const char head[] = "Path '";
-	static const char tail[] =
-		"' not found. Ping http://.../-/routes for available routes.";
-	struct out o = { buf, cap, 0 };
-
-	put(&o, head, sizeof(head) - 1);
-	put(&o, path, route_path_len(path, len));
-	put(&o, tail, sizeof(tail) - 1);
-	return finish(&o);
-}
-
 static int terminated(const char *s, size_t size)
 {
 	return memchr(s, 0, size) != NULL;

@@ -76,13 +76,6 @@ const char *route_target_path(const char *target, size_t len, size_t *out_len);
  * is < cap. */
 size_t route_routes_json(const struct weir_table *t, char *buf, size_t cap);
 
-/* Writes the 404 body Ray's config answers for path (cut at '?'/'#'):
- * "Path '<path>' not found. Ping http://.../-/routes for available
- * routes." (the "..." is literal; the path bytes are copied as they came).
- * Returns as route_routes_json. */
-size_t route_not_found_body(const char *path, size_t len, char *buf,
-			    size_t cap);
-
 /* Checks a snapshot before a worker adopts it: magic, ABI version, sizes,
  * every offset and index in range, every string NUL-terminated, routes
  * pointing to HTTP backends. len: bytes readable at mem. Returns 0,

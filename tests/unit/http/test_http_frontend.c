@@ -46,6 +46,18 @@ static void test_not_found(void)
 		n,
 		"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n"
 		"Path '/nope/x' not found. Ping http://.../-/routes for available routes.");
+	/* query and fragment are not part of the path Ray prints */
+	n = http_fe_not_found(buf, sizeof(buf), "/nope/x?z=1", 11, false,
+			      false);
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n"
+		"Path '/nope/x' not found. Ping http://.../-/routes for available routes.");
+	n = http_fe_not_found(buf, sizeof(buf), "/nope/x#f", 9, false, false);
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 72\r\n\r\n"
+		"Path '/nope/x' not found. Ping http://.../-/routes for available routes.");
 	n = http_fe_not_found(buf, sizeof(buf), "/nope/x", 7, false, true);
 	CHECK_BYTES(
 		n,

@@ -200,20 +200,6 @@ static void test_routes_body_escaping(void)
 	free(t);
 }
 
-static void test_not_found_body(void)
-{
-	static const char want[] =
-		"Path '/x/y' not found. Ping http://.../-/routes for available routes.";
-	char body[128];
-
-	WT_CHECK_EQ(route_not_found_body("/x/y?z=1", 8, body, sizeof(body)),
-		    strlen(want));
-	WT_CHECK(!strcmp(body, want));
-	WT_CHECK_EQ(route_not_found_body("/x/y", 4, body, sizeof(body)),
-		    strlen(want));
-	WT_CHECK(!strcmp(body, want));
-}
-
 static void test_target_path(void)
 {
 	static const struct {
@@ -323,7 +309,6 @@ int main(void)
 	WT_RUN(test_no_groups_everything_404);
 	WT_RUN(test_routes_body_exact);
 	WT_RUN(test_routes_body_escaping);
-	WT_RUN(test_not_found_body);
 	WT_RUN(test_target_path);
 	WT_RUN(test_grpc_lookup);
 	WT_RUN(test_table_check);
