@@ -70,7 +70,15 @@ static void parse_options(const uint8_t *o, unsigned int n, struct tcp_seg *s)
 }
 
 /* Validates the IPv4 and TCP headers and the checksum; fills *s and *k.
- * Returns 0, or -EINVAL (counted). */
+ * Returns 0, or -EINVAL (counted).
+ *
+ * The worker has run ipv4_validate() before, and these IPv4 checks repeat
+ * part of it on purpose: tcp_input() is an entry point of its own (the
+ * virtual-time harness and the robustness test feed it raw packets with
+ * no ipv4_validate in front), and it reads ihl and total_length to find
+ * the TCP header, so bounding them here is memory safety, not policy. The
+ * rest (version, protocol, fragment bits) is three compares on a cache
+ * line already loaded. Source/destination policy is ipv4_validate's alone. */
 static int parse(struct tcp_stack *stk, struct rte_mbuf *m, struct tcp_seg *s,
 		 struct tcp_flow_key *k)
 {

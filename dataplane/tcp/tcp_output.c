@@ -9,8 +9,10 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "net/ipv4.h"
 #include "tcp/tcp_internal.h"
 
+#define TCP_IP_TTL 64
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
 #define TCPOPT_MSS 2
@@ -198,16 +200,9 @@ static int emit(struct tcp_stack *stk, const struct tcp_flow_key *k,
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(p + 20);
 
-	ip->version_ihl = 0x45;
-	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
-	ip->packet_id = rte_cpu_to_be_16((uint16_t)stk->ip_id++);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->hdr_checksum = 0;
-	ip->src_addr = rte_cpu_to_be_32(k->local_ip);
-	ip->dst_addr = rte_cpu_to_be_32(k->remote_ip);
+	ipv4_build(p, rte_cpu_to_be_32(k->local_ip),
+		   rte_cpu_to_be_32(k->remote_ip), IPPROTO_TCP,
+		   (uint16_t)(total - 20), (uint16_t)stk->ip_id++, TCP_IP_TTL);
 	th->src_port = rte_cpu_to_be_16(k->local_port);
 	th->dst_port = rte_cpu_to_be_16(k->remote_port);
 	th->sent_seq = rte_cpu_to_be_32(s->seq);
@@ -222,7 +217,6 @@ static int emit(struct tcp_stack *stk, const struct tcp_flow_key *k,
 	if (s->data_len)
 		copy_from_sndq(s->data_from, s->data_off, s->data_len,
 			       p + 40 + s->optlen);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	m->l2_len = 0;
 	m->l3_len = 20;

@@ -63,7 +63,7 @@ class Testbed:
         if impair:
             env["WEIR_IMPAIR"] = impair
         self.env = env
-        out = run(["bash", TESTBED, "up", name, str(replicas)], env=env, check=True).stdout
+        out = run(["bash", TESTBED, "up", self.name, str(replicas)], env=env, check=True).stdout
         self.vars = dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
         self.vars = {k: v.strip('"') for k, v in self.vars.items()}
         atexit.register(self.down)
