@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "http/http_frontend.h"
+#include "lb/route.h"
 
 const char *http_fe_reason(uint16_t status)
 {
@@ -76,13 +77,11 @@ size_t http_fe_not_found(char *buf, size_t cap, const char *path,
 	char body[2048];
 	int n;
 
-	/* Ray's config prints the path without query or fragment. */
-	for (size_t i = 0; i < path_len; i++)
-		if (path[i] == '?' || path[i] == '#')
-			path_len = i;
+	/* Ray's config prints the path without query or fragment; the 414
+	 * limit is larger than the body we keep, so cap it too. */
+	path_len = route_path_len(path, path_len);
 	if (path_len > 1900)
-		path_len =
-			1900; /* the 414 limit is larger; keep the body bounded */
+		path_len = 1900;
 	n = snprintf(
 		body, sizeof(body),
 		"Path '%.*s' not found. Ping http://.../-/routes for available routes.",
