@@ -13,28 +13,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "config/jsonfile.h"
+#include "common/json_check.h"
+#include "common/jsonfile.h"
 #include "targetgroup.h"
 
 #define PATH_MAX_LEN 96
-
-struct pctx {
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct pctx *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(struct pctx *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->err, p->errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 const char *tg_protocol_name(enum tg_protocol proto)
 {
@@ -135,7 +118,7 @@ static int sanitized_cmp(const char *a, const char *b)
 
 /* A string field: absent/null -> *found 0 (an error if required); else
  * checked for type, UTF-8 and length (size includes the NUL) and copied. */
-static int get_string(struct pctx *p, const cJSON *obj, const char *key,
+static int get_string(struct jc_ctx *p, const cJSON *obj, const char *key,
 		      const char *path, int required, char *out, size_t size,
 		      int *found)
 {
@@ -146,96 +129,65 @@ static int get_string(struct pctx *p, const cJSON *obj, const char *key,
 		*found = 0;
 	if (!v || cJSON_IsNull(v)) {
 		if (required)
-			return fail(p, "%s.%s: missing", path, key);
+			return jc_fail(p, "%s.%s: missing", path, key);
 		return 0;
 	}
 	if (!cJSON_IsString(v))
-		return fail(p, "%s.%s: must be a string", path, key);
+		return jc_fail(p, "%s.%s: must be a string", path, key);
 	len = strlen(v->valuestring);
 	if (len >= size)
-		return fail(p, "%s.%s: %zu bytes is too long (at most %zu)",
-			    path, key, len, size - 1);
+		return jc_fail(p, "%s.%s: %zu bytes is too long (at most %zu)",
+			       path, key, len, size - 1);
 	if (!utf8_valid(v->valuestring))
-		return fail(p, "%s.%s: not valid UTF-8", path, key);
+		return jc_fail(p, "%s.%s: not valid UTF-8", path, key);
 	memcpy(out, v->valuestring, len + 1);
 	if (found)
 		*found = 1;
 	return 0;
 }
 
-static int get_bool(struct pctx *p, const cJSON *obj, const char *key,
-		    const char *path, bool *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsBool(v))
-		return fail(p, "%s.%s: must be true or false", path, key);
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-static int parse_ip(struct pctx *p, const cJSON *obj, const char *path,
+/* The target's "ip": required, a unicast IPv4 address. */
+static int parse_ip(struct jc_ctx *p, const cJSON *obj, const char *path,
 		    uint32_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "ip");
-	struct in6_addr a6;
-	struct in_addr a;
-	uint32_t h;
+	char what[PATH_MAX_LEN + 72];
 
-	if (!v || cJSON_IsNull(v))
-		return fail(p, "%s.ip: missing", path);
-	if (!cJSON_IsString(v))
-		return fail(p, "%s.ip: must be a string with an IPv4 address",
-			    path);
-	if (inet_pton(AF_INET, v->valuestring, &a) != 1) {
-		if (inet_pton(AF_INET6, v->valuestring, &a6) == 1)
-			return fail(
-				p,
-				"%s.ip: \"%.64s\" is IPv6, not supported yet",
-				path, v->valuestring);
-		return fail(p, "%s.ip: \"%.64s\" is not an IPv4 address", path,
-			    v->valuestring);
-	}
-	h = ntohl(a.s_addr);
-	if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe)
-		return fail(
-			p,
-			"%s.ip: %s cannot be a server (unspecified, broadcast or multicast)",
-			path, v->valuestring);
-	*out = a.s_addr;
-	return 0;
+	snprintf(what, sizeof(what), "%s.ip", path);
+	if (jc_absent(p, v))
+		return jc_fail(p, "%s: missing", what);
+	return jc_ipv4(p, v, what, out);
 }
 
-static int parse_port(struct pctx *p, const cJSON *obj, const char *path,
+static int parse_port(struct jc_ctx *p, const cJSON *obj, const char *path,
 		      uint16_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "port");
 	double d;
 
 	if (!v || cJSON_IsNull(v))
-		return fail(p, "%s.port: missing", path);
+		return jc_fail(p, "%s.port: missing", path);
 	if (!cJSON_IsNumber(v))
-		return fail(p, "%s.port: must be an integer (1-65535)", path);
+		return jc_fail(p, "%s.port: must be an integer (1-65535)",
+			       path);
 	d = v->valuedouble;
 	if (d != (double)(long long)d)
-		return fail(p, "%s.port: %.15g is not an integer", path, d);
+		return jc_fail(p, "%s.port: %.15g is not an integer", path, d);
 	if (d < 1 || d > 65535)
-		return fail(p, "%s.port: %.15g is out of range (1-65535)", path,
-			    d);
+		return jc_fail(p, "%s.port: %.15g is out of range (1-65535)",
+			       path, d);
 	*out = (uint16_t)d;
 	return 0;
 }
 
-static int parse_target(struct pctx *p, const cJSON *v, const char *path,
+static int parse_target(struct jc_ctx *p, const cJSON *v, const char *path,
 			struct tg_target *t)
 {
 	int rc, found;
 
 	memset(t, 0, sizeof(*t));
 	if (!cJSON_IsObject(v))
-		return fail(p, "%s: must be an object", path);
+		return jc_fail(p, "%s: must be an object", path);
 	if ((rc = parse_ip(p, v, path, &t->ip)) ||
 	    (rc = parse_port(p, v, path, &t->port)))
 		return rc;
@@ -243,7 +195,7 @@ static int parse_target(struct pctx *p, const cJSON *v, const char *path,
 			     &found)))
 		return rc;
 	if (!t->name[0])
-		return fail(p, "%s.name: must not be empty", path);
+		return jc_fail(p, "%s.name: must not be empty", path);
 	/* Ray always sends instance_id (may be ""); we do not need it. */
 	if ((rc = get_string(p, v, "instance_id", path, 0, t->instance_id,
 			     sizeof(t->instance_id), NULL)))
@@ -269,7 +221,7 @@ static int name_ix_cmp(const void *a, const void *b)
 /* Two targets of one list may not share a name, nor a sanitised name (they
  * would be one server to HAProxy-style tooling). Reports the first target
  * in document order that repeats an earlier one. */
-static int check_names(struct pctx *p, const struct tg_target *t,
+static int check_names(struct jc_ctx *p, const struct tg_target *t,
 		       unsigned int n, const char *path, const char *list)
 {
 	struct name_ix *v;
@@ -299,16 +251,16 @@ static int check_names(struct pctx *p, const struct tg_target *t,
 	if (dup == n)
 		return 0;
 	if (!strcmp(t[dup].name, t[first].name))
-		return fail(p, "%s.%s[%u].name: \"%.80s\" duplicates %s[%u]",
-			    path, list, dup, t[dup].name, list, first);
-	return fail(
+		return jc_fail(p, "%s.%s[%u].name: \"%.80s\" duplicates %s[%u]",
+			       path, list, dup, t[dup].name, list, first);
+	return jc_fail(
 		p,
 		"%s.%s[%u].name: \"%.80s\" is the same server name as %s[%u] once sanitised",
 		path, list, dup, t[dup].name, list, first);
 }
 
-static int parse_target_list(struct pctx *p, const cJSON *obj, const char *key,
-			     const char *path, int required,
+static int parse_target_list(struct jc_ctx *p, const cJSON *obj,
+			     const char *key, const char *path, int required,
 			     struct tg_target **out, unsigned int *n_out)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -321,15 +273,16 @@ static int parse_target_list(struct pctx *p, const cJSON *obj, const char *key,
 	*n_out = 0;
 	if (!arr || cJSON_IsNull(arr)) {
 		if (required)
-			return fail(p, "%s.%s: missing", path, key);
+			return jc_fail(p, "%s.%s: missing", path, key);
 		return 0;
 	}
 	if (!cJSON_IsArray(arr))
-		return fail(p, "%s.%s: must be a list of targets", path, key);
+		return jc_fail(p, "%s.%s: must be a list of targets", path,
+			       key);
 	size = cJSON_GetArraySize(arr);
 	if (size > WEIR_TABLE_MAX_SERVERS)
-		return fail(p, "%s.%s: at most %d targets", path, key,
-			    WEIR_TABLE_MAX_SERVERS);
+		return jc_fail(p, "%s.%s: at most %d targets", path, key,
+			       WEIR_TABLE_MAX_SERVERS);
 	if (size == 0)
 		return 0;
 	*out = calloc((size_t)size, sizeof(**out));
@@ -345,22 +298,22 @@ static int parse_target_list(struct pctx *p, const cJSON *obj, const char *key,
 	return check_names(p, *out, n, path, key);
 }
 
-static int parse_protocol(struct pctx *p, const cJSON *g, const char *path,
+static int parse_protocol(struct jc_ctx *p, const cJSON *g, const char *path,
 			  enum tg_protocol *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "protocol");
 
 	if (!v || cJSON_IsNull(v))
-		return fail(p, "%s.protocol: missing", path);
+		return jc_fail(p, "%s.protocol: missing", path);
 	if (!cJSON_IsString(v))
-		return fail(p, "%s.protocol: must be \"HTTP\" or \"gRPC\"",
-			    path);
+		return jc_fail(p, "%s.protocol: must be \"HTTP\" or \"gRPC\"",
+			       path);
 	if (!strcasecmp(v->valuestring, "HTTP"))
 		*out = TG_HTTP;
 	else if (!strcasecmp(v->valuestring, "gRPC"))
 		*out = TG_GRPC;
 	else
-		return fail(
+		return jc_fail(
 			p, "%s.protocol: \"%.32s\" is not \"HTTP\" or \"gRPC\"",
 			path, v->valuestring);
 	return 0;
@@ -369,25 +322,27 @@ static int parse_protocol(struct pctx *p, const cJSON *g, const char *path,
 /* Ray's own rules (serve's route_prefix validation): starts with '/', no
  * trailing '/' except the root, no wildcards; and what a request path can
  * hold at all: visible ASCII without '?' and '#' (they end a path). */
-static int check_route_prefix(struct pctx *p, const char *rp, const char *path)
+static int check_route_prefix(struct jc_ctx *p, const char *rp,
+			      const char *path)
 {
 	size_t len = strlen(rp);
 
 	if (rp[0] != '/')
-		return fail(p, "%s.route_prefix: \"%.64s\" must start with '/'",
-			    path, rp);
+		return jc_fail(p,
+			       "%s.route_prefix: \"%.64s\" must start with '/'",
+			       path, rp);
 	if (len > 1 && rp[len - 1] == '/')
-		return fail(p,
-			    "%s.route_prefix: \"%.64s\" must not end with '/'",
-			    path, rp);
+		return jc_fail(
+			p, "%s.route_prefix: \"%.64s\" must not end with '/'",
+			path, rp);
 	for (const char *c = rp; *c; c++) {
 		if (*c <= ' ' || *c >= 0x7f)
-			return fail(
+			return jc_fail(
 				p,
 				"%s.route_prefix: \"%.64s\" has a space, control or non-ASCII byte at %zu (percent-encode it)",
 				path, rp, (size_t)(c - rp));
 		if (strchr("?#{}", *c))
-			return fail(
+			return jc_fail(
 				p,
 				"%s.route_prefix: \"%.64s\" must not contain '%c'",
 				path, rp, *c);
@@ -395,13 +350,13 @@ static int check_route_prefix(struct pctx *p, const char *rp, const char *path)
 	return 0;
 }
 
-static int parse_group(struct pctx *p, const cJSON *g, const char *path,
+static int parse_group(struct jc_ctx *p, const cJSON *g, const char *path,
 		       struct tg_group *grp)
 {
 	int rc, found;
 
 	if (!cJSON_IsObject(g))
-		return fail(p, "%s: must be an object", path);
+		return jc_fail(p, "%s: must be an object", path);
 	if ((rc = parse_protocol(p, g, path, &grp->protocol)))
 		return rc;
 	if ((rc = get_string(p, g, "route_prefix", path, 1, grp->route_prefix,
@@ -412,17 +367,17 @@ static int parse_group(struct pctx *p, const cJSON *g, const char *path,
 			     sizeof(grp->app_name), &found)))
 		return rc;
 	if (found && !grp->app_name[0])
-		return fail(p, "%s.app_name: must not be empty", path);
+		return jc_fail(p, "%s.app_name: must not be empty", path);
 	if (!found) /* older Ray: name the app after its route */
 		snprintf(grp->app_name, sizeof(grp->app_name), "%s",
 			 grp->route_prefix[1] ? grp->route_prefix + 1 :
 						"default");
 	if ((rc = get_string(p, g, "ingress_deployment_name", path, 0,
 			     grp->deployment, sizeof(grp->deployment), NULL)) ||
-	    (rc = get_bool(p, g, "ingress_router_fallback", path,
-			   &grp->router_fallback)) ||
-	    (rc = get_bool(p, g, "is_router_application", path,
-			   &grp->is_router_application)))
+	    (rc = jc_get_bool(p, g, "ingress_router_fallback", path,
+			      &grp->router_fallback)) ||
+	    (rc = jc_get_bool(p, g, "is_router_application", path,
+			      &grp->is_router_application)))
 		return rc;
 	if ((rc = parse_target_list(p, g, "targets", path, 1, &grp->targets,
 				    &grp->n_targets)))
@@ -433,7 +388,7 @@ static int parse_group(struct pctx *p, const cJSON *g, const char *path,
 
 /* One backend per (protocol, route_prefix) and per (protocol, app name):
  * two would be ambiguous routes or two backends with one name. */
-static int check_group_unique(struct pctx *p, const struct tg_model *m,
+static int check_group_unique(struct jc_ctx *p, const struct tg_model *m,
 			      unsigned int i)
 {
 	const struct tg_group *g = &m->groups[i];
@@ -446,19 +401,19 @@ static int check_group_unique(struct pctx *p, const struct tg_model *m,
 		if (o->protocol != g->protocol)
 			continue;
 		if (!strcmp(o->route_prefix, g->route_prefix))
-			return fail(
+			return jc_fail(
 				p,
 				"target_groups[%u].route_prefix: \"%.64s\" is already used by target_groups[%u] (%s)",
 				i, g->route_prefix, j,
 				tg_protocol_name(g->protocol));
 		if (!strcmp(o->app_name, g->app_name))
-			return fail(
+			return jc_fail(
 				p,
 				"target_groups[%u].app_name: \"%.64s\" is already used by target_groups[%u] (%s)",
 				i, g->app_name, j,
 				tg_protocol_name(g->protocol));
 		if (!sanitized_cmp(o->app_name, g->app_name))
-			return fail(
+			return jc_fail(
 				p,
 				"target_groups[%u].app_name: \"%.64s\" gives the same backend name as target_groups[%u] (%s-%s)",
 				i, g->app_name, j,
@@ -467,18 +422,18 @@ static int check_group_unique(struct pctx *p, const struct tg_model *m,
 	return 0;
 }
 
-static int parse_groups(struct pctx *p, const cJSON *arr, struct tg_model *m)
+static int parse_groups(struct jc_ctx *p, const cJSON *arr, struct tg_model *m)
 {
 	const cJSON *g;
 	char path[PATH_MAX_LEN];
 	int size, rc;
 
 	if (!cJSON_IsArray(arr))
-		return fail(p, "target_groups: must be a list");
+		return jc_fail(p, "target_groups: must be a list");
 	size = cJSON_GetArraySize(arr);
 	if (size > WEIR_TABLE_MAX_BACKENDS)
-		return fail(p, "target_groups: at most %d groups (got %d)",
-			    WEIR_TABLE_MAX_BACKENDS, size);
+		return jc_fail(p, "target_groups: at most %d groups (got %d)",
+			       WEIR_TABLE_MAX_BACKENDS, size);
 	if (size == 0)
 		return 0;
 	m->groups = calloc((size_t)size, sizeof(*m->groups));
@@ -498,14 +453,15 @@ static int parse_groups(struct pctx *p, const cJSON *arr, struct tg_model *m)
 	return 0;
 }
 
-static int parse_fallback_one(struct pctx *p, const cJSON *v, const char *path,
-			      enum tg_protocol proto, struct tg_model *m)
+static int parse_fallback_one(struct jc_ctx *p, const cJSON *v,
+			      const char *path, enum tg_protocol proto,
+			      struct tg_model *m)
 {
 	int rc;
 
 	if (m->has_fallback[proto])
-		return fail(p, "%s: a %s fallback is already given", path,
-			    tg_protocol_name(proto));
+		return jc_fail(p, "%s: a %s fallback is already given", path,
+			       tg_protocol_name(proto));
 	if ((rc = parse_target(p, v, path, &m->fallback[proto])))
 		return rc;
 	m->has_fallback[proto] = true;
@@ -515,7 +471,7 @@ static int parse_fallback_one(struct pctx *p, const cJSON *v, const char *path,
 /* {"HTTP": target|null, "gRPC": target|null} as Ray sends it (other keys are
  * ignored: a future protocol), or a list of targets, each with an optional
  * "protocol" (default HTTP). */
-static int parse_fallback(struct pctx *p, const cJSON *fb, struct tg_model *m)
+static int parse_fallback(struct jc_ctx *p, const cJSON *fb, struct tg_model *m)
 {
 	char path[PATH_MAX_LEN];
 	const cJSON *v;
@@ -545,7 +501,7 @@ static int parse_fallback(struct pctx *p, const cJSON *fb, struct tg_model *m)
 		return 0;
 	}
 	if (!cJSON_IsArray(fb))
-		return fail(
+		return jc_fail(
 			p,
 			"fallback_targets: must be an object keyed by protocol or a list of targets");
 	cJSON_ArrayForEach(v, fb)
@@ -586,7 +542,9 @@ unsigned int tg_model_n_targets(const struct tg_model *m)
 
 int tg_parse(const char *text, struct tg_model *m, char *err, size_t errlen)
 {
-	struct pctx p = { err, errlen };
+	struct jc_ctx p = { .err = err,
+			    .errlen = errlen,
+			    .null_is_absent = true };
 	const cJSON *groups;
 	cJSON *root;
 	int rc;
@@ -597,18 +555,20 @@ int tg_parse(const char *text, struct tg_model *m, char *err, size_t errlen)
 	root = cJSON_Parse(text);
 	if (!root) {
 		const char *at = cJSON_GetErrorPtr();
-		return fail(&p, "not valid JSON near \"%.20s\"", at ? at : "");
+		return jc_fail(&p, "not valid JSON near \"%.20s\"",
+			       at ? at : "");
 	}
 	if (cJSON_IsArray(root)) {
 		rc = parse_groups(&p, root, m);
 	} else if (!cJSON_IsObject(root)) {
-		rc = fail(&p,
-			  "the top level must be an object with target_groups");
+		rc = jc_fail(
+			&p,
+			"the top level must be an object with target_groups");
 	} else {
 		groups =
 			cJSON_GetObjectItemCaseSensitive(root, "target_groups");
 		if (!groups)
-			rc = fail(&p, "target_groups: missing");
+			rc = jc_fail(&p, "target_groups: missing");
 		else
 			rc = parse_groups(&p, groups, m);
 		if (!rc)
@@ -619,7 +579,7 @@ int tg_parse(const char *text, struct tg_model *m, char *err, size_t errlen)
 	}
 	cJSON_Delete(root);
 	if (rc == -ENOMEM)
-		fail(&p, "out of memory");
+		jc_fail(&p, "out of memory");
 	if (rc)
 		tg_model_free(m);
 	return rc;

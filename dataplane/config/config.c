@@ -12,22 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
-#include "config/jsonfile.h"
-
-struct pctx {
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct pctx *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->err, p->errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+#include "common/json_check.h"
+#include "common/jsonfile.h"
 
 void config_defaults(struct dp_config *cfg)
 {
@@ -95,7 +81,7 @@ const char *config_ip_str(uint32_t ip, char *buf)
 
 /* Refuses any member of obj not in the NULL-terminated list known, and a
  * key given twice (cJSON would silently keep the first). */
-static int check_keys(struct pctx *p, const cJSON *obj, const char *path,
+static int check_keys(struct jc_ctx *p, const cJSON *obj, const char *path,
 		      const char *const *known)
 {
 	const cJSON *it;
@@ -107,65 +93,18 @@ static int check_keys(struct pctx *p, const cJSON *obj, const char *path,
 		while (*k && strcmp(*k, it->string) != 0)
 			k++;
 		if (!*k)
-			return fail(p, "%s%s%s: unknown key", path,
-				    *path ? "." : "", it->string);
+			return jc_fail(p, "%s%s%s: unknown key", path,
+				       *path ? "." : "", it->string);
 		for (const cJSON *o = obj->child; o != it; o = o->next)
 			if (!strcmp(o->string, it->string))
-				return fail(p, "%s%s%s: given twice", path,
-					    *path ? "." : "", it->string);
+				return jc_fail(p, "%s%s%s: given twice", path,
+					       *path ? "." : "", it->string);
 	}
 	return 0;
 }
 
-static int get_uint(struct pctx *p, const cJSON *obj, const char *key,
-		    const char *path, uint32_t min, uint32_t max, uint32_t *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	double d;
-
-	if (!v)
-		return 0;
-	if (!cJSON_IsNumber(v))
-		return fail(p, "%s.%s: must be a number", path, key);
-	d = v->valuedouble;
-	if (d != (double)(uint64_t)d || d < min || d > max)
-		return fail(p, "%s.%s: must be an integer from %u to %u", path,
-			    key, min, max);
-	*out = (uint32_t)d;
-	return 0;
-}
-
-static int get_bool(struct pctx *p, const cJSON *obj, const char *key,
-		    const char *path, bool *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!v)
-		return 0;
-	if (!cJSON_IsBool(v))
-		return fail(p, "%s.%s: must be true or false", path, key);
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-static int parse_ip(struct pctx *p, const cJSON *v, const char *what,
-		    uint32_t *out)
-{
-	struct in_addr a;
-
-	if (!cJSON_IsString(v))
-		return fail(p, "%s: must be a string with an IPv4 address",
-			    what);
-	if (inet_pton(AF_INET, v->valuestring, &a) != 1)
-		return fail(p, "%s: \"%s\" is not an IPv4 address", what,
-			    v->valuestring);
-	if (a.s_addr == 0 || a.s_addr == 0xffffffffu)
-		return fail(p, "%s: %s cannot be used", what, v->valuestring);
-	*out = a.s_addr;
-	return 0;
-}
-
-static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
+static int parse_port(struct jc_ctx *p, const cJSON *port,
+		      struct dp_config *cfg)
 {
 	static const char *const known[] = { "driver",
 					     "iface",
@@ -179,23 +118,23 @@ static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
 	int rc;
 
 	if (!cJSON_IsObject(port))
-		return fail(p, "port: must be an object");
+		return jc_fail(p, "port: must be an object");
 	if ((rc = check_keys(p, port, "port", known)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(port, "iface");
 	if (!v)
-		return fail(p, "port.iface: missing");
+		return jc_fail(p, "port.iface: missing");
 	if (!cJSON_IsString(v) || !v->valuestring[0] ||
 	    strlen(v->valuestring) >= CFG_IFNAME_MAX ||
 	    strpbrk(v->valuestring, ",=/ "))
-		return fail(
+		return jc_fail(
 			p,
 			"port.iface: must be an interface name (1-15 characters, no ',=/ ')");
 	strcpy(cfg->port.iface, v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(port, "driver");
 	if (v) {
 		if (!cJSON_IsString(v))
-			return fail(p, "port.driver: must be a string");
+			return jc_fail(p, "port.driver: must be a string");
 		if (!strcmp(v->valuestring, "auto"))
 			cfg->port.driver = CFG_DRIVER_AUTO;
 		else if (!strcmp(v->valuestring, "af_xdp"))
@@ -203,66 +142,69 @@ static int parse_port(struct pctx *p, const cJSON *port, struct dp_config *cfg)
 		else if (!strcmp(v->valuestring, "af_packet"))
 			cfg->port.driver = CFG_DRIVER_AF_PACKET;
 		else
-			return fail(
+			return jc_fail(
 				p,
 				"port.driver: \"%s\" is not one of auto, af_xdp, af_packet",
 				v->valuestring);
 	}
 	u = cfg->port.queues;
-	if ((rc = get_uint(p, port, "queues", "port", 0, CFG_MAX_WORKERS, &u)))
+	if ((rc = jc_get_uint(p, port, "queues", "port", 0, CFG_MAX_WORKERS,
+			      &u)))
 		return rc;
 	cfg->port.queues = (uint16_t)u;
 	u = cfg->port.mtu;
-	if ((rc = get_uint(p, port, "mtu", "port", 576, 9000, &u)))
+	if ((rc = jc_get_uint(p, port, "mtu", "port", 576, 9000, &u)))
 		return rc;
 	cfg->port.mtu = (uint16_t)u;
-	if ((rc = get_bool(p, port, "rx_checksum_offload", "port",
-			   &cfg->port.rx_checksum_offload)))
+	if ((rc = jc_get_bool(p, port, "rx_checksum_offload", "port",
+			      &cfg->port.rx_checksum_offload)))
 		return rc;
-	return get_bool(p, port, "tx_checksum_offload", "port",
-			&cfg->port.tx_checksum_offload);
+	return jc_get_bool(p, port, "tx_checksum_offload", "port",
+			   &cfg->port.tx_checksum_offload);
 }
 
-static int parse_vips(struct pctx *p, const cJSON *vips, struct dp_config *cfg)
+static int parse_vips(struct jc_ctx *p, const cJSON *vips,
+		      struct dp_config *cfg)
 {
 	const cJSON *v;
 	char what[32];
 	int rc;
 
 	if (!cJSON_IsArray(vips) || cJSON_GetArraySize(vips) == 0)
-		return fail(p,
-			    "vips: must be a non-empty list of IPv4 addresses");
+		return jc_fail(
+			p, "vips: must be a non-empty list of IPv4 addresses");
 	if (cJSON_GetArraySize(vips) > CFG_MAX_VIPS)
-		return fail(p, "vips: at most %d addresses", CFG_MAX_VIPS);
+		return jc_fail(p, "vips: at most %d addresses", CFG_MAX_VIPS);
 	cJSON_ArrayForEach(v, vips)
 	{
 		snprintf(what, sizeof(what), "vips[%u]", cfg->n_vips);
-		if ((rc = parse_ip(p, v, what, &cfg->vips[cfg->n_vips])))
+		if ((rc = jc_ipv4(p, v, what, &cfg->vips[cfg->n_vips])))
 			return rc;
 		for (unsigned int i = 0; i < cfg->n_vips; i++)
 			if (cfg->vips[i] == cfg->vips[cfg->n_vips])
-				return fail(p, "%s: duplicate of vips[%u]",
-					    what, i);
+				return jc_fail(p, "%s: duplicate of vips[%u]",
+					       what, i);
 		cfg->n_vips++;
 	}
 	return 0;
 }
 
-static int parse_cpus(struct pctx *p, const cJSON *cpus, struct dp_config *cfg)
+static int parse_cpus(struct jc_ctx *p, const cJSON *cpus,
+		      struct dp_config *cfg)
 {
 	const cJSON *v;
 	int i = 0;
 
 	if (!cJSON_IsArray(cpus))
-		return fail(p, "cpus: must be a list of CPU numbers");
+		return jc_fail(p, "cpus: must be a list of CPU numbers");
 	if (cJSON_GetArraySize(cpus) > CFG_MAX_WORKERS)
-		return fail(p, "cpus: at most %d entries", CFG_MAX_WORKERS);
+		return jc_fail(p, "cpus: at most %d entries", CFG_MAX_WORKERS);
 	cJSON_ArrayForEach(v, cpus)
 	{
 		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
 		    v->valuedouble > 1023 ||
 		    v->valuedouble != (int)v->valuedouble)
-			return fail(
+			return jc_fail(
 				p,
 				"cpus[%d]: must be a CPU number from 0 to 1023",
 				i);
@@ -271,7 +213,8 @@ static int parse_cpus(struct pctx *p, const cJSON *cpus, struct dp_config *cfg)
 	return 0;
 }
 
-static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
+static int parse_idle(struct jc_ctx *p, const cJSON *idle,
+		      struct dp_config *cfg)
 {
 	static const char *const known[] = { "policy",	      "spin_polls",
 					     "max_sleep_us",  "deep_after_ms",
@@ -280,7 +223,7 @@ static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
 	int rc;
 
 	if (!cJSON_IsObject(idle))
-		return fail(p, "idle: must be an object");
+		return jc_fail(p, "idle: must be an object");
 	if ((rc = check_keys(p, idle, "idle", known)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(idle, "policy");
@@ -290,27 +233,27 @@ static int parse_idle(struct pctx *p, const cJSON *idle, struct dp_config *cfg)
 		else if (cJSON_IsString(v) && !strcmp(v->valuestring, "busy"))
 			cfg->idle.policy = CFG_IDLE_BUSY;
 		else
-			return fail(
+			return jc_fail(
 				p,
 				"idle.policy: must be \"backoff\" or \"busy\"");
 	}
-	if ((rc = get_uint(p, idle, "spin_polls", "idle", 0, 1000000,
-			   &cfg->idle.spin_polls)))
+	if ((rc = jc_get_uint(p, idle, "spin_polls", "idle", 0, 1000000,
+			      &cfg->idle.spin_polls)))
 		return rc;
-	if ((rc = get_uint(p, idle, "max_sleep_us", "idle", 1, 10000,
-			   &cfg->idle.max_sleep_us)) ||
-	    (rc = get_uint(p, idle, "deep_after_ms", "idle", 0, 3600000,
-			   &cfg->idle.deep_after_ms)) ||
-	    (rc = get_uint(p, idle, "deep_sleep_us", "idle", 1, 100000,
-			   &cfg->idle.deep_sleep_us)))
+	if ((rc = jc_get_uint(p, idle, "max_sleep_us", "idle", 1, 10000,
+			      &cfg->idle.max_sleep_us)) ||
+	    (rc = jc_get_uint(p, idle, "deep_after_ms", "idle", 0, 3600000,
+			      &cfg->idle.deep_after_ms)) ||
+	    (rc = jc_get_uint(p, idle, "deep_sleep_us", "idle", 1, 100000,
+			      &cfg->idle.deep_sleep_us)))
 		return rc;
 	if (cfg->idle.deep_sleep_us < cfg->idle.max_sleep_us)
-		return fail(p,
-			    "idle.deep_sleep_us: must be >= idle.max_sleep_us");
+		return jc_fail(
+			p, "idle.deep_sleep_us: must be >= idle.max_sleep_us");
 	return 0;
 }
 
-static int parse_tcp(struct pctx *p, const cJSON *tcp, struct dp_config *cfg)
+static int parse_tcp(struct jc_ctx *p, const cJSON *tcp, struct dp_config *cfg)
 {
 	static const char *const known[] = { "max_connections", "rto_min_ms",
 					     "time_wait_ms",	"delack_ms",
@@ -319,27 +262,27 @@ static int parse_tcp(struct pctx *p, const cJSON *tcp, struct dp_config *cfg)
 	int rc;
 
 	if (!cJSON_IsObject(tcp))
-		return fail(p, "tcp: must be an object");
+		return jc_fail(p, "tcp: must be an object");
 	if ((rc = check_keys(p, tcp, "tcp", known)) ||
-	    (rc = get_uint(p, tcp, "max_connections", "tcp", 16, 1000000,
-			   &cfg->tcp.max_connections)) ||
-	    (rc = get_uint(p, tcp, "rto_min_ms", "tcp", 1, 10000,
-			   &cfg->tcp.rto_min_ms)) ||
-	    (rc = get_uint(p, tcp, "time_wait_ms", "tcp", 0, 240000,
-			   &cfg->tcp.time_wait_ms)) ||
-	    (rc = get_uint(p, tcp, "delack_ms", "tcp", 1, 500,
-			   &cfg->tcp.delack_ms)) ||
-	    (rc = get_uint(p, tcp, "rcv_buf_kb", "tcp", 16, 16384,
-			   &cfg->tcp.rcv_buf_kb)) ||
-	    (rc = get_uint(p, tcp, "snd_mbufs", "tcp", 8, 256,
-			   &cfg->tcp.snd_mbufs)) ||
-	    (rc = get_uint(p, tcp, "syn_retries", "tcp", 1, 10,
-			   &cfg->tcp.syn_retries)))
+	    (rc = jc_get_uint(p, tcp, "max_connections", "tcp", 16, 1000000,
+			      &cfg->tcp.max_connections)) ||
+	    (rc = jc_get_uint(p, tcp, "rto_min_ms", "tcp", 1, 10000,
+			      &cfg->tcp.rto_min_ms)) ||
+	    (rc = jc_get_uint(p, tcp, "time_wait_ms", "tcp", 0, 240000,
+			      &cfg->tcp.time_wait_ms)) ||
+	    (rc = jc_get_uint(p, tcp, "delack_ms", "tcp", 1, 500,
+			      &cfg->tcp.delack_ms)) ||
+	    (rc = jc_get_uint(p, tcp, "rcv_buf_kb", "tcp", 16, 16384,
+			      &cfg->tcp.rcv_buf_kb)) ||
+	    (rc = jc_get_uint(p, tcp, "snd_mbufs", "tcp", 8, 256,
+			      &cfg->tcp.snd_mbufs)) ||
+	    (rc = jc_get_uint(p, tcp, "syn_retries", "tcp", 1, 10,
+			      &cfg->tcp.syn_retries)))
 		return rc;
 	return 0;
 }
 
-static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
+static int parse_http(struct jc_ctx *p, const cJSON *h, struct dp_config *cfg)
 {
 	static const char *const known[] = { "port",
 					     "target_groups",
@@ -360,18 +303,18 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 	int rc;
 
 	if (!cJSON_IsObject(h))
-		return fail(p, "http: must be an object");
+		return jc_fail(p, "http: must be an object");
 	if ((rc = check_keys(p, h, "http", known)))
 		return rc;
 	cfg->http.enabled = true;
-	if ((rc = get_uint(p, h, "port", "http", 1, 65535, &u)))
+	if ((rc = jc_get_uint(p, h, "port", "http", 1, 65535, &u)))
 		return rc;
 	cfg->http.port = (uint16_t)u;
 	v = cJSON_GetObjectItemCaseSensitive(h, "target_groups");
 	if (v) {
 		if (!cJSON_IsString(v) || !v->valuestring[0] ||
 		    strlen(v->valuestring) >= sizeof(cfg->http.target_groups))
-			return fail(
+			return jc_fail(
 				p,
 				"http.target_groups: must be a file path (under 256 characters)");
 		strcpy(cfg->http.target_groups, v->valuestring);
@@ -387,35 +330,35 @@ static int parse_http(struct pctx *p, const cJSON *h, struct dp_config *cfg)
 				  !strcmp(v->valuestring, algos[i])))
 			i++;
 		if (i == 3)
-			return fail(
+			return jc_fail(
 				p,
 				"http.balance: must be leastconn, roundrobin or random");
 		cfg->http.balance = (uint8_t)i;
 	}
-	if ((rc = get_bool(p, h, "ray_500", "http", &cfg->http.ray_500)) ||
-	    (rc = get_uint(p, h, "retries", "http", 0, 10,
-			   &cfg->http.retries)) ||
-	    (rc = get_uint(p, h, "timeout_client_ms", "http", 0, 86400000,
-			   &cfg->http.timeout_client_ms)) ||
-	    (rc = get_uint(p, h, "timeout_keep_alive_ms", "http", 0, 86400000,
-			   &cfg->http.timeout_keep_alive_ms)) ||
-	    (rc = get_uint(p, h, "timeout_http_request_ms", "http", 0, 86400000,
-			   &cfg->http.timeout_http_request_ms)) ||
-	    (rc = get_uint(p, h, "timeout_connect_ms", "http", 0, 86400000,
-			   &cfg->http.timeout_connect_ms)) ||
-	    (rc = get_uint(p, h, "timeout_server_ms", "http", 0, 86400000,
-			   &cfg->http.timeout_server_ms)) ||
-	    (rc = get_uint(p, h, "pool_idle_ms", "http", 100, 3600000,
-			   &cfg->http.pool_idle_ms)) ||
-	    (rc = get_uint(p, h, "max_sessions", "http", 16, 1000000,
-			   &cfg->http.max_sessions)) ||
-	    (rc = get_uint(p, h, "buffer_kb", "http", 4, 1024,
-			   &cfg->http.buffer_kb)))
+	if ((rc = jc_get_bool(p, h, "ray_500", "http", &cfg->http.ray_500)) ||
+	    (rc = jc_get_uint(p, h, "retries", "http", 0, 10,
+			      &cfg->http.retries)) ||
+	    (rc = jc_get_uint(p, h, "timeout_client_ms", "http", 0, 86400000,
+			      &cfg->http.timeout_client_ms)) ||
+	    (rc = jc_get_uint(p, h, "timeout_keep_alive_ms", "http", 0,
+			      86400000, &cfg->http.timeout_keep_alive_ms)) ||
+	    (rc = jc_get_uint(p, h, "timeout_http_request_ms", "http", 0,
+			      86400000, &cfg->http.timeout_http_request_ms)) ||
+	    (rc = jc_get_uint(p, h, "timeout_connect_ms", "http", 0, 86400000,
+			      &cfg->http.timeout_connect_ms)) ||
+	    (rc = jc_get_uint(p, h, "timeout_server_ms", "http", 0, 86400000,
+			      &cfg->http.timeout_server_ms)) ||
+	    (rc = jc_get_uint(p, h, "pool_idle_ms", "http", 100, 3600000,
+			      &cfg->http.pool_idle_ms)) ||
+	    (rc = jc_get_uint(p, h, "max_sessions", "http", 16, 1000000,
+			      &cfg->http.max_sessions)) ||
+	    (rc = jc_get_uint(p, h, "buffer_kb", "http", 4, 1024,
+			      &cfg->http.buffer_kb)))
 		return rc;
 	return 0;
 }
 
-static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
+static int parse_app(struct jc_ctx *p, const cJSON *app, unsigned int i,
 		     struct dp_config *cfg)
 {
 	static const char *const known[] = { "port", "mode", "bytes", NULL };
@@ -426,22 +369,23 @@ static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
 
 	snprintf(path, sizeof(path), "test_apps[%u]", i);
 	if (!cJSON_IsObject(app))
-		return fail(p, "%s: must be an object", path);
+		return jc_fail(p, "%s: must be an object", path);
 	if ((rc = check_keys(p, app, path, known)))
 		return rc;
 	if (!cJSON_GetObjectItemCaseSensitive(app, "port"))
-		return fail(p, "%s.port: missing", path);
-	if ((rc = get_uint(p, app, "port", path, 1, 65535, &u)))
+		return jc_fail(p, "%s.port: missing", path);
+	if ((rc = jc_get_uint(p, app, "port", path, 1, 65535, &u)))
 		return rc;
 	cfg->apps[i].port = (uint16_t)u;
 	for (unsigned int j = 0; j < i; j++)
 		if (cfg->apps[j].port == cfg->apps[i].port)
-			return fail(p, "%s.port: %u is used by test_apps[%u]",
-				    path, u, j);
+			return jc_fail(p,
+				       "%s.port: %u is used by test_apps[%u]",
+				       path, u, j);
 	v = cJSON_GetObjectItemCaseSensitive(app, "mode");
 	if (!cJSON_IsString(v) ||
 	    config_app_mode_parse(v->valuestring, &cfg->apps[i].mode))
-		return fail(
+		return jc_fail(
 			p,
 			"%s.mode: must be one of echo, discard, source, sink",
 			path);
@@ -449,10 +393,10 @@ static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
 	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
 		  v->valuedouble > 1e15 ||
 		  v->valuedouble != (double)(uint64_t)v->valuedouble))
-		return fail(p, "%s.bytes: must be a whole number of bytes",
-			    path);
+		return jc_fail(p, "%s.bytes: must be a whole number of bytes",
+			       path);
 	if (cfg->apps[i].mode == APP_SOURCE && !v)
-		return fail(
+		return jc_fail(
 			p,
 			"%s.bytes: missing (source mode sends this many bytes)",
 			path);
@@ -460,15 +404,16 @@ static int parse_app(struct pctx *p, const cJSON *app, unsigned int i,
 	return 0;
 }
 
-static int parse_apps(struct pctx *p, const cJSON *apps, struct dp_config *cfg)
+static int parse_apps(struct jc_ctx *p, const cJSON *apps,
+		      struct dp_config *cfg)
 {
 	const cJSON *v;
 	int rc;
 
 	if (!cJSON_IsArray(apps))
-		return fail(p, "test_apps: must be a list");
+		return jc_fail(p, "test_apps: must be a list");
 	if (cJSON_GetArraySize(apps) > CFG_MAX_TEST_APPS)
-		return fail(p, "test_apps: at most %d", CFG_MAX_TEST_APPS);
+		return jc_fail(p, "test_apps: at most %d", CFG_MAX_TEST_APPS);
 	cJSON_ArrayForEach(v, apps)
 	{
 		if ((rc = parse_app(p, v, cfg->n_apps, cfg)))
@@ -478,7 +423,7 @@ static int parse_apps(struct pctx *p, const cJSON *apps, struct dp_config *cfg)
 	return 0;
 }
 
-static int parse_sections(struct pctx *p, const cJSON *root,
+static int parse_sections(struct jc_ctx *p, const cJSON *root,
 			  struct dp_config *cfg)
 {
 	static const char *const known[] = {
@@ -497,28 +442,28 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "port");
 	if (!v)
-		return fail(p, "port: missing");
+		return jc_fail(p, "port: missing");
 	if ((rc = parse_port(p, v, cfg)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "vips");
 	if (!v)
-		return fail(p, "vips: missing");
+		return jc_fail(p, "vips: missing");
 	if ((rc = parse_vips(p, v, cfg)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "local_ip");
 	if (!v)
-		return fail(p, "local_ip: missing");
-	if ((rc = parse_ip(p, v, "local_ip", &cfg->local_ip)))
+		return jc_fail(p, "local_ip: missing");
+	if ((rc = jc_ipv4(p, v, "local_ip", &cfg->local_ip)))
 		return rc;
 	u = cfg->prefix_len;
-	if ((rc = get_uint(p, root, "prefix_len", "", 8, 30, &u)))
+	if ((rc = jc_get_uint(p, root, "prefix_len", "", 8, 30, &u)))
 		return rc;
 	cfg->prefix_len = (uint8_t)u;
 	v = cJSON_GetObjectItemCaseSensitive(root, "gateway");
-	if (v && (rc = parse_ip(p, v, "gateway", &cfg->gateway)))
+	if (v && (rc = jc_ipv4(p, v, "gateway", &cfg->gateway)))
 		return rc;
-	if ((rc = get_uint(p, root, "workers", "", 1, CFG_MAX_WORKERS,
-			   &cfg->workers)))
+	if ((rc = jc_get_uint(p, root, "workers", "", 1, CFG_MAX_WORKERS,
+			      &cfg->workers)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "cpus");
 	if (v && (rc = parse_cpus(p, v, cfg)))
@@ -529,16 +474,16 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 	v = cJSON_GetObjectItemCaseSensitive(root, "memory");
 	if (v) {
 		if (!cJSON_IsObject(v))
-			return fail(p, "memory: must be an object");
+			return jc_fail(p, "memory: must be an object");
 		if ((rc = check_keys(p, v, "memory", mem_keys)) ||
-		    (rc = get_uint(p, v, "mbufs", "memory", 1023, 4000000,
-				   &cfg->memory.mbufs)) ||
-		    (rc = get_uint(p, v, "ring_size", "memory", 64, 65536,
-				   &cfg->memory.ring_size)))
+		    (rc = jc_get_uint(p, v, "mbufs", "memory", 1023, 4000000,
+				      &cfg->memory.mbufs)) ||
+		    (rc = jc_get_uint(p, v, "ring_size", "memory", 64, 65536,
+				      &cfg->memory.ring_size)))
 			return rc;
 		if (cfg->memory.ring_size & (cfg->memory.ring_size - 1))
-			return fail(p,
-				    "memory.ring_size: must be a power of two");
+			return jc_fail(
+				p, "memory.ring_size: must be a power of two");
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "tcp");
 	if (v && (rc = parse_tcp(p, v, cfg)))
@@ -552,23 +497,23 @@ static int parse_sections(struct pctx *p, const cJSON *root,
 	v = cJSON_GetObjectItemCaseSensitive(root, "arp");
 	if (v) {
 		if (!cJSON_IsObject(v))
-			return fail(p, "arp: must be an object");
+			return jc_fail(p, "arp: must be an object");
 		if ((rc = check_keys(p, v, "arp", arp_keys)) ||
-		    (rc = get_uint(p, v, "reachable_s", "arp", 1, 86400,
-				   &cfg->arp.reachable_s)) ||
-		    (rc = get_uint(p, v, "retry_ms", "arp", 10, 60000,
-				   &cfg->arp.retry_ms)) ||
-		    (rc = get_uint(p, v, "tries", "arp", 1, 100,
-				   &cfg->arp.tries)) ||
-		    (rc = get_uint(p, v, "failed_s", "arp", 0, 3600,
-				   &cfg->arp.failed_s)))
+		    (rc = jc_get_uint(p, v, "reachable_s", "arp", 1, 86400,
+				      &cfg->arp.reachable_s)) ||
+		    (rc = jc_get_uint(p, v, "retry_ms", "arp", 10, 60000,
+				      &cfg->arp.retry_ms)) ||
+		    (rc = jc_get_uint(p, v, "tries", "arp", 1, 100,
+				      &cfg->arp.tries)) ||
+		    (rc = jc_get_uint(p, v, "failed_s", "arp", 0, 3600,
+				      &cfg->arp.failed_s)))
 			return rc;
 	}
 	return 0;
 }
 
 /* Cross-field rules, checked once every field has its value. */
-static int check_consistency(struct pctx *p, const struct dp_config *cfg)
+static int check_consistency(struct jc_ctx *p, const struct dp_config *cfg)
 {
 	uint32_t mask =
 		htonl(cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
@@ -576,27 +521,27 @@ static int check_consistency(struct pctx *p, const struct dp_config *cfg)
 
 	for (unsigned int i = 0; i < cfg->n_vips; i++)
 		if (cfg->vips[i] == cfg->local_ip)
-			return fail(p,
-				    "local_ip: must differ from vips[%u] (%s)",
-				    i, config_ip_str(cfg->local_ip, a));
+			return jc_fail(
+				p, "local_ip: must differ from vips[%u] (%s)",
+				i, config_ip_str(cfg->local_ip, a));
 	if (cfg->gateway && (cfg->gateway & mask) != (cfg->local_ip & mask))
-		return fail(p, "gateway: %s is not in local_ip's /%u subnet",
-			    config_ip_str(cfg->gateway, a), cfg->prefix_len);
+		return jc_fail(p, "gateway: %s is not in local_ip's /%u subnet",
+			       config_ip_str(cfg->gateway, a), cfg->prefix_len);
 	for (unsigned int i = 0; cfg->http.enabled && i < cfg->n_apps; i++)
 		if (cfg->apps[i].port == cfg->http.port)
-			return fail(p,
-				    "test_apps[%u].port: %u is the http port",
-				    i, cfg->http.port);
+			return jc_fail(
+				p, "test_apps[%u].port: %u is the http port", i,
+				cfg->http.port);
 	if (cfg->port.queues > cfg->workers)
-		return fail(p, "port.queues: %u is more than workers (%u)",
-			    cfg->port.queues, cfg->workers);
+		return jc_fail(p, "port.queues: %u is more than workers (%u)",
+			       cfg->port.queues, cfg->workers);
 	return 0;
 }
 
 int config_parse(const char *text, struct dp_config *cfg, char *err,
 		 size_t errlen)
 {
-	struct pctx p = { err, errlen };
+	struct jc_ctx p = { .err = err, .errlen = errlen };
 	cJSON *root;
 	int rc;
 
@@ -604,10 +549,11 @@ int config_parse(const char *text, struct dp_config *cfg, char *err,
 	root = cJSON_Parse(text);
 	if (!root) {
 		const char *at = cJSON_GetErrorPtr();
-		return fail(&p, "not valid JSON near \"%.20s\"", at ? at : "");
+		return jc_fail(&p, "not valid JSON near \"%.20s\"",
+			       at ? at : "");
 	}
 	if (!cJSON_IsObject(root))
-		rc = fail(&p, "the top level must be an object");
+		rc = jc_fail(&p, "the top level must be an object");
 	else
 		rc = parse_sections(&p, root, cfg);
 	cJSON_Delete(root);

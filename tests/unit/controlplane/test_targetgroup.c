@@ -251,7 +251,7 @@ static const struct bad bad_docs[] = {
 	{ TG1(T("fe80::1", 1, "r")),
 	  "target_groups[0].targets[0].ip: \"fe80::1\" is IPv6" },
 	{ TG1(T("0.0.0.0", 1, "r")),
-	  "target_groups[0].targets[0].ip: 0.0.0.0 cannot be a server" },
+	  "target_groups[0].targets[0].ip: 0.0.0.0 cannot be used" },
 	{ TG1(T("224.0.0.1", 1, "r")),
 	  "target_groups[0].targets[0].ip: 224.0.0.1 cannot" },
 	{ TG1("{\"ip\":\"10.0.0.1\",\"name\":\"r\"}"),

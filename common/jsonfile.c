@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/jsonfile.h"
+#include "common/jsonfile.h"
 
 int json_file_read(const char *path, size_t max, char **text, char *err,
 		   size_t errlen)
