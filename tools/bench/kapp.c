@@ -14,7 +14,6 @@
  * prints its counters as one JSON line and exits 0. Like weir-dp's apps,
  * echo stops reading while its replies wait for send space (back-pressure),
  * and source fills the socket only as it drains. */
-#define OPENSSL_API_COMPAT 10101
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,18 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
+#include "benchio.h"
 
 #define MAX_APPS 16
-#define PERIOD 251
-#define IOBUF (256 * 1024)
 #define ECHO_BUF (64 * 1024)
-#define PATTERN_LEN \
-	(PERIOD * 1045) /* whole periods; sends take <= 1044 of them */
 
 enum mode {
 	M_ECHO,
@@ -74,8 +68,7 @@ static struct {
 static volatile sig_atomic_t stop;
 static int ep;
 static bool verbose;
-static unsigned char iobuf[IOBUF];
-static unsigned char pattern[PATTERN_LEN];
+static unsigned char iobuf[BENCH_IOBUF];
 
 static void on_signal(int sig)
 {
@@ -144,11 +137,10 @@ static void half_close(struct conn *c)
 static bool source_fill(struct conn *c)
 {
 	while (c->sent < c->to_send) {
-		size_t off = (size_t)(c->sent % PERIOD);
-		uint64_t left = c->to_send - c->sent;
-		size_t n = left < PATTERN_LEN - PERIOD ? (size_t)left :
-							 PATTERN_LEN - PERIOD;
-		ssize_t w = send(c->fd, pattern + off, n, MSG_NOSIGNAL);
+		size_t n;
+		const unsigned char *b =
+			bench_pattern_at(c->sent, c->to_send - c->sent, &n);
+		ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL);
 
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -211,23 +203,18 @@ static bool echo_flush(struct conn *c)
 
 static bool sink_answer(struct conn *c)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	char hex[2 * SHA256_DIGEST_LENGTH + 2];
+	char hex[BENCH_SHA_HEX_LEN + 1];
 
-	SHA256_Final(d, &c->sha);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	hex[2 * SHA256_DIGEST_LENGTH] = '\n';
+	bench_sha_hex(&c->sha, hex);
 	/* 65 bytes into an empty send buffer: never short. */
-	ssize_t w =
-		send(c->fd, hex, 2 * SHA256_DIGEST_LENGTH + 1, MSG_NOSIGNAL);
-	if (w == 2 * SHA256_DIGEST_LENGTH + 1) {
+	ssize_t w = send(c->fd, hex, BENCH_SHA_HEX_LEN, MSG_NOSIGNAL);
+	if (w == BENCH_SHA_HEX_LEN) {
 		st.sha_sent++;
 		c->sent += (uint64_t)w;
 		st.bytes_out += (uint64_t)w;
 	}
 	half_close(c);
-	conn_close(c, w == 2 * SHA256_DIGEST_LENGTH + 1);
+	conn_close(c, w == BENCH_SHA_HEX_LEN);
 	return false;
 }
 
@@ -235,7 +222,7 @@ static void on_readable(struct conn *c)
 {
 	for (int rounds = 0; rounds < 16; rounds++) {
 		unsigned char *buf = iobuf;
-		size_t cap = IOBUF;
+		size_t cap = BENCH_IOBUF;
 		ssize_t r;
 
 		if (c->mode == M_ECHO) {
@@ -372,7 +359,6 @@ int main(int argc, char **argv)
 	struct app apps[MAX_APPS];
 	struct in_addr listen_ip = { .s_addr = htonl(INADDR_ANY) };
 	unsigned int n_apps = 0;
-	struct rlimit rl;
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	for (int i = 1; i < argc; i++) {
@@ -393,15 +379,9 @@ int main(int argc, char **argv)
 	}
 	if (!n_apps)
 		usage();
-	for (size_t i = 0; i < PATTERN_LEN; i++)
-		pattern[i] = (unsigned char)(i % PERIOD);
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	bench_setup();
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		die("epoll_create1");

@@ -22,7 +22,6 @@
  * are graceful (FIN) by default; the client ends in TIME_WAIT, which
  * net.ipv4.tcp_tw_reuse=1 lets connect() reuse after 1 s. --rst closes
  * with SO_LINGER 0 (RST) instead. */
-#define OPENSSL_API_COMPAT 10101
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,24 +35,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
+#include "benchio.h"
 
-#define PERIOD 251
-#define IOBUF (256 * 1024)
-#define PATTERN_LEN \
-	(PERIOD * (IOBUF / PERIOD + 2)) /* IOBUF bytes from any phase */
 #define ECHO_LEN 16
 #define CONN_TIMEOUT 5.0 /* seconds, one cps connection */
 #define MAX_CONC 8192
 #define LAT_BUCKETS 2000 /* 50 us each: 0..100 ms, last = more */
 
-static unsigned char pattern[PATTERN_LEN];
-static unsigned char iobuf[IOBUF];
+static unsigned char iobuf[BENCH_IOBUF];
 static double deadline;
 static char cc_name[16] = "?";
 
@@ -146,7 +139,7 @@ static int do_rx(const struct sockaddr_in *sin, uint64_t bytes)
 	uint64_t got = 0, bad_at = UINT64_MAX;
 
 	for (;;) {
-		ssize_t r = recv(fd, iobuf, IOBUF, 0);
+		ssize_t r = recv(fd, iobuf, BENCH_IOBUF, 0);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -161,10 +154,10 @@ static int do_rx(const struct sockaddr_in *sin, uint64_t bytes)
 		if (r == 0)
 			break;
 		if (bad_at == UINT64_MAX &&
-		    memcmp(iobuf, pattern + got % PERIOD, (size_t)r)) {
+		    !bench_pattern_matches(iobuf, (size_t)r, got)) {
 			for (ssize_t i = 0; i < r; i++)
-				if (iobuf[i] !=
-				    pattern[(got + (uint64_t)i) % PERIOD]) {
+				if (!bench_pattern_matches(iobuf + i, 1,
+							   got + (uint64_t)i)) {
 					bad_at = got + (uint64_t)i;
 					break;
 				}
@@ -186,8 +179,7 @@ static int do_rx(const struct sockaddr_in *sin, uint64_t bytes)
 
 static int do_tx(const struct sockaddr_in *sin, uint64_t bytes)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	char want[2 * SHA256_DIGEST_LENGTH + 2], reply[256];
+	char want[BENCH_SHA_HEX_LEN + 1], reply[256];
 	size_t rlen = 0;
 	SHA256_CTX sha;
 	uint64_t sent = 0;
@@ -195,28 +187,22 @@ static int do_tx(const struct sockaddr_in *sin, uint64_t bytes)
 	/* The digest of what we will send, before the clock starts. */
 	SHA256_Init(&sha);
 	for (uint64_t n = 0; n < bytes;) {
-		size_t k = bytes - n < PATTERN_LEN - PERIOD ?
-				   (size_t)(bytes - n) :
-				   PATTERN_LEN - PERIOD;
+		size_t k;
+		const unsigned char *b = bench_pattern_at(n, bytes - n, &k);
 
-		SHA256_Update(&sha, pattern + n % PERIOD, k);
+		SHA256_Update(&sha, b, k);
 		n += k;
 	}
-	SHA256_Final(d, &sha);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(want + 2 * i, 3, "%02x", d[i]);
-	want[2 * SHA256_DIGEST_LENGTH] = '\n';
-	want[2 * SHA256_DIGEST_LENGTH + 1] = 0;
+	bench_sha_hex(&sha, want);
 
 	double t0 = now();
 	int fd = connect_to("tx", sin);
 
 	while (sent < bytes) {
-		size_t off = (size_t)(sent % PERIOD);
-		size_t k = bytes - sent < PATTERN_LEN - PERIOD ?
-				   (size_t)(bytes - sent) :
-				   PATTERN_LEN - PERIOD;
-		ssize_t w = send(fd, pattern + off, k, MSG_NOSIGNAL);
+		size_t k;
+		const unsigned char *b =
+			bench_pattern_at(sent, bytes - sent, &k);
+		ssize_t w = send(fd, b, k, MSG_NOSIGNAL);
 
 		if (w < 0) {
 			if (errno == EINTR)
@@ -462,7 +448,6 @@ int main(int argc, char **argv)
 	int conc = 32, pos = 0;
 	const char *mode = NULL, *host = NULL, *port = NULL, *bytes_s = NULL;
 	uint64_t bytes = 0;
-	struct rlimit rl;
 	char *end;
 
 	for (int i = 1; i < argc; i++) {
@@ -502,16 +487,8 @@ int main(int argc, char **argv)
 		if (*end || errno)
 			usage();
 	}
-	for (size_t i = 0; i < PATTERN_LEN; i++)
-		pattern[i] = (unsigned char)(i % PERIOD);
-	/* The hard limit (20000 on the test machines) is what we may use. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && (rlim_t)conc + 16 > rl.rlim_cur)
+	if ((unsigned long)conc + 16 > bench_setup())
 		fail(mode, "--conc is above RLIMIT_NOFILE", 0);
-	signal(SIGPIPE, SIG_IGN);
 	deadline = now() + timeout;
 	if (!strcmp(mode, "rx"))
 		return do_rx(&sin, bytes);
