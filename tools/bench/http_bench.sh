@@ -24,17 +24,10 @@
 # stdout, the progress on stderr; exit 0 if every load balancer served, 1 if
 # one produced no throughput, 2 on usage or setup errors.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tools/bench/http
-PY=/usr/bin/python3
-BUILD=${WEIR_BUILD:-build}
-if [[ $BUILD != /* ]]; then
-	if [ -d "$BUILD" ]; then BUILD=$(cd "$BUILD" && pwd); else BUILD=$ROOT/$BUILD; fi
-fi
-export WEIR_BUILD=$BUILD
-TESTBED=$ROOT/tools/testbed/testbed.sh
-TB=${WEIR_BENCH_HTTP_TB:-wbhttp}
+TB_NAME=${WEIR_BENCH_HTTP_TB:-wbhttp}
 REPLICAS=${WEIR_BENCH_HTTP_REPLICAS:-4}
 LB_CPU=1 CLI_CPU=0
 # The replicas share the client's CPU, so the load balancer's CPU is its
@@ -63,19 +56,14 @@ for lb in ${LBS//,/ }; do
 done
 [ "$(id -u)" = 0 ] || { echo "http_bench: run as root (namespaces)" >&2; exit 2; }
 
-WEIR_DP=
-for p in "$BUILD/weir-dp" "$BUILD/dataplane/weir-dp"; do
-	[ -x "$p" ] && { WEIR_DP=$p; break; }
-done
-[ -n "$WEIR_DP" ] || { echo "http_bench: no weir-dp in $BUILD: build first (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
+[ -x "$WEIR_DP" ] || { echo "http_bench: no weir-dp in $BUILD: build first (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
 for b in wrk nginx haproxy curl taskset; do
 	command -v $b >/dev/null || { echo "http_bench: $b missing (tools/setup.sh installs it)" >&2; exit 2; }
 done
 if [ -n "$WRK2" ] && ! [ -x "$WRK2" ]; then echo "http_bench: --wrk2 $WRK2 is not executable" >&2; exit 2; fi
 
 WORK=$(mktemp -d /tmp/weir-http-bench-XXXXXX)
-LB_PID= LB_KIND= BE_PIDS= TB_UP=
-say() { echo "# $*" >&2; }
+BE_PIDS=
 
 HTTPLOAD=$BUILD/tools/bench/http/weir-httpload
 if ! [ -x "$HTTPLOAD" ] && [ -z "$WRK2" ]; then
@@ -86,31 +74,15 @@ fi
 
 # ---- teardown ------------------------------------------------------------
 
-lb_stop() {
-	local i
-	[ -n "$LB_PID" ] || return 0
-	kill -TERM "$LB_PID" 2>/dev/null
-	for ((i = 0; i < 150; i++)); do
-		kill -0 "$LB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$LB_PID" 2>/dev/null
-	wait "$LB_PID" 2>/dev/null
-	[[ $LB_KIND == weir* ]] && rm -rf "/var/run/dpdk/$TB"
-	LB_PID= LB_KIND=
-}
-
 cleanup() {
 	local p
-	lb_stop
+	server_stop
 	for p in $BE_PIDS; do kill -TERM "$p" 2>/dev/null; done
 	for p in $BE_PIDS; do wait "$p" 2>/dev/null; done
 	BE_PIDS=
-	[ -n "$TB_UP" ] && bash "$TESTBED" down "$TB" >/dev/null 2>&1
-	rm -rf "/var/run/dpdk/$TB"
-	[ -z "${BENCH_KEEP:-}" ] && rm -rf "$WORK"
+	rm -rf "/var/run/dpdk/$TB_NAME"
 	[ -n "${BENCH_KEEP:-}" ] && say "kept $WORK"
-	return 0
+	bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -118,30 +90,19 @@ trap 'exit 130' INT TERM
 # ---- testbed and replicas --------------------------------------------------
 
 say "work dir $WORK"
-say "testbed $TB up with $REPLICAS replicas"
-out=$(env -u WEIR_IMPAIR bash "$TESTBED" up "$TB" "$REPLICAS") || { echo "http_bench: testbed failed" >&2; exit 2; }
-TB_UP=1
-eval "$out"
+say "testbed $TB_NAME up with $REPLICAS replicas"
+tb_up "$TB_NAME" "" "$REPLICAS" || { echo "http_bench: testbed failed" >&2; exit 2; }
 
 i=0
 for ip in $BE_IPS; do
 	i=$((i + 1))
 	d=$WORK/be$i
-	mkdir -p "$d/tmp"
+	mkdir -p "$d"
 	cat >"$d/nginx.conf" <<EOF
 worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
+$(nginx_prologue "$d")
 events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    keepalive_requests 10000000;
+$(nginx_http "$d")
     keepalive_timeout 60s;
     server {
         listen $ip:8080 backlog=4096;
@@ -176,28 +137,6 @@ json.dump({"target_groups": [{"protocol": "HTTP", "route_prefix": "/", "app_name
                               "targets": targets}]}, open(sys.argv[1], "w"), indent=1)
 EOF
 
-KERNEL_VIP=
-kernel_vip() { # on | off: the LB namespace's kernel owns the VIP or not
-	if [ "$1" = on ] && [ -z "$KERNEL_VIP" ]; then
-		ip -n "$NS_LB" link set dev "$LB_IF" xdp off 2>/dev/null || true # a crashed weir-dp's program
-		ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=0 "net.ipv4.conf.$LB_IF.arp_ignore=0"
-		ip -n "$NS_LB" addr add "$VIP/$PREFIX" dev "$LB_IF"
-		KERNEL_VIP=1
-	elif [ "$1" = off ] && [ -n "$KERNEL_VIP" ]; then
-		ip -n "$NS_LB" addr del "$VIP/$PREFIX" dev "$LB_IF"
-		ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=8
-		KERNEL_VIP=
-	fi
-	# The client and the replicas learn the VIP's (and local IP's) MAC anew.
-	ip -n "$NS_CLI" neigh flush dev "$CLI_IF" 2>/dev/null || true
-	ip -n "$NS_BE" neigh flush dev "$BE_IF" 2>/dev/null || true
-}
-
-# tel CMD: one DPDK telemetry command to weir-dp, its value as JSON.
-tel() {
-	"$PY" "$(dirname "${BASH_SOURCE[0]}")/tel.py" "/var/run/dpdk/$TB/dpdk_telemetry.v2" "$1"
-}
-
 tel_snap() { # tel_snap [FILE]: weir-dp's HTTP, TCP and port counters
 	local j
 	j=$(printf '{"http":%s,"tcp":%s,"stats":%s,"lcores":%s,"ethdev":%s,"xstats":%s}' "$(tel /weir/http)" \
@@ -211,17 +150,17 @@ wait_serving() {
 	local k
 	for ((k = 0; k < 100; k++)); do
 		[ "$(ip netns exec "$NS_CLI" curl -s -m 1 -o /dev/null -w '%{http_code}' "http://$VIP:8000/")" = 200 ] && return 0
-		kill -0 "$LB_PID" 2>/dev/null || return 1
+		kill -0 "$SERVER_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
 }
 
 lb_start() { # lb_start LB REP
-	local lb=$1 log=$WORK/$1-$2.log k
+	local lb=$1 log=$WORK/$1-$2.log
 	case $lb in
 	weir_busy|weir_backoff)
-		kernel_vip off
+		kernel_drop_vip
 		local cfg=$WORK/weir-$lb.json
 		cat >"$cfg" <<EOF
 {"port": {"iface": "$LB_IF", "driver": "af_xdp"},
@@ -230,17 +169,10 @@ lb_start() { # lb_start LB REP
  "tcp": {"max_connections": 4096},
  "http": {"port": 8000, "target_groups": "$TG"}}
 EOF
-		ip netns exec "$NS_LB" "$WEIR_DP" --file-prefix="$TB" -- --config "$cfg" >"$log" 2>&1 &
-		LB_PID=$! LB_KIND=$lb
-		for ((k = 0; k < 300; k++)); do
-			grep -q "weir-dp: ready" "$log" && break
-			kill -0 "$LB_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		grep -q "weir-dp: ready" "$log" || { echo "http_bench: weir-dp did not start:" >&2; tail -20 "$log" >&2; return 1; }
+		weir_launch "$lb" "$cfg" "$log" || return 1
 		;;
 	haproxy)
-		kernel_vip on
+		kernel_own_vip
 		cat >"$WORK/haproxy.cfg" <<EOF
 global
     nbthread 1
@@ -264,27 +196,18 @@ $(i=0; for ip in $BE_IPS; do i=$((i + 1)); echo "    server nginx-$i $ip:8080"; 
 EOF
 		haproxy -c -f "$WORK/haproxy.cfg" >"$log" 2>&1 || { echo "http_bench: haproxy config refused:" >&2; cat "$log" >&2; return 1; }
 		ip netns exec "$NS_LB" taskset -c $LB_CPU haproxy -db -f "$WORK/haproxy.cfg" >>"$log" 2>&1 &
-		LB_PID=$! LB_KIND=haproxy
+		SERVER_PID=$! SERVER_KIND=haproxy
 		;;
 	nginx)
-		kernel_vip on
+		kernel_own_vip
 		local d=$WORK/nginx-lb
-		mkdir -p "$d/tmp"
+		mkdir -p "$d"
 		cat >"$d/nginx.conf" <<EOF
 worker_processes 1;
 worker_rlimit_nofile 20000;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
+$(nginx_prologue "$d")
 events { worker_connections 9000; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    keepalive_requests 10000000;
+$(nginx_http "$d")
     keepalive_timeout 3600s;
     upstream replicas {
         least_conn;
@@ -304,13 +227,13 @@ $(for ip in $BE_IPS; do echo "        server $ip:8080;"; done)
 }
 EOF
 		ip netns exec "$NS_LB" taskset -c $LB_CPU nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" >"$log" 2>&1 &
-		LB_PID=$! LB_KIND=nginx
+		SERVER_PID=$! SERVER_KIND=nginx
 		;;
 	esac
 	wait_serving || { echo "http_bench: $lb does not serve $VIP:8000:" >&2; tail -20 "$log" >&2; return 1; }
 }
 
-lb_alive() { [ -n "$LB_PID" ] && kill -0 "$LB_PID" 2>/dev/null; }
+lb_alive() { [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; }
 
 incident() { # incident LB REP WHAT: recorded in the report, printed at the end
 	local lb=$1 rep=$2 what=$3 f=$WORK/$1-$2.incident.json
@@ -337,7 +260,7 @@ cli() { ip netns exec "$NS_CLI" taskset -c $CLI_CPU "$@"; }
 # lb_ticks: CPU time (user+system, clock ticks) of the LB's processes so far
 lb_ticks() {
 	local p t=0
-	for p in $LB_PID $(pgrep -P "$LB_PID" 2>/dev/null); do
+	for p in $SERVER_PID $(pgrep -P "$SERVER_PID" 2>/dev/null); do
 		[ -r "/proc/$p/stat" ] || continue
 		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
 	done
@@ -435,11 +358,11 @@ for ((rep = 1; rep <= REPS; rep++)); do
 		else
 			incident "$lb" "$rep" "did not start or serve"
 		fi
-		lb_stop
+		server_stop
 		sleep 0.5
 	done
 done
-kernel_vip off
+kernel_drop_vip
 
 cat >"$WORK/params.json" <<EOF
 {"mode": "$MODE", "reps": $REPS, "rates": [$RATES], "lbs": "$LBS",

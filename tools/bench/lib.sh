@@ -1,7 +1,8 @@
-# Shared by tcp_bench.sh and tcp_impaired.sh (sourced, not run): the
-# testbed, weir-dp and weir-kapp in its LB namespace, telemetry. Every wait
-# is bounded; bench_cleanup (on the EXIT trap) stops what was started here,
-# by PID, and tears the testbed down.
+# Shared by every benchmark script (sourced, not run): the testbed, weir-dp,
+# weir-kapp or another server in its LB namespace, the VIP handed to the
+# kernel and back, telemetry. Every wait is bounded; bench_cleanup (on the
+# EXIT trap) stops what was started here, by PID, and tears the testbed down.
+# One server runs at a time: SERVER_PID, SERVER_KIND (weir* for weir-dp).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PY=/usr/bin/python3
@@ -31,25 +32,49 @@ need_bins() {
 	[ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces)" >&2; exit 2; }
 }
 
-# tb_up NAME [IMPAIR]: the testbed with one backend namespace (unused).
+# tb_up NAME [IMPAIR [BACKENDS]]: the testbed (BACKENDS addresses in the
+# backend namespace, default 1), its variables in this shell.
 tb_up() {
-	local out
+	local out n=${3:-1}
 	TB=$1
 	if [ -n "${2:-}" ]; then
-		out=$(WEIR_IMPAIR="$2" bash "$TESTBED" up "$TB" 1) || return 1
+		out=$(WEIR_IMPAIR="$2" bash "$TESTBED" up "$TB" "$n") || return 1
 	else
-		out=$(env -u WEIR_IMPAIR bash "$TESTBED" up "$TB" 1) || return 1
+		out=$(env -u WEIR_IMPAIR bash "$TESTBED" up "$TB" "$n") || return 1
 	fi
 	TB_UP=1
 	eval "$out"
 	PREFIX_DPDK=$TB
 }
 
+# wait_ready LOG TEXT TENTHS: TEXT shows in LOG while SERVER_PID lives,
+# within TENTHS tenths of a second; else the log's tail on stderr, 1.
+wait_ready() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		grep -q "$2" "$1" && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "$2" "$1" && return 0
+	echo "bench: $SERVER_KIND not ready ('$2' missing):" >&2
+	tail -20 "$1" >&2
+	return 1
+}
+
+# weir_launch KIND CFG LOG: weir-dp with CFG in the LB namespace, its DPDK
+# files under PREFIX_DPDK; waits (30 s at most) for "weir-dp: ready".
+weir_launch() {
+	ip netns exec "$NS_LB" "$WEIR_DP" --file-prefix="$PREFIX_DPDK" -- --config "$2" >"$3" 2>&1 &
+	SERVER_PID=$! SERVER_KIND=$1
+	wait_ready "$3" "weir-dp: ready" 300
+}
+
 # The server side: weir-dp with the test apps, or weir-kapp on the kernel.
 # weir_start POLICY SOURCE_BYTES: 1 worker on CPU 1 (its main lcore blocks
 # on CPU 0).
 weir_start() {
-	local policy=$1 bytes=$2 cfg=$WORK/weir-$1.json log=$WORK/weir-dp-$1.log i
+	local policy=$1 bytes=$2 cfg=$WORK/weir-$1.json log=$WORK/weir-dp-$1.log
 	cat >"$cfg" <<EOF
 {"port": {"iface": "$LB_IF", "driver": "af_xdp"},
  "vips": ["$VIP"], "local_ip": "$LOCAL_IP", "prefix_len": $PREFIX,
@@ -58,14 +83,7 @@ weir_start() {
  "test_apps": [{"port": 9000, "mode": "echo"}, {"port": 9001, "mode": "discard"},
                {"port": 9002, "mode": "source", "bytes": $bytes}, {"port": 9003, "mode": "sink"}]}
 EOF
-	ip netns exec "$NS_LB" "$WEIR_DP" --file-prefix="$PREFIX_DPDK" -- --config "$cfg" >"$log" 2>&1 &
-	SERVER_PID=$! SERVER_KIND=weir
-	for ((i = 0; i < 300; i++)); do
-		grep -q "weir-dp: ready" "$log" && break
-		kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: weir-dp exited:" >&2; tail -20 "$log" >&2; SERVER_PID=; return 1; }
-		sleep 0.1
-	done
-	grep -q "weir-dp: ready" "$log" || { echo "bench: weir-dp not ready in 30 s" >&2; tail -20 "$log" >&2; return 1; }
+	weir_launch weir "$cfg" "$log" || return 1
 	ip netns exec "$NS_CLI" ping -c 3 -i 0.05 -W 1 -q "$VIP" >/dev/null 2>&1 || true
 }
 
@@ -74,6 +92,7 @@ tel() {
 	"$PY" "$(dirname "${BASH_SOURCE[0]}")/tel.py" "/var/run/dpdk/$PREFIX_DPDK/dpdk_telemetry.v2" "$1"
 }
 
+# server_stop: TERM, 15 s at most, then KILL; weir-dp's run dir goes too.
 server_stop() {
 	local i
 	[ -n "$SERVER_PID" ] || return 0
@@ -84,7 +103,7 @@ server_stop() {
 	done
 	kill -9 "$SERVER_PID" 2>/dev/null
 	wait "$SERVER_PID" 2>/dev/null
-	[ "$SERVER_KIND" = weir ] && rm -rf "/var/run/dpdk/$PREFIX_DPDK"
+	[[ $SERVER_KIND == weir* ]] && rm -rf "/var/run/dpdk/$PREFIX_DPDK"
 	SERVER_PID= SERVER_KIND=
 }
 
@@ -93,11 +112,52 @@ server_stop() {
 kernel_own_vip() {
 	ip -n "$NS_LB" link set dev "$LB_IF" xdp off 2>/dev/null || true # a crashed weir-dp's program
 	ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=0 "net.ipv4.conf.$LB_IF.arp_ignore=0"
-	ip -n "$NS_LB" addr add "$VIP/$PREFIX" dev "$LB_IF"
+	ip -n "$NS_LB" addr replace "$VIP/$PREFIX" dev "$LB_IF"
 	if [ -n "${1:-}" ]; then
 		ip -n "$NS_LB" route replace "${VIP%.*}.0/$PREFIX" dev "$LB_IF" proto kernel scope link src "$VIP" congctl "$1" || return 1
 	fi
+	neigh_flush
+}
+
+# kernel_drop_vip: the VIP back to weir-dp (the kernel neither owns it nor
+# answers ARP for addresses it lacks).
+kernel_drop_vip() {
+	ip -n "$NS_LB" addr del "$VIP/$PREFIX" dev "$LB_IF" 2>/dev/null || true
+	ip netns exec "$NS_LB" sysctl -qw net.ipv4.conf.all.arp_ignore=8
+	neigh_flush
+}
+
+# neigh_flush: the client and the backends learn the VIP's (and the local
+# address's) MAC anew, after the owner changed.
+neigh_flush() {
 	ip -n "$NS_CLI" neigh flush dev "$CLI_IF" 2>/dev/null || true
+	ip -n "$NS_BE" neigh flush dev "$BE_IF" 2>/dev/null || true
+}
+
+# nginx_prologue DIR: the lines every nginx we start shares (no daemon, its
+# files under DIR, no access log, long keep-alive); the caller adds the
+# events block's size and its servers, then closes the http block.
+nginx_prologue() {
+	cat <<EOF
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+EOF
+}
+
+# nginx_http DIR: the opening of the http block, shared likewise.
+nginx_http() {
+	mkdir -p "$1/tmp"
+	cat <<EOF
+http {
+    access_log off;
+    client_body_temp_path $1/tmp/body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+    keepalive_requests 10000000;
+EOF
 }
 
 # client_cc CC: the client's subnet route carries congctl CC.
@@ -106,16 +166,11 @@ client_cc() {
 }
 
 kapp_start() {
-	local bytes=$1 log=$WORK/kapp.log i
+	local bytes=$1 log=$WORK/kapp.log
 	ip netns exec "$NS_LB" taskset -c 1 "$KAPP" --listen "$VIP" --app 9000:echo --app 9001:discard \
 		--app "9002:source:$bytes" --app 9003:sink ${KAPP_VERBOSE:+--verbose} >"$log" 2>&1 &
 	SERVER_PID=$! SERVER_KIND=kapp
-	for ((i = 0; i < 100; i++)); do
-		grep -q "weir-kapp: ready" "$log" && break
-		kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: weir-kapp exited:" >&2; cat "$log" >&2; SERVER_PID=; return 1; }
-		sleep 0.1
-	done
-	grep -q "weir-kapp: ready" "$log" || { echo "bench: weir-kapp not ready" >&2; return 1; }
+	wait_ready "$log" "weir-kapp: ready" 100 || return 1
 	ip netns exec "$NS_CLI" ping -c 3 -i 0.05 -W 1 -q "$VIP" >/dev/null 2>&1 || true
 }
 
