@@ -1,0 +1,246 @@
+/* See ctl_seg.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ctl_seg.h"
+#include "weir/table.h"
+
+static int seg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int seg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int ctl_seg_name(const char *name, char *out, size_t outlen)
+{
+	int n;
+
+	if (!name || !*name || strchr(name, '/'))
+		return -EINVAL;
+	n = snprintf(out, outlen, "/weir-%s", name);
+	return n < 0 || (size_t)n >= outlen || (size_t)n >= WEIR_CTL_NAME_MAX ?
+		       -ENAMETOOLONG :
+		       0;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int map_fd(struct ctl_seg *s, int fd, size_t size)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st))
+		return -errno;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	s->ctl = p;
+	s->size = size;
+	s->dev = (uint64_t)st.st_dev;
+	s->ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* An existing segment whose weir-dp is gone may be replaced. */
+static int stale(const char *shm)
+{
+	int fd = shm_open(shm, O_RDONLY, 0);
+	struct weir_ctl h;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == ENOENT;
+	n = pread(fd, &h, sizeof(h), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || h.magic != WEIR_CTL_MAGIC)
+		return 1; /* half-written by a weir-dp that died at start */
+	return h.dp_pid <= 0 || (kill(h.dp_pid, 0) && errno == ESRCH);
+}
+
+static void init_header(struct weir_ctl *c, size_t size, uint32_t n_workers,
+			uint64_t slot_size)
+{
+	uint64_t off = sizeof(*c);
+
+	c->abi_version = WEIR_CTL_ABI_VERSION;
+	c->header_size = sizeof(*c);
+	c->segment_size = size;
+	c->n_workers = n_workers;
+	c->n_slots = WEIR_CTL_SLOTS;
+	c->dp_pid = (int32_t)getpid();
+	c->table_abi = WEIR_TABLE_ABI_VERSION;
+	c->dp_start_ns = realtime_ns();
+	for (uint32_t i = 0; i < WEIR_CTL_SLOTS; i++) {
+		c->slots[i].offset = off;
+		c->slots[i].capacity = slot_size;
+		off += slot_size;
+	}
+	/* magic last: an attacher never sees a half-made header as valid */
+	atomic_thread_fence(memory_order_release);
+	c->magic = WEIR_CTL_MAGIC;
+}
+
+int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
+		   uint64_t slot_size, char *err, size_t errlen)
+{
+	size_t size;
+	int fd, rc;
+
+	memset(s, 0, sizeof(*s));
+	if (ctl_seg_name(name, s->name, sizeof(s->name)))
+		return seg_fail(err, errlen, -EINVAL,
+				"control segment: bad instance name \"%s\"",
+				name ? name : "");
+	if (n_workers == 0 || n_workers > WEIR_CTL_MAX_WORKERS ||
+	    slot_size < 4096 || slot_size % 4096)
+		return seg_fail(
+			err, errlen, -EINVAL,
+			"control segment: %u workers, slot of %llu bytes",
+			n_workers, (unsigned long long)slot_size);
+	if (!stale(s->name))
+		return seg_fail(
+			err, errlen, -EBUSY,
+			"control segment /dev/shm%s belongs to a running weir-dp (another --file-prefix?)",
+			s->name);
+	shm_unlink(s->name);
+	size = sizeof(struct weir_ctl) + WEIR_CTL_SLOTS * slot_size;
+	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return seg_fail(err, errlen, -errno, "shm_open %s: %s", s->name,
+				strerror(errno));
+	if (ftruncate(fd, (off_t)size)) {
+		rc = -errno;
+		close(fd);
+		shm_unlink(s->name);
+		return seg_fail(err, errlen, rc, "ftruncate %s: %s", s->name,
+				strerror(-rc));
+	}
+	rc = map_fd(s, fd, size);
+	close(fd);
+	if (rc) {
+		shm_unlink(s->name);
+		return seg_fail(err, errlen, rc, "mmap %s: %s", s->name,
+				strerror(-rc));
+	}
+	init_header(s->ctl, size, n_workers, slot_size);
+	return 0;
+}
+
+static int header_ok(const struct weir_ctl *c, size_t size)
+{
+	if (c->n_workers == 0 || c->n_workers > WEIR_CTL_MAX_WORKERS ||
+	    c->n_slots != WEIR_CTL_SLOTS || c->segment_size != size)
+		return 0;
+	for (uint32_t i = 0; i < WEIR_CTL_SLOTS; i++) {
+		const struct weir_ctl_slot *sl = &c->slots[i];
+
+		if (sl->offset < sizeof(*c) || sl->offset % 64 ||
+		    sl->capacity > size || sl->offset > size - sl->capacity)
+			return 0;
+	}
+	return 1;
+}
+
+int ctl_seg_attach(struct ctl_seg *s, const char *name, char *err,
+		   size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	memset(s, 0, sizeof(*s));
+	if (ctl_seg_name(name, s->name, sizeof(s->name)))
+		return seg_fail(err, errlen, -EINVAL,
+				"bad weir-dp instance name \"%s\"",
+				name ? name : "");
+	fd = shm_open(s->name, O_RDWR, 0);
+	if (fd < 0)
+		return seg_fail(err, errlen, -errno,
+				"no weir-dp \"%s\" (/dev/shm%s: %s)", name,
+				s->name, strerror(errno));
+	if (fstat(fd, &st) || (size_t)st.st_size < sizeof(struct weir_ctl)) {
+		close(fd);
+		return seg_fail(err, errlen, -EINVAL,
+				"/dev/shm%s: too small for a control segment",
+				s->name);
+	}
+	rc = map_fd(s, fd, (size_t)st.st_size);
+	close(fd);
+	if (rc)
+		return seg_fail(err, errlen, rc, "mmap %s: %s", s->name,
+				strerror(-rc));
+	if (s->ctl->magic != WEIR_CTL_MAGIC ||
+	    s->ctl->abi_version != WEIR_CTL_ABI_VERSION ||
+	    s->ctl->header_size != sizeof(struct weir_ctl) ||
+	    s->ctl->table_abi != WEIR_TABLE_ABI_VERSION) {
+		unsigned int abi = s->ctl->magic == WEIR_CTL_MAGIC ?
+					   s->ctl->abi_version :
+					   0;
+
+		ctl_seg_unmap(s);
+		return seg_fail(
+			err, errlen, -EPROTO,
+			"/dev/shm%s: not a control segment of this version (ABI %u, want %u)",
+			s->name, abi, WEIR_CTL_ABI_VERSION);
+	}
+	atomic_thread_fence(memory_order_acquire);
+	if (!header_ok(s->ctl, s->size)) {
+		ctl_seg_unmap(s);
+		return seg_fail(
+			err, errlen, -EINVAL,
+			"/dev/shm%s: control segment header does not add up",
+			s->name);
+	}
+	return 0;
+}
+
+int ctl_seg_same(const struct ctl_seg *s)
+{
+	int fd = shm_open(s->name, O_RDONLY, 0);
+	struct stat st;
+	int same;
+
+	if (fd < 0)
+		return 0;
+	same = !fstat(fd, &st) && (uint64_t)st.st_dev == s->dev &&
+	       (uint64_t)st.st_ino == s->ino;
+	close(fd);
+	return same;
+}
+
+void ctl_seg_unmap(struct ctl_seg *s)
+{
+	if (s->ctl)
+		munmap(s->ctl, s->size);
+	s->ctl = NULL;
+	s->size = 0;
+}
+
+void ctl_seg_destroy(struct ctl_seg *s)
+{
+	ctl_seg_unmap(s);
+	if (s->name[0])
+		shm_unlink(s->name);
+	s->name[0] = 0;
+}

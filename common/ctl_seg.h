@@ -1,0 +1,49 @@
+/* ctl_seg: creating, mapping and checking the control segment
+ * (include/weir/ctl.h), for both processes: weir-dp creates and removes
+ * it, weir-cp attaches to it. Plain POSIX shared memory, no DPDK. Start-up
+ * and control path only (these make syscalls); never called per packet. */
+#ifndef WEIR_CTL_SEG_H
+#define WEIR_CTL_SEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/ctl.h"
+
+/* A mapping of the segment. */
+struct ctl_seg {
+	struct weir_ctl *ctl;
+	size_t size;
+	char name[WEIR_CTL_NAME_MAX]; /* "/weir-<name>" */
+	uint64_t dev, ino; /* of the object mapped: a new weir-dp has another */
+};
+
+/* The shm name of weir-dp instance name (its --file-prefix): "/weir-<name>".
+ * Returns 0, or -ENAMETOOLONG / -EINVAL (empty, or a '/' in name). */
+int ctl_seg_name(const char *name, char *out, size_t outlen);
+
+/* weir-dp: creates the segment for n_workers workers and WEIR_CTL_SLOTS
+ * slots of slot_size bytes each, replacing a stale one of a weir-dp that
+ * died (one whose dp_pid no longer runs); refuses (-EBUSY) while another
+ * live weir-dp owns the name. Returns 0 or a negative errno, err says why. */
+int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
+		   uint64_t slot_size, char *err, size_t errlen);
+
+/* weir-cp: maps the segment of weir-dp instance name read-write and checks
+ * its header (magic, ABI, sizes, slot bounds). Returns 0, -ENOENT when no
+ * weir-dp runs under that name, -EPROTO for another ABI, -EINVAL for a
+ * header that does not add up; err says why. */
+int ctl_seg_attach(struct ctl_seg *s, const char *name, char *err,
+		   size_t errlen);
+
+/* Is the object now under s->name still the one s maps? (false after
+ * weir-dp restarted, or exited and removed it) */
+int ctl_seg_same(const struct ctl_seg *s);
+
+/* Unmaps (both sides). */
+void ctl_seg_unmap(struct ctl_seg *s);
+
+/* weir-dp at exit: unmaps and removes the name. */
+void ctl_seg_destroy(struct ctl_seg *s);
+
+#endif

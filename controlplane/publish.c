@@ -1,0 +1,123 @@
+/* See publish.h. Memory order: the snapshot's bytes are written with
+ * plain stores, then `current` is stored with release; a worker loads it
+ * with acquire, so it sees the whole snapshot. A worker stores its
+ * held_gen with release after its last read of the old table; we load it
+ * with acquire before overwriting a slot. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "publish.h"
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int pub_attach(struct cp_pub *p, const char *name, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = ctl_seg_attach(&p->seg, name, err, errlen);
+	if (rc)
+		return rc;
+	p->published = WEIR_CTL_CUR_GEN(pub_current(p));
+	atomic_store(&p->seg.ctl->cp_pid, (int64_t)getpid());
+	atomic_store(&p->seg.ctl->cp_attach_ns, realtime_ns());
+	return 0;
+}
+
+void pub_detach(struct cp_pub *p)
+{
+	if (p->seg.ctl) {
+		int64_t me = (int64_t)getpid();
+
+		/* only if no newer weir-cp took over meanwhile */
+		atomic_compare_exchange_strong(&p->seg.ctl->cp_pid, &me, 0);
+	}
+	ctl_seg_unmap(&p->seg);
+}
+
+uint64_t pub_current(const struct cp_pub *p)
+{
+	return atomic_load_explicit(&p->seg.ctl->current, memory_order_acquire);
+}
+
+const struct weir_table *pub_current_table(const struct cp_pub *p)
+{
+	uint64_t cur = pub_current(p);
+
+	if (!cur)
+		return NULL;
+	return weir_ctl_slot_mem(p->seg.ctl, WEIR_CTL_CUR_SLOT(cur));
+}
+
+uint64_t pub_min_held(const struct cp_pub *p)
+{
+	const struct weir_ctl *c = p->seg.ctl;
+	uint64_t min = UINT64_MAX;
+
+	for (uint32_t i = 0; i < c->n_workers; i++) {
+		uint64_t h = atomic_load_explicit(&c->workers[i].held_gen,
+						  memory_order_acquire);
+
+		if (h < min)
+			min = h;
+	}
+	return min;
+}
+
+int pub_free_slot(const struct cp_pub *p)
+{
+	struct weir_ctl *c = p->seg.ctl;
+	uint64_t cur = pub_current(p), min = pub_min_held(p);
+
+	for (uint32_t i = 0; i < c->n_slots; i++) {
+		uint64_t g = atomic_load_explicit(&c->slots[i].gen,
+						  memory_order_relaxed);
+
+		if (cur && i == WEIR_CTL_CUR_SLOT(cur))
+			continue;
+		/* never written, or every worker is past it */
+		if (g == 0 || g < min)
+			return (int)i;
+	}
+	return -1;
+}
+
+int64_t pub_publish(struct cp_pub *p, const struct weir_table *t)
+{
+	struct weir_ctl *c = p->seg.ctl;
+	uint64_t gen = WEIR_CTL_CUR_GEN(pub_current(p)) + 1;
+	struct weir_table *dst;
+	int slot;
+
+	if (t->total_size > c->slots[0].capacity)
+		return -E2BIG;
+	slot = pub_free_slot(p);
+	if (slot < 0) {
+		p->busy++;
+		return -EAGAIN;
+	}
+	atomic_store_explicit(&c->slots[slot].gen, gen, memory_order_relaxed);
+	dst = weir_ctl_slot_mem(c, (uint32_t)slot);
+	memcpy(dst, t, t->total_size);
+	dst->generation = gen;
+	atomic_store_explicit(&c->published_ns, realtime_ns(),
+			      memory_order_relaxed);
+	atomic_store_explicit(&c->current, WEIR_CTL_CUR(gen, slot),
+			      memory_order_release);
+	p->published = gen;
+	p->publishes++;
+	return (int64_t)gen;
+}
+
+bool pub_adopted(const struct cp_pub *p, uint64_t gen)
+{
+	return pub_min_held(p) >= gen;
+}
