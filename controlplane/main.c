@@ -1,14 +1,25 @@
-/* weir-cp: the control plane process. Today it validates files offline
- * with exactly the code the running processes use: weir-dp's configuration
- * (--check-config, weir-dp's own parser) and Ray Serve target groups
- * (--check, the parser and compiler that build the route table); receiving
- * target groups and publishing tables to the workers come next. */
+/* weir-cp: the control plane process. It is the only place that reads
+ * Ray Serve target groups: it validates and compiles them into table
+ * snapshots and publishes them into the control segment of a running
+ * weir-dp (controlplane/publish.*), which adopts them without a restart.
+ * It serves its API (controlplane/api.*) on a Unix socket and an optional
+ * management address, re-attaches when weir-dp restarts, and can be killed
+ * and restarted at any time: weir-dp keeps serving the table it has. Also
+ * validates files offline (--check, --check-config). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "api.h"
+#include "common/jsonfile.h"
 #include "compile.h"
 #include "config/config.h"
+#include "cpstate.h"
 #include "lb/route.h"
 #include "targetgroup.h"
 #include "weir/version.h"
@@ -16,9 +27,18 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weir-cp --check-config FILE   (weir-dp configuration)\n"
+		"usage: weir-cp [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
+		"               [--target-groups FILE] [--state-dir DIR]\n"
+		"       weir-cp --check-config FILE   (weir-dp configuration)\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
-		"       weir-cp --version\n");
+		"       weir-cp --version\n"
+		"  --dp NAME             weir-dp's --file-prefix (default weir)\n"
+		"  --api PATH            API socket (default /run/weir/NAME.sock)\n"
+		"  --mgmt IP:PORT        the API on a TCP address too\n"
+		"  --target-groups FILE  first table, for a weir-dp that has none\n"
+		"  --state-dir DIR       state file NAME.json (default /run/weir)\n"
+		"API: GET /api/v1/info, GET /api/v1/table, PUT /api/v1/target_groups,\n"
+		"     PUT /api/v1/fallback_targets (?wait=MS): see controlplane/api.h\n");
 }
 
 /* One line: what the file holds and the routes in the order they match. */
@@ -78,6 +98,137 @@ static int check_target_groups(const char *path)
 	return 0;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct cp_opts {
+	const char *dp, *api, *mgmt, *tg, *state_dir;
+	char api_buf[108], state_buf[256];
+};
+
+static int parse_opts(int argc, char **argv, struct cp_opts *o)
+{
+	static const struct option longs[] = {
+		{ "dp", required_argument, NULL, 'd' },
+		{ "api", required_argument, NULL, 'a' },
+		{ "mgmt", required_argument, NULL, 'm' },
+		{ "target-groups", required_argument, NULL, 't' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->dp = "weir";
+	o->state_dir = "/run/weir";
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->dp = optarg;
+			break;
+		case 'a':
+			o->api = optarg;
+			break;
+		case 'm':
+			o->mgmt = optarg;
+			break;
+		case 't':
+			o->tg = optarg;
+			break;
+		case 's':
+			o->state_dir = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || !*o->dp || strchr(o->dp, '/'))
+		return -1;
+	if (!o->api) {
+		snprintf(o->api_buf, sizeof(o->api_buf), "%s/%s.sock",
+			 o->state_dir, o->dp);
+		o->api = o->api_buf;
+	}
+	snprintf(o->state_buf, sizeof(o->state_buf), "%s/%s.json", o->state_dir,
+		 o->dp);
+	return 0;
+}
+
+/* The start-up file, if any, becomes the first table. */
+static int load_initial(struct cp_state *st, const char *path)
+{
+	char err[512], msg[600], *text;
+
+	if (!path)
+		return 0;
+	if (json_file_read(path, CPS_BODY_MAX, &text, err, sizeof(err))) {
+		fprintf(stderr, "weir-cp: %s\n", err);
+		return -1;
+	}
+	if (cps_initial(st, text, err, sizeof(err))) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, err);
+		fprintf(stderr, "weir-cp: %s\n", msg);
+		free(text);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	static struct cp_state st;
+	static struct cp_api api;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct cp_opts o;
+	char err[512];
+	int attached = 0;
+
+	if (parse_opts(argc, argv, &o)) {
+		usage(stderr);
+		return 2;
+	}
+	mkdir(o.state_dir, 0755);
+	cps_init(&st, o.state_buf);
+	if (load_initial(&st, o.tg))
+		return 1;
+	api.st = &st;
+	api.dp_name = o.dp;
+	pthread_mutex_init(&api.lock, NULL);
+	if (api_start(&api, o.api, o.mgmt, err, sizeof(err))) {
+		fprintf(stderr, "weir-cp: %s\n", err);
+		api_stop(&api);
+		return 1;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	printf("weir-cp: ready (api %s%s%s, weir-dp \"%s\")\n", o.api,
+	       o.mgmt ? ", mgmt " : "", o.mgmt ? o.mgmt : "", o.dp);
+	fflush(stdout);
+	while (!stop) {
+		pthread_mutex_lock(&api.lock);
+		int now = cps_attach(&st, o.dp);
+		cps_flush(&st);
+		pthread_mutex_unlock(&api.lock);
+		if (now != attached && !now)
+			fprintf(stderr, "weir-cp: waiting for weir-dp \"%s\"\n",
+				o.dp);
+		attached = now;
+		usleep(attached && !st.pending ? 20000 : 2000);
+	}
+	api_stop(&api);
+	pthread_mutex_lock(&api.lock);
+	cps_fini(&st);
+	pthread_mutex_unlock(&api.lock);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dp_config cfg;
@@ -94,7 +245,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "--check"))
 		return check_target_groups(argv[2]);
-	if (argc != 3 || strcmp(argv[1], "--check-config")) {
+	if (argc < 2 || strcmp(argv[1], "--check-config"))
+		return run(argc, argv);
+	if (argc != 3) {
 		usage(stderr);
 		return 2;
 	}

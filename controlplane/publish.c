@@ -4,6 +4,8 @@
  * held_gen with release after its last read of the old table; we load it
  * with acquire before overwriting a slot. */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,12 +22,22 @@ static uint64_t realtime_ns(void)
 
 int pub_attach(struct cp_pub *p, const char *name, char *err, size_t errlen)
 {
+	int64_t other;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	rc = ctl_seg_attach(&p->seg, name, err, errlen);
 	if (rc)
 		return rc;
+	other = atomic_load(&p->seg.ctl->cp_pid);
+	if (other > 0 && other != (int64_t)getpid() &&
+	    !(kill((pid_t)other, 0) && errno == ESRCH)) {
+		snprintf(err, errlen,
+			 "weir-dp \"%s\" is already driven by weir-cp pid %lld",
+			 name, (long long)other);
+		ctl_seg_unmap(&p->seg);
+		return -EBUSY;
+	}
 	p->published = WEIR_CTL_CUR_GEN(pub_current(p));
 	atomic_store(&p->seg.ctl->cp_pid, (int64_t)getpid());
 	atomic_store(&p->seg.ctl->cp_attach_ns, realtime_ns());

@@ -24,7 +24,8 @@ struct cp_pub {
 
 /* Maps weir-dp instance name's segment and takes over publishing: the
  * next generation follows the one published now, so a restarted weir-cp
- * carries on. Returns 0 or ctl_seg_attach's error. */
+ * carries on. Refuses (-EBUSY) while another live weir-cp drives it: one
+ * writer. Returns 0 or ctl_seg_attach's error. */
 int pub_attach(struct cp_pub *p, const char *name, char *err, size_t errlen);
 
 /* Unmaps; the published table stays in force. */

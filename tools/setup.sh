@@ -8,9 +8,10 @@ PKGS=(
   # build
   build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format
   dpdk dpdk-dev libdpdk-dev libcjson-dev libbpf-dev libxdp-dev libpcap-dev libssl-dev
+  libmicrohttpd-dev
   # testbed and tests
   iproute2 ethtool iputils-ping iputils-arping curl socat tcpdump nftables
-  python3 python3-scapy python3-uvicorn python3-starlette python3-websockets
+  python3 python3-scapy python3-uvicorn python3-starlette python3-websockets python3-prometheus-client
   # benchmarks and comparison load balancers
   wrk nghttp2-client nginx-light haproxy valgrind
 )

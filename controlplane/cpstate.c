@@ -1,0 +1,309 @@
+/* See cpstate.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/jsonfile.h"
+#include "cpstate.h"
+#include "lb/route.h"
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void cps_init(struct cp_state *s, const char *state_path)
+{
+	memset(s, 0, sizeof(*s));
+	cp_compile_defaults(&s->opts);
+	s->state_path = state_path;
+	s->fallback = strdup("null");
+}
+
+void cps_fini(struct cp_state *s)
+{
+	if (s->pub.seg.ctl)
+		pub_detach(&s->pub);
+	free(s->groups);
+	free(s->fallback);
+	free(s->pending);
+	memset(s, 0, sizeof(*s));
+}
+
+char *cps_document(const struct cp_state *s)
+{
+	size_t n;
+	char *doc;
+
+	if (!s->groups)
+		return NULL;
+	n = strlen(s->groups) + strlen(s->fallback) + 64;
+	doc = malloc(n);
+	if (doc)
+		snprintf(doc, n,
+			 "{\"target_groups\":%s,\"fallback_targets\":%s}",
+			 s->groups, s->fallback);
+	return doc;
+}
+
+/* Validates and compiles groups + fallback; on success they become the
+ * state and their table the pending one. Takes ownership of both. */
+static int adopt(struct cp_state *s, char *groups, char *fallback, bool publish,
+		 char *err, size_t errlen)
+{
+	struct cp_state next = *s;
+	struct weir_table *t;
+	struct tg_model m;
+	char *doc;
+	int rc;
+
+	next.groups = groups;
+	next.fallback = fallback;
+	doc = cps_document(&next);
+	if (!groups || !fallback || !doc) {
+		free(doc), free(groups), free(fallback);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = tg_parse(doc, &m, err, errlen);
+	free(doc);
+	if (rc) {
+		free(groups), free(fallback);
+		s->refused++;
+		return rc;
+	}
+	t = cp_compile_alloc(&m, &s->opts, err, errlen);
+	tg_model_free(&m);
+	if (!t || (s->pub.seg.ctl &&
+		   t->total_size > s->pub.seg.ctl->slots[0].capacity)) {
+		if (t)
+			snprintf(
+				err, errlen,
+				"the table needs %llu bytes, weir-dp's slots hold %llu (control.table_kb)",
+				(unsigned long long)t->total_size,
+				(unsigned long long)s->pub.seg.ctl->slots[0]
+					.capacity);
+		free(t), free(groups), free(fallback);
+		s->refused++;
+		return t ? -E2BIG : -EINVAL;
+	}
+	free(s->groups), free(s->fallback);
+	s->fallback = fallback;
+	if (!publish) { /* validated; no table before the first groups */
+		free(groups);
+		free(t);
+		s->groups = NULL;
+		return 0;
+	}
+	s->groups = groups;
+	s->pending_initial = false;
+	if (s->pending)
+		s->coalesced++;
+	free(s->pending);
+	s->pending = t;
+	s->pushes++;
+	s->last_push_ns = realtime_ns();
+	cps_flush(s);
+	return 0;
+}
+
+static char *print(const cJSON *v)
+{
+	return v ? cJSON_PrintUnformatted(v) : strdup("null");
+}
+
+int cps_set_groups(struct cp_state *s, const char *body, char *err,
+		   size_t errlen)
+{
+	cJSON *root = cJSON_Parse(body);
+	const cJSON *g, *fb;
+	char *groups, *fallback;
+
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+
+		snprintf(err, errlen, "not valid JSON near \"%.20s\"",
+			 at ? at : "");
+		s->refused++;
+		return -EINVAL;
+	}
+	g = cJSON_IsArray(root) ?
+		    root :
+		    cJSON_GetObjectItemCaseSensitive(root, "target_groups");
+	fb = cJSON_IsObject(root) ?
+		     cJSON_GetObjectItemCaseSensitive(root,
+						      "fallback_targets") :
+		     NULL;
+	if (!cJSON_IsArray(root) && !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		snprintf(
+			err, errlen,
+			"the top level must be an object with target_groups, or a list of groups");
+		s->refused++;
+		return -EINVAL;
+	}
+	if (!g) {
+		cJSON_Delete(root);
+		snprintf(err, errlen, "target_groups: missing");
+		s->refused++;
+		return -EINVAL;
+	}
+	groups = print(g);
+	fallback = fb ? print(fb) : strdup(s->fallback);
+	cJSON_Delete(root);
+	return adopt(s, groups, fallback, true, err, errlen);
+}
+
+int cps_initial(struct cp_state *s, const char *body, char *err, size_t errlen)
+{
+	int rc = cps_set_groups(s, body, err, errlen);
+
+	if (rc == 0 && s->pending)
+		s->pending_initial = true;
+	return rc;
+}
+
+int cps_set_fallback(struct cp_state *s, const char *body, char *err,
+		     size_t errlen)
+{
+	cJSON *root = cJSON_Parse(body);
+	char *fallback;
+
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+
+		snprintf(err, errlen, "not valid JSON near \"%.20s\"",
+			 at ? at : "");
+		s->refused++;
+		return -EINVAL;
+	}
+	fallback = print(root);
+	cJSON_Delete(root);
+	if (!s->groups) /* checked with no groups, kept for the first table */
+		return adopt(s, strdup("[]"), fallback, false, err, errlen);
+	return adopt(s, strdup(s->groups), fallback, true, err, errlen);
+}
+
+/* state file: {"generation": g, "target_groups": ..., "fallback_targets"} */
+static void persist(const struct cp_state *s, uint64_t gen)
+{
+	char tmp[4200];
+	char *doc = cps_document(s);
+	FILE *f;
+
+	if (!s->state_path || !doc) {
+		free(doc);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_path);
+	f = fopen(tmp, "w");
+	if (f) {
+		/* doc starts with '{': splice the generation in front */
+		fprintf(f, "{\"generation\":%llu,%s\n", (unsigned long long)gen,
+			doc + 1);
+		if (fclose(f) == 0)
+			rename(tmp, s->state_path);
+	}
+	free(doc);
+}
+
+int64_t cps_flush(struct cp_state *s)
+{
+	int64_t g;
+
+	if (!s->pending)
+		return 0;
+	if (!s->pub.seg.ctl)
+		return -ENOTCONN;
+	g = pub_publish(&s->pub, s->pending);
+	if (g == -E2BIG) {
+		free(s->pending); /* can never fit this weir-dp */
+		s->pending = NULL;
+		s->refused++;
+	}
+	if (g <= 0)
+		return g;
+	free(s->pending);
+	s->pending = NULL;
+	persist(s, (uint64_t)g);
+	return g;
+}
+
+int cps_restore(struct cp_state *s, uint64_t gen)
+{
+	char err[256], *text;
+	cJSON *root, *g;
+	int rc = -ENOENT;
+
+	if (!s->state_path || json_file_read(s->state_path, CPS_BODY_MAX, &text,
+					     err, sizeof(err)))
+		return -ENOENT;
+	root = cJSON_Parse(text);
+	free(text);
+	g = root ? cJSON_GetObjectItemCaseSensitive(root, "generation") : NULL;
+	if (cJSON_IsNumber(g) && (uint64_t)g->valuedouble == gen) {
+		free(s->groups), free(s->fallback);
+		s->groups = print(cJSON_GetObjectItemCaseSensitive(
+			root, "target_groups"));
+		s->fallback = print(cJSON_GetObjectItemCaseSensitive(
+			root, "fallback_targets"));
+		rc = s->groups && s->fallback ? 0 : -ENOMEM;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* weir-dp restarted with no table: recompile ours for it. */
+static void requeue(struct cp_state *s)
+{
+	char err[256];
+
+	if (s->groups && !s->pending)
+		adopt(s, strdup(s->groups), strdup(s->fallback), true, err,
+		      sizeof(err));
+}
+
+int cps_attach(struct cp_state *s, const char *name)
+{
+	char err[256];
+	uint64_t cur;
+
+	if (s->pub.seg.ctl && ctl_seg_same(&s->pub.seg))
+		return 1;
+	if (s->pub.seg.ctl) {
+		fprintf(stderr, "weir-cp: weir-dp \"%s\" went away\n", name);
+		pub_detach(&s->pub);
+	}
+	if (pub_attach(&s->pub, name, err, sizeof(err)))
+		return 0;
+	cur = pub_current(&s->pub);
+	fprintf(stderr,
+		"weir-cp: attached to weir-dp \"%s\" (pid %d, %u workers, table generation %llu)\n",
+		name, s->pub.seg.ctl->dp_pid, s->pub.seg.ctl->n_workers,
+		(unsigned long long)WEIR_CTL_CUR_GEN(cur));
+	if (cur && s->pending_initial) {
+		/* weir-dp serves a table already: the start-up file is only
+		 * for a weir-dp that has none */
+		free(s->pending);
+		s->pending = NULL;
+		s->pending_initial = false;
+		free(s->groups);
+		s->groups = NULL;
+	}
+	if (!cur)
+		requeue(s);
+	else if (!s->pending && cps_restore(s, WEIR_CTL_CUR_GEN(cur)) == 0)
+		fprintf(stderr,
+			"weir-cp: carrying on with the groups of generation %llu\n",
+			(unsigned long long)WEIR_CTL_CUR_GEN(cur));
+	cps_flush(s);
+	return 1;
+}
