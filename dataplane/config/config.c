@@ -423,6 +423,46 @@ static int parse_apps(struct jc_ctx *p, const cJSON *apps,
 	return 0;
 }
 
+/* "memory": mbufs and ring size (a power of two). */
+static int parse_memory(struct jc_ctx *p, const cJSON *v, struct dp_config *cfg)
+{
+	static const char *const mem_keys[] = { "mbufs", "ring_size", NULL };
+	int rc;
+
+	if (!cJSON_IsObject(v))
+		return jc_fail(p, "memory: must be an object");
+	if ((rc = check_keys(p, v, "memory", mem_keys)) ||
+	    (rc = jc_get_uint(p, v, "mbufs", "memory", 1023, 4000000,
+			      &cfg->memory.mbufs)) ||
+	    (rc = jc_get_uint(p, v, "ring_size", "memory", 64, 65536,
+			      &cfg->memory.ring_size)))
+		return rc;
+	if (cfg->memory.ring_size & (cfg->memory.ring_size - 1))
+		return jc_fail(p, "memory.ring_size: must be a power of two");
+	return 0;
+}
+
+/* "arp": the neighbour cache's timers and tries. */
+static int parse_arp(struct jc_ctx *p, const cJSON *v, struct dp_config *cfg)
+{
+	static const char *const arp_keys[] = { "reachable_s", "retry_ms",
+						"tries", "failed_s", NULL };
+	int rc;
+
+	if (!cJSON_IsObject(v))
+		return jc_fail(p, "arp: must be an object");
+	if ((rc = check_keys(p, v, "arp", arp_keys)) ||
+	    (rc = jc_get_uint(p, v, "reachable_s", "arp", 1, 86400,
+			      &cfg->arp.reachable_s)) ||
+	    (rc = jc_get_uint(p, v, "retry_ms", "arp", 10, 60000,
+			      &cfg->arp.retry_ms)) ||
+	    (rc = jc_get_uint(p, v, "tries", "arp", 1, 100, &cfg->arp.tries)) ||
+	    (rc = jc_get_uint(p, v, "failed_s", "arp", 0, 3600,
+			      &cfg->arp.failed_s)))
+		return rc;
+	return 0;
+}
+
 static int parse_sections(struct jc_ctx *p, const cJSON *root,
 			  struct dp_config *cfg)
 {
@@ -431,9 +471,6 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 		"workers", "cpus",	"idle",	    "memory",	  "arp",
 		"tcp",	   "test_apps", "http",	    NULL
 	};
-	static const char *const mem_keys[] = { "mbufs", "ring_size", NULL };
-	static const char *const arp_keys[] = { "reachable_s", "retry_ms",
-						"tries", "failed_s", NULL };
 	const cJSON *v;
 	uint32_t u;
 	int rc;
@@ -472,19 +509,8 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 	if (v && (rc = parse_idle(p, v, cfg)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "memory");
-	if (v) {
-		if (!cJSON_IsObject(v))
-			return jc_fail(p, "memory: must be an object");
-		if ((rc = check_keys(p, v, "memory", mem_keys)) ||
-		    (rc = jc_get_uint(p, v, "mbufs", "memory", 1023, 4000000,
-				      &cfg->memory.mbufs)) ||
-		    (rc = jc_get_uint(p, v, "ring_size", "memory", 64, 65536,
-				      &cfg->memory.ring_size)))
-			return rc;
-		if (cfg->memory.ring_size & (cfg->memory.ring_size - 1))
-			return jc_fail(
-				p, "memory.ring_size: must be a power of two");
-	}
+	if (v && (rc = parse_memory(p, v, cfg)))
+		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "tcp");
 	if (v && (rc = parse_tcp(p, v, cfg)))
 		return rc;
@@ -495,20 +521,8 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 	if (v && (rc = parse_apps(p, v, cfg)))
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "arp");
-	if (v) {
-		if (!cJSON_IsObject(v))
-			return jc_fail(p, "arp: must be an object");
-		if ((rc = check_keys(p, v, "arp", arp_keys)) ||
-		    (rc = jc_get_uint(p, v, "reachable_s", "arp", 1, 86400,
-				      &cfg->arp.reachable_s)) ||
-		    (rc = jc_get_uint(p, v, "retry_ms", "arp", 10, 60000,
-				      &cfg->arp.retry_ms)) ||
-		    (rc = jc_get_uint(p, v, "tries", "arp", 1, 100,
-				      &cfg->arp.tries)) ||
-		    (rc = jc_get_uint(p, v, "failed_s", "arp", 0, 3600,
-				      &cfg->arp.failed_s)))
-			return rc;
-	}
+	if (v && (rc = parse_arp(p, v, cfg)))
+		return rc;
 	return 0;
 }
 

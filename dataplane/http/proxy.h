@@ -9,9 +9,17 @@
  * never allocates after init (sessions, backend connections and head
  * buffers come from mempools sized by the config).
  *
- * Explicit states, transitions in proxy.c:
- *   session:  HEAD -> (BODY ->) WAIT_RESPONSE -> HEAD ...   | TUNNEL | CLOSING
- *   backend:  CONNECTING -> BUSY -> IDLE (pooled) -> BUSY ... | PROBE
+ * Explicit states (enum sess_state, enum bconn_state in proxy_internal.h,
+ * which lists every transition and the event behind it):
+ *   session:  HEAD -> (BODY ->) WAIT_RESPONSE -> HEAD ...
+ *             | TUNNEL (after a 101)
+ *             | LINGER (answered and half-closed, reading to the client's
+ *               FIN before letting go)
+ *   backend:  CONNECTING -> BUSY -> IDLE (pooled) -> BUSY ...
+ *             | PROBE (an active health probe: connect, GET, close)
+ * Files: proxy.c (set-up, timers), proxy_session.c (client side),
+ * proxy_backend.c (pool, dispatch, retries), proxy_health.c (node health,
+ * probes), proxy_table.c (table adoption), segq.h (segment FIFO).
  */
 #ifndef WEIR_PROXY_H
 #define WEIR_PROXY_H
@@ -19,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "http/http_frontend.h"
 #include "http/http_parser.h"
 #include "lb/lb_health.h"
 #include "lb/lb_select.h"
@@ -143,7 +152,13 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 	       uint32_t local_ip, const char *name, uint64_t now);
 
 /* Adopts a new table snapshot (NULL: none). Server state of ids that stay
- * is kept. The caller keeps the old snapshot until proxy_quiescent(). */
+ * is kept. Returns 0, -ENOMEM, or -ENOSPC when no server slot is left; on
+ * failure the previous table stays in force (server slots already made or
+ * refreshed stay too). Once it returns, the proxy holds no pointer into
+ * the previous snapshot; t must live until the next call. Sessions in
+ * flight keep the backend index they were routed with, which a table that
+ * renumbers backends would invalidate: today it is called at start-up
+ * only (worker.c). */
 int proxy_set_table(struct proxy *px, const struct weir_table *t);
 
 /* Runs the proxy's timers due at now (ns). */
@@ -155,8 +170,8 @@ uint64_t proxy_next_timer(const struct proxy *px);
 /* Looks up the dynamic state of server id; NULL if unknown. */
 struct px_server *proxy_server(struct proxy *px, uint64_t id);
 
-/* The node's health as /-/healthz reports it (http_frontend.h values). */
-int proxy_health(struct proxy *px);
+/* The node's health as /-/healthz reports it. */
+enum http_fe_health proxy_health(struct proxy *px);
 
 /* Returns the name of a counter. */
 const char *proxy_counter_name(unsigned int id);

@@ -1,0 +1,146 @@
+/* proxy_internal: what the proxy's files (proxy.c, proxy_session.c,
+ * proxy_backend.c, proxy_health.c, proxy_table.c) share and nobody else
+ * may use: the session and backend-connection types, their states and
+ * the events that move them, and the functions one file calls in another.
+ * Same rules as proxy.h: never block, never allocate after init. Two
+ * rules keep lifetimes simple: a function that may end a session returns
+ * whether it did (true = gone, touch nothing more), and bytes are
+ * acknowledged to a sender (tcp_recv_done) only once the other side's
+ * stack has taken them, which is the whole back-pressure mechanism. */
+#ifndef WEIR_PROXY_INTERNAL_H
+#define WEIR_PROXY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "http/proxy.h"
+#include "http/segq.h"
+
+#define NS_PER_MS 1000000ull
+#define CNT(px, n) ((px)->ctr[PX_CTR_##n]++)
+
+/* A client session (proxy_session.c). Events: client bytes (c_on_recv),
+ * the client's FIN (c_on_peer_fin), its error or close, the session timer
+ * (sess_timer), and from the backend side a response head, its end, or a
+ * failure (bconn_pump, bconn_failed).
+ *   HEAD  --head done, local answer-->           HEAD
+ *   HEAD  --head done, body follows-->           BODY
+ *   HEAD  --head done, no body-->                WAIT_RESPONSE
+ *   BODY  --body forwarded-->                    WAIT_RESPONSE
+ *   BODY, WAIT_RESPONSE --101-->                 TUNNEL
+ *   WAIT_RESPONSE --response relayed, kept-->    HEAD
+ *   TUNNEL --client's FIN--> passed on (shutdown); --replica's FIN--> closed
+ *   any   --answered, client may still send-->   LINGER (sess_close)
+ *   LINGER --client's FIN or LINGER_NS-->        freed
+ *   any   --error, abort, silent timeout-->      freed */
+enum sess_state {
+	S_HEAD, /* reading a request head */
+	S_BODY, /* forwarding the request body */
+	S_WAIT_RESPONSE, /* request sent, response being relayed */
+	S_TUNNEL, /* after 101: bytes both ways */
+	S_LINGER, /* answered and half-closed: reading to the client's FIN */
+};
+
+/* A backend connection (proxy_backend.c; probes: proxy_health.c). Events:
+ * connected (b_on_connected), replica bytes (b_on_recv), its FIN, error or
+ * close, the connect/probe timer (bconn_timer), the pool's idle sweep.
+ *   CONNECTING --connected-->                    BUSY
+ *   BUSY  --response complete, keep-alive-->     IDLE (bconn_release)
+ *   IDLE  --picked for a request-->              BUSY (sess_dispatch_to)
+ *   new   --a probe (start_probe)-->             PROBE
+ *   PROBE --connected: GET /-/healthz, answer--> freed
+ *   any   --failure, idle too long, not reusable--> freed */
+enum bconn_state {
+	B_CONNECTING,
+	B_BUSY,
+	B_IDLE,
+	B_PROBE
+};
+
+struct px_sess {
+	struct proxy *px;
+	struct tcp_conn *cc;
+	uint32_t client_ip; /* network order */
+	enum sess_state state;
+	bool req_done; /* whole request forwarded */
+	bool close_after; /* close the client after this response */
+	bool head_method;
+	bool resp_started; /* a byte of the response reached the client */
+	bool peer_fin; /* the client half-closed */
+	bool replayable; /* the whole request is still held */
+	uint32_t backend; /* table index of the chosen backend */
+	struct px_bconn *bc;
+	uint16_t n_replay;
+	uint32_t replay_bytes;
+	uint8_t tries;
+	struct lb_exclude excl; /* servers tried for this request */
+	uint64_t deadline; /* current timeout, 0 = none */
+	uint16_t deadline_status; /* 0: close silently; 408/504: answer */
+	struct tw_entry timer;
+	char *reqbuf; /* head_max bytes from buf_pool */
+	struct http_body req_body;
+	/* large members last: not cleared on allocation */
+	struct rte_mbuf *replay[64]; /* request held for a retry (our refs) */
+	struct segq in; /* client bytes not yet consumed */
+	struct http_head req;
+};
+
+struct px_bconn {
+	struct proxy *px;
+	struct tcp_conn *tc;
+	struct px_server *srv;
+	uint32_t slot; /* srv's index: lb_release */
+	enum bconn_state state;
+	struct px_sess *sess;
+	struct px_bconn *next_idle;
+	bool head_done, resp_done, reused, got_bytes, counted_active;
+	bool fin; /* the replica half-closed */
+	uint64_t idle_since;
+	struct tw_entry timer; /* connect timeout, probe timeout */
+	uint64_t deadline;
+	char *respbuf;
+	struct http_body resp_body;
+	/* large members last: not cleared on allocation */
+	struct segq in; /* replica bytes not yet relayed */
+	struct http_head resp;
+};
+
+static inline void mbuf_ref(struct rte_mbuf *m, int16_t d)
+{
+	for (; m; m = m->next)
+		rte_mbuf_refcnt_update(m, d);
+}
+
+/* proxy.c */
+/* Builds an mbuf chain holding len bytes of buf (for heads we wrote). */
+struct rte_mbuf *mbuf_from(struct proxy *px, const char *buf, size_t len);
+
+/* proxy_session.c */
+int sess_on_accept(struct tcp_conn *c, void *ctx); /* tcp_listen's */
+void sess_close(struct px_sess *s); /* graceful; may linger */
+void sess_abort(struct px_sess *s); /* reset and free */
+bool sess_error(struct px_sess *s, uint16_t status, bool close);
+void sess_arm_for_state(struct px_sess *s);
+bool sess_forward_body(struct px_sess *s); /* client -> backend */
+bool bconn_pump(struct px_bconn *b); /* backend -> client */
+
+/* proxy_backend.c */
+struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv);
+void bconn_release(struct px_bconn *b, bool reusable);
+void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
+		  bool connect_failed);
+bool sess_dispatch(struct px_sess *s);
+void release_replay(struct px_sess *s); /* drops the request's copy */
+int to_backend(struct px_sess *s, struct rte_mbuf *m); /* + replay copy */
+void pool_expire(struct px_server *srv, uint64_t now, uint64_t idle_ns);
+
+/* proxy_health.c: active probes, over a B_PROBE connection */
+void probe_if_due(struct proxy *px, struct px_server *srv, uint64_t now);
+void probe_send(struct px_bconn *b); /* connected */
+void probe_recv(struct px_bconn *b, struct rte_mbuf *m);
+void probe_failed(struct px_bconn *b, enum lb_fail_reason why);
+
+#endif

@@ -1,0 +1,683 @@
+/* proxy_session: the client side of the proxy: one session per client
+ * connection, its state machine (S_HEAD .. S_LINGER, proxy_internal.h),
+ * its timeouts, the request's routing and local answers, and the relay of
+ * the response back to the client. It never picks or opens a backend
+ * connection itself (proxy_backend.c does) and never acknowledges client
+ * bytes before they are copied into the head buffer or taken by the
+ * backend's stack (back-pressure).
+ * Reading order: ending a session and local answers, timers, the request
+ * (head, routing, body), then the response relay, then the callbacks. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "http/http_frontend.h"
+#include "http/http_rewrite.h"
+#include "http/proxy_internal.h"
+#include "lb/route.h"
+#include "tcp/tcp.h"
+
+#define LINGER_NS (2000 * NS_PER_MS)
+
+static const struct tcp_conn_ops client_ops;
+static bool sess_pump(struct px_sess *s);
+static void sess_free(struct px_sess *s);
+
+static void count_response(struct proxy *px, struct px_server *srv,
+			   uint16_t status)
+{
+	unsigned int cls = status / 100;
+
+	if (cls < 1 || cls > 5)
+		return;
+	px->ctr[PX_CTR_resp_1xx + cls - 1]++;
+	if (srv)
+		srv->resp[cls]++;
+}
+
+/* ---- ending a session, local answers ------------------------------------ */
+
+/* Closes the client after what is queued, and frees the session. If the
+ * client may still be sending (a request refused before its end), closing
+ * now would answer its next bytes with a RST that can destroy our answer
+ * in its receive buffer: half-close, read and drop until its FIN or 2 s
+ * (RFC 9112 9.6, staged close), then let go. */
+void sess_close(struct px_sess *s)
+{
+	struct tcp_conn *cc = s->cc;
+
+	if (cc && !s->peer_fin && s->state != S_LINGER) {
+		if (s->bc)
+			bconn_release(s->bc, false);
+		segq_free(&s->in);
+		s->state = S_LINGER;
+		tcp_shutdown(cc);
+		s->deadline = s->px->now + LINGER_NS;
+		s->deadline_status = 0;
+		tw_arm(&s->px->wheel, &s->timer, s->deadline);
+		return;
+	}
+	s->cc = NULL;
+	if (cc)
+		tcp_close(cc);
+	sess_free(s);
+}
+
+/* The exchange is over and the connection stays: read the next request. */
+static bool sess_next_request(struct px_sess *s)
+{
+	s->state = S_HEAD;
+	s->head_method = false;
+	s->resp_started = false;
+	http_head_reset(&s->req);
+	return sess_pump(s);
+}
+
+void sess_abort(struct px_sess *s)
+{
+	struct tcp_conn *cc = s->cc;
+
+	s->cc = NULL;
+	if (cc)
+		tcp_abort(cc);
+	sess_free(s);
+}
+
+/* Sends a response the proxy wrote itself; closes the session when close
+ * is set. Returns true if the session is gone. */
+static bool sess_reply(struct px_sess *s, const char *buf, size_t len,
+		       uint16_t status, bool close)
+{
+	struct rte_mbuf *m = len ? mbuf_from(s->px, buf, len) : NULL;
+
+	count_response(s->px, NULL, status);
+	if (!m || tcp_send(s->cc, m)) {
+		rte_pktmbuf_free(m);
+		CNT(s->px, nomem);
+		sess_abort(s);
+		return true;
+	}
+	s->resp_started = true;
+	if (close) {
+		sess_close(s);
+		return true;
+	}
+	return false;
+}
+
+/* Answers an error of the proxy's own (Ray's 500 for 502/504 unless the
+ * switch is off). Returns true if the session is gone. */
+bool sess_error(struct px_sess *s, uint16_t status, bool close)
+{
+	struct proxy *px = s->px;
+	char buf[512];
+	size_t n = http_fe_error(buf, sizeof(buf), status, px->cfg.ray_500,
+				 close, s->head_method);
+	uint16_t sent = px->cfg.ray_500 && (status == 502 || status == 504) ?
+				500 :
+				status;
+
+	switch (status) {
+	case 408:
+		CNT(px, err_408);
+		break;
+	case 502:
+		CNT(px, err_502);
+		break;
+	case 503:
+		CNT(px, err_503);
+		break;
+	case 504:
+		CNT(px, err_504);
+		break;
+	default:
+		break;
+	}
+	return sess_reply(s, buf, n, sent, close);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void sess_set_deadline(struct px_sess *s, uint32_t ms, uint16_t status)
+{
+	struct proxy *px = s->px;
+
+	s->deadline = ms ? px->now + ms * NS_PER_MS : 0;
+	s->deadline_status = status;
+	if (s->deadline)
+		tw_arm(&px->wheel, &s->timer, s->deadline);
+	else
+		tw_cancel(&px->wheel, &s->timer);
+}
+
+/* Picks the timeout that applies in the session's state (Ray's names:
+ * http-keep-alive between requests, http-request for a head, client for
+ * an idle client, server while waiting for the replica). */
+void sess_arm_for_state(struct px_sess *s)
+{
+	const struct proxy_config *c = &s->px->cfg;
+
+	switch (s->state) {
+	case S_HEAD:
+		if (s->req.len == 0 && s->in.n == 0)
+			sess_set_deadline(s, c->timeout_keep_alive_ms, 0);
+		else if (c->timeout_http_request_ms)
+			sess_set_deadline(s, c->timeout_http_request_ms, 408);
+		else
+			sess_set_deadline(s, c->timeout_client_ms, 408);
+		break;
+	case S_BODY:
+		sess_set_deadline(s, c->timeout_client_ms, 0);
+		break;
+	case S_WAIT_RESPONSE:
+		sess_set_deadline(s, c->timeout_server_ms, 504);
+		break;
+	case S_TUNNEL:
+		sess_set_deadline(s, c->timeout_client_ms, 0);
+		break;
+	case S_LINGER:
+		break; /* its own deadline, set by sess_close */
+	}
+}
+
+static void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
+{
+	struct px_sess *s = container_of(e, struct px_sess, timer);
+
+	(void)w;
+	if (!s->deadline || now < s->deadline)
+		return;
+	if (s->deadline_status == 504 && s->bc && !s->resp_started) {
+		struct px_bconn *b = s->bc;
+
+		if (b->srv)
+			lb_health_on_failure(&b->srv->health, now,
+					     LB_FAIL_TIMEOUT);
+		bconn_release(b, false);
+		sess_error(s, 504, true);
+		return;
+	}
+	if (s->state == S_LINGER) {
+		s->peer_fin = true; /* stop waiting: let go */
+		sess_close(s);
+		return;
+	}
+	if (s->deadline_status == 408 && !s->resp_started &&
+	    s->state == S_HEAD) {
+		sess_error(s, 408, true);
+		return;
+	}
+	sess_abort(s);
+}
+
+/* ---- the request: head, routing, body ----------------------------------- */
+
+/* Writes the request head for the backend as the first held segment. */
+static bool build_request_head(struct px_sess *s)
+{
+	struct proxy *px = s->px;
+	char id[40];
+	struct http_rw_request o = { .client_ip = s->client_ip,
+				     .request_id = id,
+				     .upgrade = s->req.msg.upgrade };
+	struct rte_mbuf *m;
+	size_t n;
+
+	snprintf(id, sizeof(id), "%08x%016llx", px->req_id_salt,
+		 (unsigned long long)++px->req_id);
+	n = http_rw_request(px->scratch, 65536, &s->req, &o);
+	m = n ? mbuf_from(px, px->scratch, n) : NULL;
+	if (!m)
+		return false;
+	release_replay(s);
+	s->replayable = true;
+	s->replay[s->n_replay++] = m; /* the head is always held: our copy */
+	s->replay_bytes = (uint32_t)n;
+	return true;
+}
+
+/* Local answers and routing of a complete head. Returns true if gone. */
+static bool sess_route(struct px_sess *s)
+{
+	struct proxy *px = s->px;
+	const struct http_message *m = &s->req.msg;
+	const char *target = http_span_ptr(&s->req, m->target);
+	size_t plen;
+	const char *path = route_target_path(target, m->target.len, &plen);
+	enum http_fe_health st = proxy_health(px);
+	char buf[4096];
+	int be;
+	size_t n;
+
+	CNT(px, requests);
+	s->head_method = m->method == HTTP_METHOD_HEAD;
+	s->close_after = !m->keep_alive;
+	s->resp_started = false;
+	if (http_fe_is_healthz(path, plen) || http_fe_is_routes(path, plen)) {
+		bool hz = http_fe_is_healthz(path, plen);
+
+		if (hz)
+			CNT(px, local_healthz);
+		else
+			CNT(px, local_routes);
+		s->close_after |= m->framing !=
+				  HTTP_FRAMING_NONE; /* body unread */
+		n = hz ? http_fe_healthz(buf, sizeof(buf), st, s->close_after,
+					 s->head_method) :
+			 http_fe_routes(buf, sizeof(buf), st, px->routes_json,
+					px->routes_json_len, s->close_after,
+					s->head_method);
+		if (sess_reply(s, buf, n, st == HTTP_FE_HEALTHY ? 200 : 503,
+			       s->close_after))
+			return true;
+		return sess_next_request(s);
+	}
+	be = px->table ? route_lookup(px->table, path, plen) : ROUTE_NO_MATCH;
+	if (be < 0) {
+		CNT(px, local_404);
+		s->close_after |= m->framing != HTTP_FRAMING_NONE;
+		n = http_fe_not_found(buf, sizeof(buf), path, plen,
+				      s->close_after, s->head_method);
+		if (sess_reply(s, buf, n, 404, s->close_after))
+			return true;
+		return sess_next_request(s);
+	}
+	s->backend = (uint32_t)be;
+	s->tries = 0;
+	lb_exclude_init(&s->excl);
+	if (!build_request_head(s)) {
+		CNT(px, nomem);
+		return sess_error(s, 503, true);
+	}
+	http_body_init(&s->req_body, &s->req);
+	s->req_done = m->framing == HTTP_FRAMING_NONE;
+	s->state = s->req_done ? S_WAIT_RESPONSE : S_BODY;
+	return sess_dispatch(s);
+}
+
+/* Feeds queued client bytes to the head parser. Returns true if gone. */
+static bool sess_read_head(struct px_sess *s)
+{
+	struct rte_mbuf *m;
+
+	while (s->state == S_HEAD && (m = segq_peek(&s->in))) {
+		size_t used = 0;
+		enum http_result r = http_head_feed(&s->req,
+						    rte_pktmbuf_mtod(m, char *),
+						    m->data_len, &used);
+
+		tcp_recv_done(s->cc,
+			      (uint32_t)used); /* copied into our buffer */
+		if (used == m->data_len) {
+			segq_pop(&s->in);
+			rte_pktmbuf_free(m);
+		} else {
+			rte_pktmbuf_adj(m, (uint16_t)used);
+		}
+		if (r == HTTP_COMPLETE)
+			return sess_route(s);
+		if (r == HTTP_ERROR) {
+			enum http_error e = http_head_error(&s->req);
+
+			CNT(s->px, err_parse);
+			s->px->parse_errors[e]++;
+			s->head_method =
+				false; /* this request's, not the last one's */
+			return sess_error(s, http_head_error_status(&s->req),
+					  true);
+		}
+	}
+	return false;
+}
+
+static int send_to_backend(void *s, struct rte_mbuf *m)
+{
+	return to_backend(s, m);
+}
+
+static int send_to_client(void *s, struct rte_mbuf *m)
+{
+	return tcp_send(((struct px_sess *)s)->cc, m);
+}
+
+/* Relays the first used bytes of q's head segment with send (the segment
+ * itself, or a clone cut to them) and drops them from q; from, the
+ * connection they came in on, gets them acknowledged (back-pressure).
+ * Returns false when they were not taken: q is unchanged and the
+ * receiving side's on_writable resumes. */
+static bool relay_front(struct proxy *px, struct segq *q, size_t used,
+			int (*send)(void *, struct rte_mbuf *), void *arg,
+			struct tcp_conn *from)
+{
+	struct rte_mbuf *m = segq_peek(q);
+	struct rte_mbuf *out =
+		used == m->data_len ? m : rte_pktmbuf_clone(m, px->pkt_pool);
+
+	if (!out)
+		return false;
+	if (out != m)
+		rte_pktmbuf_trim(out, (uint16_t)(m->data_len - used));
+	if (send(arg, out)) {
+		if (out != m)
+			rte_pktmbuf_free(out);
+		return false;
+	}
+	if (out == m)
+		segq_pop(q);
+	else
+		rte_pktmbuf_adj(m, (uint16_t)used);
+	if (from)
+		tcp_recv_done(from, (uint32_t)used);
+	return true;
+}
+
+/* Forwards body bytes (or tunnel bytes) from the client queue as far as
+ * the backend takes them. Returns true if gone. */
+bool sess_forward_body(struct px_sess *s)
+{
+	struct rte_mbuf *m;
+
+	while (s->bc && s->bc->state == B_BUSY &&
+	       (s->state == S_TUNNEL || (s->state == S_BODY && !s->req_done)) &&
+	       (m = segq_peek(&s->in))) {
+		struct http_body next = s->req_body;
+		size_t used = m->data_len;
+		enum http_result r = HTTP_NEED_MORE;
+
+		if (s->state == S_BODY) {
+			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *),
+					   m->data_len, &used);
+			if (r == HTTP_ERROR) {
+				CNT(s->px, err_parse);
+				s->px->parse_errors[http_body_error(&next)]++;
+				bconn_release(s->bc, false);
+				return sess_error(
+					s, http_body_error_status(&next), true);
+			}
+		}
+		if (used && !relay_front(s->px, &s->in, used, send_to_backend,
+					 s, s->cc))
+			break; /* the backend's on_writable resumes */
+		s->req_body = next;
+		if (r == HTTP_COMPLETE) {
+			s->req_done = true;
+			s->state = S_WAIT_RESPONSE;
+			sess_arm_for_state(s);
+		}
+	}
+	return false;
+}
+
+/* Moves the session on with what it has. Returns true if it is gone. */
+static bool sess_pump(struct px_sess *s)
+{
+	switch (s->state) {
+	case S_HEAD:
+		if (sess_read_head(s))
+			return true;
+		if (s->state == S_HEAD)
+			sess_arm_for_state(s);
+		return false;
+	case S_BODY:
+	case S_TUNNEL:
+		return sess_forward_body(s);
+	case S_WAIT_RESPONSE:
+		return false; /* pipelined input waits for the response */
+	case S_LINGER:
+		while (s->in.n) { /* read and dropped */
+			tcp_recv_done(s->cc, segq_peek(&s->in)->data_len);
+			rte_pktmbuf_free(segq_peek(&s->in));
+			segq_pop(&s->in);
+		}
+		return false;
+	}
+	return false;
+}
+
+/* The response ended: next request, or close. Returns true if gone. */
+static bool sess_response_done(struct px_sess *s)
+{
+	struct px_bconn *b = s->bc;
+	bool reusable = b && b->resp.msg.keep_alive && s->req_done &&
+			b->resp.msg.framing != HTTP_FRAMING_CLOSE;
+
+	if (b) {
+		b->resp_done = true;
+		bconn_release(b, reusable);
+	}
+	release_replay(s);
+	if (s->close_after || !s->req_done) {
+		sess_close(s);
+		return true;
+	}
+	return sess_next_request(s);
+}
+
+/* ---- relaying the response ---------------------------------------------- */
+
+static bool send_head_to_client(struct px_bconn *b, bool close)
+{
+	struct px_sess *s = b->sess;
+	size_t n = http_rw_response(s->px->scratch, 65536, &b->resp,
+				    s->req.msg.version_minor, close);
+	struct rte_mbuf *h = n ? mbuf_from(s->px, s->px->scratch, n) : NULL;
+
+	count_response(s->px, b->srv, b->resp.msg.status);
+	if (!h || tcp_send(s->cc, h)) {
+		rte_pktmbuf_free(h);
+		CNT(s->px, nomem);
+		bconn_release(b, false);
+		sess_abort(s);
+		return true;
+	}
+	return false;
+}
+
+/* Relays a complete response head. Returns true if the session is gone. */
+static bool relay_head(struct px_bconn *b)
+{
+	struct px_sess *s = b->sess;
+	const struct http_message *m = &b->resp.msg;
+
+	release_replay(s); /* the replica answered: never replayed again */
+	s->replayable = false;
+	if (m->status < 200 && m->status != 101) {
+		/* 1xx (100 Continue): relay, then read the final response */
+		if (send_head_to_client(b, false))
+			return true;
+		http_response_init(&b->resp, b->respbuf, s->px->cfg.head_max,
+				   NULL, s->req.msg.method);
+		return false;
+	}
+	if (m->status == 101) {
+		s->state = S_TUNNEL;
+		CNT(s->px, upgrades);
+	} else if (!s->req_done || m->framing == HTTP_FRAMING_CLOSE) {
+		s->close_after = true;
+	}
+	if (send_head_to_client(b, s->close_after && m->status != 101))
+		return true;
+	s->resp_started = true;
+	b->head_done = true;
+	http_body_init(&b->resp_body, &b->resp);
+	if (s->state == S_TUNNEL) {
+		sess_arm_for_state(s);
+		return sess_forward_body(s);
+	}
+	if (m->framing == HTTP_FRAMING_NONE)
+		return sess_response_done(s);
+	return false;
+}
+
+/* Relays replica bytes to the client as far as it takes them. Returns
+ * true if the session is gone. */
+bool bconn_pump(struct px_bconn *b)
+{
+	struct rte_mbuf *m;
+
+	while (b->sess && (m = segq_peek(&b->in))) {
+		struct px_sess *s = b->sess;
+		size_t used = m->data_len;
+		enum http_result r = HTTP_NEED_MORE;
+
+		if (!b->head_done) {
+			r = http_head_feed(&b->resp,
+					   rte_pktmbuf_mtod(m, char *),
+					   m->data_len, &used);
+			tcp_recv_done(b->tc, (uint32_t)used);
+			if (used == m->data_len) {
+				segq_pop(&b->in);
+				rte_pktmbuf_free(m);
+			} else {
+				rte_pktmbuf_adj(m, (uint16_t)used);
+			}
+			if (r == HTTP_ERROR) {
+				b->srv->failures++;
+				bconn_release(b, false);
+				return sess_error(s, 502, true);
+			}
+			if (r == HTTP_COMPLETE && relay_head(b))
+				return true;
+			continue;
+		}
+		struct http_body next = b->resp_body;
+
+		if (s->state != S_TUNNEL) {
+			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *),
+					   m->data_len, &used);
+			if (r == HTTP_ERROR) {
+				CNT(s->px, backend_aborts);
+				bconn_release(b, false);
+				sess_abort(s);
+				return true;
+			}
+		}
+		if (used &&
+		    !relay_front(s->px, &b->in, used, send_to_client, s, b->tc))
+			return false; /* the client's on_writable resumes */
+		b->resp_body = next;
+		if (r == HTTP_COMPLETE)
+			return sess_response_done(s);
+	}
+	if (b->fin && b->sess && b->in.n == 0 &&
+	    http_body_eof(&b->resp_body) == HTTP_COMPLETE)
+		return sess_response_done(b->sess);
+	return false;
+}
+
+/* ---- client callbacks --------------------------------------------------- */
+
+static void sess_free(struct px_sess *s)
+{
+	struct proxy *px = s->px;
+
+	tw_cancel(&px->wheel, &s->timer);
+	if (s->bc) {
+		CNT(px, client_aborts);
+		bconn_release(s->bc, false); /* never pooled mid-request */
+	}
+	segq_free(&s->in);
+	release_replay(s);
+	rte_mempool_put(px->buf_pool, s->reqbuf);
+	rte_mempool_put(px->sess_pool, s);
+}
+
+static void c_on_recv(struct tcp_conn *c, void *user, struct rte_mbuf *m)
+{
+	struct px_sess *s = user;
+
+	(void)c;
+	if (!segq_push(&s->in, m)) {
+		sess_abort(s);
+		return;
+	}
+	sess_pump(s);
+}
+
+static void c_on_writable(struct tcp_conn *c, void *user)
+{
+	struct px_sess *s = user;
+
+	(void)c;
+	if (s->bc)
+		bconn_pump(s->bc);
+}
+
+static void c_on_peer_fin(struct tcp_conn *c, void *user)
+{
+	struct px_sess *s = user;
+
+	(void)c;
+	s->peer_fin = true;
+	if (s->state == S_LINGER) {
+		sess_close(s);
+		return;
+	}
+	if (s->state == S_TUNNEL && s->bc && s->bc->tc) {
+		tcp_shutdown(s->bc->tc);
+		return;
+	}
+	if (s->state == S_HEAD && s->in.n == 0) {
+		sess_close(
+			s); /* no request pending, or one that cannot end now */
+		return;
+	}
+	s->close_after =
+		true; /* the request in progress still gets its answer */
+}
+
+static void c_on_error(struct tcp_conn *c, void *user, enum tcp_error err)
+{
+	struct px_sess *s = user;
+
+	(void)c, (void)err;
+	s->cc = NULL;
+	sess_free(s);
+}
+
+static void c_on_closed(struct tcp_conn *c, void *user)
+{
+	c_on_error(c, user, 0);
+}
+
+static const struct tcp_conn_ops client_ops = {
+	.on_recv = c_on_recv,
+	.on_writable = c_on_writable,
+	.on_peer_fin = c_on_peer_fin,
+	.on_error = c_on_error,
+	.on_closed = c_on_closed,
+};
+
+int sess_on_accept(struct tcp_conn *c, void *ctx)
+{
+	struct proxy *px = ctx;
+	struct px_sess *s;
+	char *buf;
+
+	if (rte_mempool_get(px->sess_pool, (void **)&s)) {
+		CNT(px, sessions_refused);
+		return -ENOMEM;
+	}
+	if (rte_mempool_get(px->buf_pool, (void **)&buf)) {
+		rte_mempool_put(px->sess_pool, s);
+		CNT(px, sessions_refused);
+		return -ENOMEM;
+	}
+	memset(s, 0, offsetof(struct px_sess, replay));
+	s->in.head = s->in.n = 0;
+	s->px = px;
+	s->cc = c;
+	s->reqbuf = buf;
+	s->client_ip = rte_cpu_to_be_32(tcp_conn_key(c)->remote_ip);
+	s->state = S_HEAD;
+	http_request_init(&s->req, buf, px->cfg.head_max, NULL);
+	tw_entry_init(&s->timer, sess_timer);
+	tcp_conn_set_ops(c, &client_ops, s);
+	CNT(px, sessions);
+	sess_arm_for_state(s);
+	return 0;
+}
