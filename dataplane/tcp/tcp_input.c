@@ -739,6 +739,37 @@ static bool time_wait_reuse(struct tcp_conn *c, const struct tcp_seg *s)
 	return true;
 }
 
+/* A segment outside the receive window: ACK it (unless it is a RST), and
+ * report a duplicate's range as a D-SACK (RFC 2883), so the sender can tell
+ * a spurious retransmission from a loss. */
+static void unacceptable(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	if (!(s->flags & TH_RST))
+		c->flags |= TCP_F_ACK_NOW;
+	if (s->len && (c->flags & TCP_F_SACK_OK) &&
+	    tcp_seq_leq(s->seq + s->len, c->rcv_nxt)) {
+		c->dsack_start = s->seq;
+		c->dsack_end = s->seq + s->len;
+	}
+}
+
+/* An acceptable segment arrived: TS.Recent (RFC 7323 4.3: the timestamp of
+ * the segment at the window's edge), and the idle and keepalive clocks. */
+static void note_arrival(struct tcp_conn *c, const struct tcp_seg *s,
+			 uint32_t seg_len)
+{
+	if ((c->flags & TCP_F_TS_OK) && s->has_ts &&
+	    tcp_seq_leq(s->seq, c->last_ack_sent) &&
+	    tcp_seq_leq(c->last_ack_sent, s->seq + seg_len)) {
+		c->ts_recent = s->tsval;
+		c->ts_recent_ns = c->stk->now;
+	}
+	c->last_rcv_ns = c->stk->now;
+	if (c->idle_ns)
+		c->t_idle = c->stk->now + c->idle_ns;
+	tcp_keepalive_reset(c);
+}
+
 static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 			       struct rte_mbuf *m)
 {
@@ -763,15 +794,7 @@ static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 		goto drop;
 	}
 	if (!tcp_seq_acceptable(s->seq, seg_len, c->rcv_nxt, wnd)) {
-		if (!(s->flags & TH_RST))
-			c->flags |= TCP_F_ACK_NOW;
-		/* RFC 2883: tell the sender this copy was a duplicate, so it
-		 * can tell a spurious retransmission from a loss */
-		if (s->len && (c->flags & TCP_F_SACK_OK) &&
-		    tcp_seq_leq(s->seq + s->len, c->rcv_nxt)) {
-			c->dsack_start = s->seq;
-			c->dsack_end = s->seq + s->len;
-		}
+		unacceptable(c, s);
 		goto drop;
 	}
 	if (s->flags & TH_RST) {
@@ -784,17 +807,7 @@ static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 	}
 	if (!(s->flags & TH_ACK))
 		goto drop;
-	/* RFC 7323 4.3: remember the timestamp of the segment at the edge */
-	if ((c->flags & TCP_F_TS_OK) && s->has_ts &&
-	    tcp_seq_leq(s->seq, c->last_ack_sent) &&
-	    tcp_seq_leq(c->last_ack_sent, s->seq + seg_len)) {
-		c->ts_recent = s->tsval;
-		c->ts_recent_ns = c->stk->now;
-	}
-	c->last_rcv_ns = c->stk->now;
-	if (c->idle_ns)
-		c->t_idle = c->stk->now + c->idle_ns;
-	tcp_keepalive_reset(c);
+	note_arrival(c, s, seg_len);
 	if (!ack_input(c, s) || (c->flags & TCP_F_DEAD))
 		goto drop;
 	if (c->state == TCP_TIME_WAIT) { /* a retransmitted FIN: ACK again */
