@@ -26,6 +26,14 @@ static int seg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
+uint64_t ctl_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int ctl_seg_name(const char *name, char *out, size_t outlen)
 {
 	int n;
@@ -36,14 +44,6 @@ int ctl_seg_name(const char *name, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen || (size_t)n >= WEIR_CTL_NAME_MAX ?
 		       -ENAMETOOLONG :
 		       0;
-}
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int map_fd(struct ctl_seg *s, int fd, size_t size)
@@ -91,7 +91,7 @@ static void init_header(struct weir_ctl *c, size_t size, uint32_t n_workers,
 	c->n_slots = WEIR_CTL_SLOTS;
 	c->dp_pid = (int32_t)getpid();
 	c->table_abi = WEIR_TABLE_ABI_VERSION;
-	c->dp_start_ns = realtime_ns();
+	c->dp_start_ns = ctl_realtime_ns();
 	for (uint32_t i = 0; i < WEIR_CTL_SLOTS; i++) {
 		c->slots[i].offset = off;
 		c->slots[i].capacity = slot_size;

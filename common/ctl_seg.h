@@ -40,6 +40,9 @@ int ctl_seg_attach(struct ctl_seg *s, const char *name, char *err,
  * weir-dp restarted, or exited and removed it) */
 int ctl_seg_same(const struct ctl_seg *s);
 
+/* CLOCK_REALTIME in ns: the clock both processes stamp the segment with. */
+uint64_t ctl_realtime_ns(void);
+
 /* Unmaps (both sides). */
 void ctl_seg_unmap(struct ctl_seg *s);
 

@@ -26,14 +26,6 @@ struct req {
 	bool too_big;
 };
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned int code,
 				  cJSON *j)
 {
@@ -77,7 +69,7 @@ static void add_table(cJSON *j, struct cp_api *a)
 	pubns = ctl ? atomic_load(&ctl->published_ns) : 0;
 	cJSON_AddNumberToObject(
 		t, "age_s",
-		cur && pubns ? (double)(realtime_ns() - pubns) / 1e9 : 0);
+		cur && pubns ? (double)(ctl_realtime_ns() - pubns) / 1e9 : 0);
 	cJSON_AddBoolToObject(
 		t, "live", cur && pub_adopted(&s->pub, WEIR_CTL_CUR_GEN(cur)));
 	cJSON_AddBoolToObject(t, "pending", s->pending != NULL);
@@ -93,8 +85,8 @@ static cJSON *info(struct cp_api *a)
 
 	cJSON_AddBoolToObject(j, "ok", 1);
 	cJSON_AddStringToObject(j, "version", WEIR_VERSION_STRING);
-	cJSON_AddNumberToObject(j, "uptime_s",
-				(double)(realtime_ns() - a->start_ns) / 1e9);
+	cJSON_AddNumberToObject(
+		j, "uptime_s", (double)(ctl_realtime_ns() - a->start_ns) / 1e9);
 	dp = cJSON_AddObjectToObject(j, "dataplane");
 	cJSON_AddStringToObject(dp, "name", a->dp_name);
 	cJSON_AddBoolToObject(dp, "attached", ctl != NULL);
@@ -103,7 +95,7 @@ static cJSON *info(struct cp_api *a)
 		cJSON_AddNumberToObject(dp, "workers", ctl->n_workers);
 		cJSON_AddNumberToObject(
 			dp, "uptime_s",
-			(double)(realtime_ns() - ctl->dp_start_ns) / 1e9);
+			(double)(ctl_realtime_ns() - ctl->dp_start_ns) / 1e9);
 		ws = cJSON_AddArrayToObject(dp, "worker_generations");
 		for (uint32_t i = 0; i < ctl->n_workers; i++)
 			cJSON_AddItemToArray(
@@ -353,7 +345,7 @@ int api_start(struct cp_api *a, const char *unix_path, const char *tcp,
 	int rc;
 
 	a->unix_fd = -1;
-	a->start_ns = realtime_ns();
+	a->start_ns = ctl_realtime_ns();
 	if ((rc = start_unix(a, unix_path, err, errlen)))
 		return rc;
 	if (tcp && (rc = start_tcp(a, tcp, err, errlen)))

@@ -12,14 +12,6 @@
 #include "cpstate.h"
 #include "lb/route.h"
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void cps_init(struct cp_state *s, const char *state_path)
 {
 	memset(s, 0, sizeof(*s));
@@ -110,7 +102,7 @@ static int adopt(struct cp_state *s, char *groups, char *fallback, bool publish,
 	free(s->pending);
 	s->pending = t;
 	s->pushes++;
-	s->last_push_ns = realtime_ns();
+	s->last_push_ns = ctl_realtime_ns();
 	cps_flush(s);
 	return 0;
 }
@@ -120,12 +112,11 @@ static char *print(const cJSON *v)
 	return v ? cJSON_PrintUnformatted(v) : strdup("null");
 }
 
-int cps_set_groups(struct cp_state *s, const char *body, char *err,
-		   size_t errlen)
+/* The body as JSON, or NULL (counted) with err saying where it broke. */
+static cJSON *parse_body(struct cp_state *s, const char *body, char *err,
+			 size_t errlen)
 {
 	cJSON *root = cJSON_Parse(body);
-	const cJSON *g, *fb;
-	char *groups, *fallback;
 
 	if (!root) {
 		const char *at = cJSON_GetErrorPtr();
@@ -133,8 +124,19 @@ int cps_set_groups(struct cp_state *s, const char *body, char *err,
 		snprintf(err, errlen, "not valid JSON near \"%.20s\"",
 			 at ? at : "");
 		s->refused++;
-		return -EINVAL;
 	}
+	return root;
+}
+
+int cps_set_groups(struct cp_state *s, const char *body, char *err,
+		   size_t errlen)
+{
+	cJSON *root = parse_body(s, body, err, errlen);
+	const cJSON *g, *fb;
+	char *groups, *fallback;
+
+	if (!root)
+		return -EINVAL;
 	g = cJSON_IsArray(root) ?
 		    root :
 		    cJSON_GetObjectItemCaseSensitive(root, "target_groups");
@@ -174,17 +176,11 @@ int cps_initial(struct cp_state *s, const char *body, char *err, size_t errlen)
 int cps_set_fallback(struct cp_state *s, const char *body, char *err,
 		     size_t errlen)
 {
-	cJSON *root = cJSON_Parse(body);
+	cJSON *root = parse_body(s, body, err, errlen);
 	char *fallback;
 
-	if (!root) {
-		const char *at = cJSON_GetErrorPtr();
-
-		snprintf(err, errlen, "not valid JSON near \"%.20s\"",
-			 at ? at : "");
-		s->refused++;
+	if (!root)
 		return -EINVAL;
-	}
 	fallback = print(root);
 	cJSON_Delete(root);
 	if (!s->groups) /* checked with no groups, kept for the first table */

@@ -12,14 +12,6 @@
 
 #include "publish.h"
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int pub_attach(struct cp_pub *p, const char *name, char *err, size_t errlen)
 {
 	int64_t other;
@@ -40,7 +32,7 @@ int pub_attach(struct cp_pub *p, const char *name, char *err, size_t errlen)
 	}
 	p->published = WEIR_CTL_CUR_GEN(pub_current(p));
 	atomic_store(&p->seg.ctl->cp_pid, (int64_t)getpid());
-	atomic_store(&p->seg.ctl->cp_attach_ns, realtime_ns());
+	atomic_store(&p->seg.ctl->cp_attach_ns, ctl_realtime_ns());
 	return 0;
 }
 
@@ -120,7 +112,7 @@ int64_t pub_publish(struct cp_pub *p, const struct weir_table *t)
 	dst = weir_ctl_slot_mem(c, (uint32_t)slot);
 	memcpy(dst, t, t->total_size);
 	dst->generation = gen;
-	atomic_store_explicit(&c->published_ns, realtime_ns(),
+	atomic_store_explicit(&c->published_ns, ctl_realtime_ns(),
 			      memory_order_relaxed);
 	atomic_store_explicit(&c->current, WEIR_CTL_CUR(gen, slot),
 			      memory_order_release);
