@@ -27,8 +27,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weir-cp [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
-		"               [--target-groups FILE] [--state-dir DIR]\n"
+		"usage: weir-cp run [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
+		"                   [--target-groups FILE] [--state-dir DIR]\n"
 		"       weir-cp --check-config FILE   (weir-dp configuration)\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
 		"       weir-cp --version\n"
@@ -245,9 +245,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "--check"))
 		return check_target_groups(argv[2]);
-	if (argc < 2 || strcmp(argv[1], "--check-config"))
-		return run(argc, argv);
-	if (argc != 3) {
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return run(argc - 1, argv + 1);
+	if (argc != 3 || strcmp(argv[1], "--check-config")) {
 		usage(stderr);
 		return 2;
 	}

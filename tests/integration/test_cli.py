@@ -52,7 +52,7 @@ def main():
              "weir-dp refuses %s before EAL init: '%s'" % (name, want), r.stdout + r.stderr)
     r = run([CP, "--check-config", os.path.join(tmp, "missing.json")])
     t.ok(r.returncode == 1 and "No such file" in r.stderr, "weir-cp: a missing file is named", r.stderr)
-    for args in ([], ["--bogus"], ["--check-config"]):
+    for args in ([], ["--bogus"], ["--check-config"], ["run", "--bogus"], ["run", "extra"]):
         r = run([CP] + args)
         t.ok(r.returncode == 2 and "usage" in r.stderr, "weir-cp %s: usage, status 2" % args, r.stderr)
     for args in ([], ["--config", good], ["--", "--config"], ["--", "--bogus"], ["--", "--config", good, "extra"]):
@@ -73,7 +73,75 @@ def main():
         r = run([CTL] + args)
         t.ok(r.returncode == code and want in r.stderr, "weirctl %s: status %d, '%s'" % (args, code, want),
              r.stdout + r.stderr)
+    api_checks(t, tmp)
     t.done()
+
+
+def api(sock, method, path, body=None):
+    """One HTTP request to weir-cp's API over its Unix socket."""
+    import http.client
+    import socket
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(10)
+            self.sock.connect(sock)
+    c = Conn("weir")
+    c.request(method, path, body=body)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, json.loads(data) if data else None
+
+
+def api_checks(t, tmp):
+    """weir-cp run with no weir-dp yet: the API validates and keeps pushes,
+    and every bad input gets an error naming it, changing nothing."""
+    import signal
+    import subprocess
+    import time
+    sock = os.path.join(tmp, "cp.sock")
+    p = subprocess.Popen([CP, "run", "--dp", "wtclinodp", "--api", sock, "--state-dir", tmp],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        st, j = api(sock, "GET", "/api/v1/info")
+        t.ok(st == 200 and j["ok"] and j["dataplane"]["attached"] is False and j["table"]["generation"] == 0,
+             "weir-cp run: /api/v1/info without a weir-dp", str(j))
+        good = json.dumps([{"protocol": "HTTP", "route_prefix": "/", "app_name": "a",
+                            "targets": [{"ip": "10.0.0.5", "port": 8000, "instance_id": "", "name": "a1"}]}])
+        st, j = api(sock, "PUT", "/api/v1/target_groups", good)
+        t.ok(st == 200 and j["ok"] and j["pending"] is True, "a valid push is kept pending", str(j))
+        bad = [("PUT", "/api/v1/target_groups", good.replace("8000", "70000"), 400, "targets[0].port"),
+               ("PUT", "/api/v1/target_groups", good.replace("10.0.0.5", "10.0.0.256"), 400, "targets[0].ip"),
+               ("PUT", "/api/v1/target_groups", "{\"target_groups\": [", 400, "not valid JSON"),
+               ("PUT", "/api/v1/target_groups", "{}", 400, "target_groups: missing"),
+               ("PUT", "/api/v1/target_groups", "42", 400, "top level"),
+               ("PUT", "/api/v1/fallback_targets", "{\"HTTP\": {\"ip\": \"1.2.3.4\"}}", 400, "fallback_targets.HTTP"),
+               ("PUT", "/api/v1/target_groups", " " * (17 << 20), 413, "body over"),
+               ("GET", "/api/v1/nope", None, 404, "no such endpoint"),
+               ("DELETE", "/api/v1/table", None, 405, "method not allowed")]
+        for method, path, body, code, want in bad:
+            st, j = api(sock, method, path, body)
+            t.ok(st == code and j and j["ok"] is False and want in j["error"],
+                 "weir-cp API %s %s -> %d '%s'" % (method, path, code, want), "%s %s" % (st, j))
+        st, j = api(sock, "GET", "/api/v1/table")
+        doc = j and j.get("document") or {}
+        t.ok(st == 200 and j["table"]["pushes"] == 1 and j["table"]["refused"] == 6 and
+             doc.get("target_groups", [{}])[0].get("targets", [{}])[0].get("port") == 8000,
+             "the refused pushes changed nothing: the table is the valid push", str(j))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = None
+    t.ok(rc == 0 and not os.path.exists(sock), "weir-cp stops on SIGTERM and removes its socket", p.stdout.read())
 
 
 if __name__ == "__main__":
