@@ -156,7 +156,9 @@ static int header_ok(const struct weir_ctl *c, size_t size)
 	for (uint32_t i = 0; i < WEIR_CTL_SLOTS; i++) {
 		const struct weir_ctl_slot *sl = &c->slots[i];
 
+		/* equal slots: a table that fits one fits any (publish.c) */
 		if (sl->offset < sizeof(*c) || sl->offset % 64 ||
+		    sl->capacity != c->slots[0].capacity ||
 		    sl->capacity > size || sl->offset > size - sl->capacity)
 			return 0;
 	}

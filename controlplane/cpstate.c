@@ -3,14 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "common/jsonfile.h"
 #include "cpstate.h"
-#include "lb/route.h"
 
 void cps_init(struct cp_state *s, const char *state_path)
 {
@@ -30,20 +27,22 @@ void cps_fini(struct cp_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-char *cps_document(const struct cp_state *s)
+/* Ray's document from its two halves (malloc'd; NULL if out of memory). */
+static char *document(const char *groups, const char *fallback)
 {
-	size_t n;
-	char *doc;
+	size_t n = strlen(groups) + strlen(fallback) + 64;
+	char *doc = malloc(n);
 
-	if (!s->groups)
-		return NULL;
-	n = strlen(s->groups) + strlen(s->fallback) + 64;
-	doc = malloc(n);
 	if (doc)
 		snprintf(doc, n,
 			 "{\"target_groups\":%s,\"fallback_targets\":%s}",
-			 s->groups, s->fallback);
+			 groups, fallback);
 	return doc;
+}
+
+char *cps_document(const struct cp_state *s)
+{
+	return s->groups ? document(s->groups, s->fallback) : NULL;
 }
 
 /* Validates and compiles groups + fallback; on success they become the
@@ -51,16 +50,12 @@ char *cps_document(const struct cp_state *s)
 static int adopt(struct cp_state *s, char *groups, char *fallback, bool publish,
 		 char *err, size_t errlen)
 {
-	struct cp_state next = *s;
+	char *doc = groups && fallback ? document(groups, fallback) : NULL;
 	struct weir_table *t;
 	struct tg_model m;
-	char *doc;
 	int rc;
 
-	next.groups = groups;
-	next.fallback = fallback;
-	doc = cps_document(&next);
-	if (!groups || !fallback || !doc) {
+	if (!doc) {
 		free(doc), free(groups), free(fallback);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

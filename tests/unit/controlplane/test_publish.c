@@ -115,6 +115,11 @@ static void test_stale_and_abi(void)
 	dp.ctl->abi_version = WEIR_CTL_ABI_VERSION;
 	dp.ctl->slots[3].offset = dp.size; /* points past the end */
 	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), -EINVAL);
+	dp.ctl->slots[3].offset = dp.ctl->slots[2].offset + SLOT_SIZE;
+	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), 0);
+	pub_detach(&cp);
+	dp.ctl->slots[3].capacity = SLOT_SIZE / 2; /* unequal slots */
+	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), -EINVAL);
 	ctl_seg_destroy(&dp);
 	/* a restarted weir-dp's segment is a different object */
 	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, err,
