@@ -231,6 +231,35 @@ int ctl_seg_same(const struct ctl_seg *s)
 	return same;
 }
 
+int64_t ctl_seg_copy_current(struct weir_ctl *c, void *buf, size_t cap)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t cur =
+			atomic_load_explicit(&c->current, memory_order_acquire);
+		uint32_t slot = WEIR_CTL_CUR_SLOT(cur);
+		uint64_t g1, g2, len;
+
+		if (!cur)
+			return 0;
+		if (slot >= c->n_slots)
+			return -EINVAL;
+		len = c->slots[slot].capacity;
+		if (len > cap)
+			return -E2BIG;
+		g1 = atomic_load_explicit(&c->slots[slot].gen,
+					  memory_order_acquire);
+		if (g1 != WEIR_CTL_CUR_GEN(cur))
+			continue; /* rewritten since current was read */
+		memcpy(buf, weir_ctl_slot_mem(c, slot), len);
+		atomic_thread_fence(memory_order_acquire);
+		g2 = atomic_load_explicit(&c->slots[slot].gen,
+					  memory_order_relaxed);
+		if (g1 == g2)
+			return (int64_t)g1;
+	}
+	return -EAGAIN;
+}
+
 void ctl_seg_unmap(struct ctl_seg *s)
 {
 	if (s->ctl)

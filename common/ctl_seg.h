@@ -43,6 +43,15 @@ int ctl_seg_same(const struct ctl_seg *s);
 /* CLOCK_REALTIME in ns: the clock both processes stamp the segment with. */
 uint64_t ctl_realtime_ns(void);
 
+/* For a reader outside the epoch rule (one that reports no held_gen, such
+ * as weir-dp's telemetry thread): copies the published snapshot into buf
+ * (cap bytes, at least a slot's capacity) under the slot's seqlock (its
+ * gen is 0 while weir-cp rewrites it). Returns the generation copied, 0
+ * when nothing is published, -EAGAIN when it kept changing. The copy's
+ * bytes are consistent; checking them (route_table_check) is the
+ * caller's. */
+int64_t ctl_seg_copy_current(struct weir_ctl *c, void *buf, size_t cap);
+
 /* Unmaps (both sides). */
 void ctl_seg_unmap(struct ctl_seg *s);
 

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: weir-cp run [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
 		"                   [--target-groups FILE] [--state-dir DIR]\n"
+		"                   [--balance leastconn|roundrobin|random]\n"
 		"       weir-cp --check-config FILE   (weir-dp configuration)\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
 		"       weir-cp --version\n"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 		"  --mgmt IP:PORT        the API on a TCP address too\n"
 		"  --target-groups FILE  first table, for a weir-dp that has none\n"
 		"  --state-dir DIR       state file NAME.json (default /run/weir)\n"
+		"  --balance ALGO        how every backend picks a replica (leastconn)\n"
 		"API: GET /api/v1/info, GET /api/v1/table, PUT /api/v1/target_groups,\n"
 		"     PUT /api/v1/fallback_targets (?wait=MS): see controlplane/api.h\n");
 }
@@ -108,8 +110,21 @@ static void on_signal(int sig)
 
 struct cp_opts {
 	const char *dp, *api, *mgmt, *tg, *state_dir;
+	int balance; /* enum weir_table_balance */
 	char api_buf[108], state_buf[256];
 };
+
+/* The values of enum weir_table_balance (include/weir/table.h). */
+static int parse_balance(const char *s)
+{
+	static const char *const algos[] = { "leastconn", "roundrobin",
+					     "random" };
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, algos[i]))
+			return i;
+	return -1;
+}
 
 static int parse_opts(int argc, char **argv, struct cp_opts *o)
 {
@@ -119,6 +134,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "mgmt", required_argument, NULL, 'm' },
 		{ "target-groups", required_argument, NULL, 't' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "balance", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -142,6 +158,15 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 			break;
 		case 's':
 			o->state_dir = optarg;
+			break;
+		case 'b':
+			o->balance = parse_balance(optarg);
+			if (o->balance < 0) {
+				fprintf(stderr,
+					"weir-cp: --balance: \"%s\" is not leastconn, roundrobin or random\n",
+					optarg);
+				return -1;
+			}
 			break;
 		default:
 			return -1;
@@ -195,6 +220,7 @@ static int run(int argc, char **argv)
 	}
 	mkdir(o.state_dir, 0755);
 	cps_init(&st, o.state_buf);
+	st.opts.knobs.balance = (uint8_t)o.balance;
 	if (load_initial(&st, o.tg))
 		return 1;
 	api.st = &st;

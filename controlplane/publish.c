@@ -108,10 +108,14 @@ int64_t pub_publish(struct cp_pub *p, const struct weir_table *t)
 		p->busy++;
 		return -EAGAIN;
 	}
-	atomic_store_explicit(&c->slots[slot].gen, gen, memory_order_relaxed);
+	/* A seqlock for readers outside the epoch rule (weir-dp's telemetry
+	 * thread copies the current table): gen 0 while the bytes change. */
+	atomic_store_explicit(&c->slots[slot].gen, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	dst = weir_ctl_slot_mem(c, (uint32_t)slot);
 	memcpy(dst, t, t->total_size);
 	dst->generation = gen;
+	atomic_store_explicit(&c->slots[slot].gen, gen, memory_order_release);
 	atomic_store_explicit(&c->published_ns, ctl_realtime_ns(),
 			      memory_order_relaxed);
 	atomic_store_explicit(&c->current, WEIR_CTL_CUR(gen, slot),

@@ -20,7 +20,7 @@
 #include <rte_malloc.h>
 #include <rte_memzone.h>
 
-#include "compile.h"
+#include "common/ctl_seg.h"
 #include "config/config.h"
 #include "telemetry.h"
 #include "weir/version.h"
@@ -161,42 +161,17 @@ static void fill_iface(struct dataplane *d)
 	d->steer.port_hi = 59999;
 }
 
-/* Loads the Ray target groups named by http.target_groups into one
- * hugepage block every worker reads (the table ABI, include/weir/table.h). */
-static int load_table(char *err, size_t errlen)
+/* The control segment weir-cp publishes tables into, named after our
+ * --file-prefix (the runtime dir's last component), so one weir-cp finds
+ * one weir-dp by the name an operator already uses for it. */
+static int open_control(char *err, size_t errlen)
 {
-	struct cp_compile_opts o;
-	struct tg_model m;
-	struct weir_table *t;
-	char msg[400];
-	void *mem;
+	const char *dir = rte_eal_get_runtime_dir(), *name = strrchr(dir, '/');
 
-	if (!dp.cfg.http.target_groups[0])
-		return 0; /* not populated: healthz says so */
-	if (tg_load(dp.cfg.http.target_groups, &m, msg, sizeof(msg))) {
-		snprintf(err, errlen, "http.target_groups: %s", msg);
-		return -EINVAL;
-	}
-	cp_compile_defaults(&o);
-	o.generation = 1;
-	o.knobs.balance = dp.cfg.http.balance;
-	o.knobs.retries = dp.cfg.http.retries;
-	t = cp_compile_alloc(&m, &o, msg, sizeof(msg));
-	tg_model_free(&m);
-	if (!t) {
-		snprintf(err, errlen, "http.target_groups: %s", msg);
-		return -EINVAL;
-	}
-	mem = rte_malloc("weir_table", t->total_size, 64);
-	if (mem)
-		memcpy(mem, t, t->total_size);
-	free(t);
-	if (!mem) {
-		snprintf(err, errlen, "no hugepage memory for the route table");
-		return -ENOMEM;
-	}
-	dp.table = mem;
-	return 0;
+	name = name ? name + 1 : dir;
+	return ctl_seg_create(&dp.seg, name, dp.n_workers,
+			      (uint64_t)dp.cfg.control.table_kb * 1024, err,
+			      errlen);
 }
 
 static int start(char *err, size_t errlen)
@@ -221,7 +196,7 @@ static int start(char *err, size_t errlen)
 	}
 	memset(mz->addr, 0, mz->len);
 	dp.stats = mz->addr;
-	if ((rc = load_table(err, errlen)))
+	if ((rc = open_control(err, errlen)))
 		return rc;
 	if ((rc = port_open(&dp.cfg, &dp.port, err, errlen)))
 		return rc;
@@ -266,6 +241,8 @@ static void print_ready(void)
 	       dp.port.n_queues,
 	       dp.cfg.idle.policy == CFG_IDLE_BUSY ? "busy-poll" : "back-off");
 	printf("weir-dp: mac %s\n", mac);
+	printf("weir-dp: control segment /dev/shm%s (tables from weir-cp run --dp %s)\n",
+	       dp.seg.name, dp.seg.name + 6);
 	fflush(stdout);
 }
 
@@ -313,7 +290,8 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	port_close(&dp.port);
 	workers_fini(&dp);
-	rte_free((void *)(uintptr_t)dp.table);
+	if (dp.seg.ctl)
+		ctl_seg_destroy(&dp.seg);
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
 	remove_runtime_dir(rundir);

@@ -1,11 +1,13 @@
 /* Telemetry commands: see telemetry.h. */
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "lb/route.h"
 #include "telemetry.h"
 #include "weir/version.h"
 
@@ -275,6 +277,22 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* A private copy of the table weir-cp published (the workers' may be
+ * reclaimed under us: this thread is outside the epoch rule), checked;
+ * NULL if none. free() it. */
+static struct weir_table *current_table(void)
+{
+	struct weir_ctl *c = the_dp->seg.ctl;
+	size_t cap = c ? c->slots[0].capacity : 0;
+	void *buf = cap ? malloc(cap) : NULL;
+
+	if (buf && ctl_seg_copy_current(c, buf, cap) > 0 &&
+	    !route_table_check(buf, cap))
+		return buf;
+	free(buf);
+	return NULL;
+}
+
 /* One line per server of the table, HAProxy "show stat" style:
  * "backend,server,status,scur,idle,requests,2xx,5xx,failures,retries,
  * downs,ups" (health transitions)
@@ -282,7 +300,7 @@ static int cmd_http(const char *cmd, const char *params, struct rte_tel_data *d)
 static int cmd_servers(const char *cmd, const char *params,
 		       struct rte_tel_data *d)
 {
-	const struct weir_table *t = the_dp->table;
+	struct weir_table *t = current_table();
 
 	(void)cmd, (void)params;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
@@ -322,6 +340,7 @@ static int cmd_servers(const char *cmd, const char *params,
 			 fail, retr, downs, ups);
 		rte_tel_data_add_array_string(d, line);
 	}
+	free(t);
 	return 0;
 }
 

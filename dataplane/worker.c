@@ -312,6 +312,26 @@ static unsigned int poll_commands(struct worker *w)
 
 /* ---- the loop ---------------------------------------------------------- */
 
+/* Adopts a table weir-cp published, between bursts: the proxy swaps to it
+ * and, once it no longer reads the old one, the worker says which
+ * generation it holds (which frees the old slot for weir-cp). A table the
+ * proxy cannot take is tried again on the next poll. Returns 1 if one
+ * was adopted. */
+static unsigned int poll_table(struct worker *w)
+{
+	const struct weir_table *t = ctl_dp_poll(&w->ctlw);
+
+	if (!t)
+		return 0;
+	if (w->px && proxy_set_table(w->px, t)) {
+		CNT(w, table_adopt_failed);
+		w->ctlw.seen = 0;
+		return 0;
+	}
+	ctl_dp_held(&w->ctlw, t->generation, ctl_realtime_ns());
+	return 1;
+}
+
 /* Drains what other lcores sent us. Returns the number of frames. */
 static unsigned int poll_rings(struct worker *w)
 {
@@ -362,6 +382,7 @@ static unsigned int poll_once(struct worker *w)
 	}
 	n += poll_rings(w);
 	n += poll_commands(w);
+	n += poll_table(w);
 	tcp_timers_run(w->tcp);
 	if (w->px)
 		proxy_timers(w->px, now_ns(w->dp));
@@ -553,11 +574,9 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 		snprintf(name, sizeof(name), "px%u", w->id);
 		w->px = rte_zmalloc("weir_proxy", sizeof(*w->px),
 				    RTE_CACHE_LINE_SIZE);
-		if (!w->px ||
-		    proxy_init(w->px, &pc, w->tcp, dp->port.pool,
-			       rte_be_to_cpu_32(c->local_ip), name,
-			       now_ns(dp)) ||
-		    proxy_set_table(w->px, dp->table)) {
+		if (!w->px || proxy_init(w->px, &pc, w->tcp, dp->port.pool,
+					 rte_be_to_cpu_32(c->local_ip), name,
+					 now_ns(dp))) {
 			snprintf(
 				err, errlen,
 				"http: cannot start the proxy on worker %u "
@@ -607,6 +626,7 @@ int workers_init(struct dataplane *dp, char *err, size_t errlen)
 		w->stats = &dp->stats[i];
 		w->queue = i < dp->port.n_queues ? (int)i : -1;
 		w->tx_via = i % dp->port.n_queues;
+		ctl_dp_bind(&w->ctlw, dp->seg.ctl, i);
 	}
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		int rc = make_tcp(dp, &dp->workers[i], err, errlen);

@@ -14,6 +14,8 @@
 #include <rte_ring.h>
 
 #include "app/testapp.h"
+#include "common/ctl_seg.h"
+#include "ctl/ctl_dp.h"
 #include "config/config.h"
 #include "http/proxy.h"
 #include "net/arp_cache.h"
@@ -40,6 +42,7 @@ struct worker {
 	struct testapp app;
 	struct proxy *px; /* NULL without an "http" section */
 	struct rte_ring *ctl; /* commands from the telemetry thread (MP/SC) */
+	struct ctl_worker ctlw; /* tables from weir-cp (ctl/ctl_dp.h) */
 	struct rte_mbuf *txbuf[BURST];
 	unsigned int n_tx;
 	uint64_t next_arp_tick_ns;
@@ -62,7 +65,7 @@ struct dataplane {
 	struct steer steer;
 	struct arp_cache *arp; /* written by worker 0 only */
 	struct weir_lcore_stats *stats; /* one block per worker */
-	const struct weir_table *table; /* routes loaded at start, or NULL */
+	struct ctl_seg seg; /* the control segment weir-cp publishes into */
 	unsigned int n_workers;
 	struct worker workers[CFG_MAX_WORKERS];
 	uint64_t tsc_hz;

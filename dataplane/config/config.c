@@ -33,6 +33,7 @@ void config_defaults(struct dp_config *cfg)
 	cfg->idle.deep_sleep_us = 1000;
 	cfg->memory.mbufs = 16383;
 	cfg->memory.ring_size = 1024;
+	cfg->control.table_kb = 4096;
 	cfg->arp.reachable_s = 60;
 	cfg->arp.retry_ms = 1000;
 	cfg->arp.tries = 3;
@@ -298,7 +299,6 @@ static int parse_http(struct jc_ctx *p, const cJSON *h, struct dp_config *cfg)
 					     "buffer_kb",
 					     "balance",
 					     NULL };
-	const cJSON *v;
 	uint32_t u = cfg->http.port;
 	int rc;
 
@@ -310,31 +310,15 @@ static int parse_http(struct jc_ctx *p, const cJSON *h, struct dp_config *cfg)
 	if ((rc = jc_get_uint(p, h, "port", "http", 1, 65535, &u)))
 		return rc;
 	cfg->http.port = (uint16_t)u;
-	v = cJSON_GetObjectItemCaseSensitive(h, "target_groups");
-	if (v) {
-		if (!cJSON_IsString(v) || !v->valuestring[0] ||
-		    strlen(v->valuestring) >= sizeof(cfg->http.target_groups))
-			return jc_fail(
-				p,
-				"http.target_groups: must be a file path (under 256 characters)");
-		strcpy(cfg->http.target_groups, v->valuestring);
-	}
-	v = cJSON_GetObjectItemCaseSensitive(h, "balance");
-	if (v) {
-		/* the values of enum weir_table_balance (include/weir/table.h) */
-		static const char *const algos[] = { "leastconn", "roundrobin",
-						     "random" };
-		unsigned int i = 0;
-
-		while (i < 3 && !(cJSON_IsString(v) &&
-				  !strcmp(v->valuestring, algos[i])))
-			i++;
-		if (i == 3)
-			return jc_fail(
-				p,
-				"http.balance: must be leastconn, roundrobin or random");
-		cfg->http.balance = (uint8_t)i;
-	}
+	/* Tables are weir-cp's now (controlplane/): say where they went. */
+	if (cJSON_GetObjectItemCaseSensitive(h, "target_groups"))
+		return jc_fail(
+			p,
+			"http.target_groups: tables come from weir-cp now (weir-cp run --target-groups FILE)");
+	if (cJSON_GetObjectItemCaseSensitive(h, "balance"))
+		return jc_fail(
+			p,
+			"http.balance: the table carries it now (weir-cp run --balance ALGO)");
 	if ((rc = jc_get_bool(p, h, "ray_500", "http", &cfg->http.ray_500)) ||
 	    (rc = jc_get_uint(p, h, "retries", "http", 0, 10,
 			      &cfg->http.retries)) ||
@@ -442,6 +426,22 @@ static int parse_memory(struct jc_ctx *p, const cJSON *v, struct dp_config *cfg)
 	return 0;
 }
 
+/* "control": the control segment weir-cp publishes tables into. */
+static int parse_control(struct jc_ctx *p, const cJSON *v,
+			 struct dp_config *cfg)
+{
+	static const char *const keys[] = { "table_kb", NULL };
+	int rc;
+
+	if (!cJSON_IsObject(v))
+		return jc_fail(p, "control: must be an object");
+	if ((rc = check_keys(p, v, "control", keys)) ||
+	    (rc = jc_get_uint(p, v, "table_kb", "control", 64, 1048576,
+			      &cfg->control.table_kb)))
+		return rc;
+	return 0;
+}
+
 /* "arp": the neighbour cache's timers and tries. */
 static int parse_arp(struct jc_ctx *p, const cJSON *v, struct dp_config *cfg)
 {
@@ -469,7 +469,7 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 	static const char *const known[] = {
 		"port",	   "vips",	"local_ip", "prefix_len", "gateway",
 		"workers", "cpus",	"idle",	    "memory",	  "arp",
-		"tcp",	   "test_apps", "http",	    NULL
+		"tcp",	   "test_apps", "http",	    "control",	  NULL
 	};
 	const cJSON *v;
 	uint32_t u;
@@ -522,6 +522,9 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "arp");
 	if (v && (rc = parse_arp(p, v, cfg)))
+		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "control");
+	if (v && (rc = parse_control(p, v, cfg)))
 		return rc;
 	return 0;
 }

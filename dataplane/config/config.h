@@ -64,6 +64,9 @@ struct dp_config {
 		uint32_t reachable_s, retry_ms, tries, failed_s;
 	} arp;
 	struct {
+		uint32_t table_kb; /* each control-segment slot (ctl.h) */
+	} control;
+	struct {
 		uint32_t max_connections; /* per worker, TIME_WAIT included */
 		uint32_t rto_min_ms;
 		uint32_t time_wait_ms; /* our short 2MSL */
@@ -75,7 +78,6 @@ struct dp_config {
 	struct {
 		bool enabled; /* an "http" section was given */
 		uint16_t port; /* Ray's frontend port: 8000 */
-		char target_groups[256]; /* Ray target-group JSON loaded at start */
 		uint32_t retries; /* redispatches per request: 1 */
 		bool ray_500; /* 502/504 become Ray's exact 500 */
 		uint32_t timeout_client_ms, timeout_keep_alive_ms;
@@ -83,7 +85,6 @@ struct dp_config {
 		uint32_t timeout_server_ms, pool_idle_ms;
 		uint32_t max_sessions; /* client connections per worker */
 		uint32_t buffer_kb; /* head buffer (Ray's tune.bufsize): 16 */
-		uint8_t balance; /* enum weir_table_balance: leastconn */
 	} http;
 	struct {
 		uint16_t port;

@@ -98,6 +98,7 @@ static const char *health_text(enum http_fe_health st)
 	case HTTP_FE_HEALTHY:
 		return "success";
 	case HTTP_FE_UNHEALTHY:
+	case HTTP_FE_NO_APPS:
 		return "Service Unavailable";
 	case HTTP_FE_UNPOPULATED:
 		return "Route table is not populated yet.";
@@ -106,12 +107,19 @@ static const char *health_text(enum http_fe_health st)
 	}
 }
 
+uint16_t http_fe_health_status(enum http_fe_health st, bool routes)
+{
+	return st == HTTP_FE_HEALTHY || (routes && st == HTTP_FE_NO_APPS) ?
+		       200 :
+		       503;
+}
+
 size_t http_fe_healthz(char *buf, size_t cap, enum http_fe_health st,
 		       bool close, bool head_only)
 {
 	const char *t = health_text(st);
 
-	return http_fe_response(buf, cap, st == HTTP_FE_HEALTHY ? 200 : 503,
+	return http_fe_response(buf, cap, http_fe_health_status(st, false),
 				"text/plain", t, strlen(t), close, head_only);
 }
 
@@ -119,7 +127,7 @@ size_t http_fe_routes(char *buf, size_t cap, enum http_fe_health st,
 		      const char *routes_json, size_t json_len, bool close,
 		      bool head_only)
 {
-	if (st != HTTP_FE_HEALTHY)
+	if (http_fe_health_status(st, true) != 200)
 		return http_fe_healthz(buf, cap, st, close, head_only);
 	return http_fe_response(buf, cap, 200, "application/json", routes_json,
 				json_len, close, head_only);
@@ -153,5 +161,5 @@ bool http_fe_is_healthz(const char *path, size_t len)
 
 bool http_fe_is_routes(const char *path, size_t len)
 {
-	return len == 9 && !memcmp(path, "/-/routes", 9);
+	return len == 9 && !strncasecmp(path, "/-/routes", 9);
 }

@@ -19,9 +19,14 @@
 enum http_fe_health {
 	HTTP_FE_HEALTHY, /* 200 "success" */
 	HTTP_FE_UNHEALTHY, /* 503 "Service Unavailable": no server up */
+	HTTP_FE_NO_APPS, /* a table with no HTTP app: healthz as UNHEALTHY,
+			  * /-/routes 200 {} (Ray's "no apps") */
 	HTTP_FE_UNPOPULATED, /* 503 "Route table is not populated yet." */
 	HTTP_FE_DRAINING, /* 503 "This node is being drained." */
 };
+
+/* The status /-/healthz (routes false) or /-/routes answers in st. */
+uint16_t http_fe_health_status(enum http_fe_health st, bool routes);
 
 /* Writes "HTTP/1.1 <status> <reason>", Content-Type (if ctype), an exact
  * Content-Length, "Connection: close" when close is set, then the body.
@@ -42,8 +47,9 @@ size_t http_fe_not_found(char *buf, size_t cap, const char *path,
 size_t http_fe_healthz(char *buf, size_t cap, enum http_fe_health st,
 		       bool close, bool head_only);
 
-/* /-/routes: 200 with the JSON body routes_json when healthy, else the
- * same 503 as healthz. */
+/* /-/routes: 200 with the JSON body routes_json when healthy or when
+ * there are no apps (routes_json is then {}), else the same 503 as
+ * healthz. */
 size_t http_fe_routes(char *buf, size_t cap, enum http_fe_health st,
 		      const char *routes_json, size_t json_len, bool close,
 		      bool head_only);
@@ -56,7 +62,7 @@ size_t http_fe_error(char *buf, size_t cap, uint16_t status, bool ray_normalise,
 		     bool close, bool head_only);
 
 /* True when the path (without query) is /-/healthz, compared without case
- * as Ray's config does; likewise /-/routes (case-sensitive in Ray). */
+ * as Ray's config does (`path -i`); likewise /-/routes. */
 bool http_fe_is_healthz(const char *path, size_t len);
 bool http_fe_is_routes(const char *path, size_t len);
 

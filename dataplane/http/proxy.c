@@ -72,7 +72,8 @@ static void sweep(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 		if (!srv->id)
 			continue;
 		pool_expire(srv, now, idle_ns);
-		probe_if_due(px, srv, now);
+		if (srv->in_table)
+			probe_if_due(px, srv, now);
 	}
 	tw_arm(w, e, now + SWEEP_NS);
 }
@@ -136,10 +137,13 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 	px->servers_cap = 4096;
 	px->servers =
 		rte_zmalloc(NULL, sizeof(*px->servers) * px->servers_cap, 64);
+	px->srv_index_mask = px->servers_cap * 2 - 1;
+	px->srv_index = rte_zmalloc(
+		NULL, sizeof(*px->srv_index) * (px->srv_index_mask + 1), 64);
 	px->routes_json = rte_malloc(NULL, 65536, 0);
 	px->scratch = rte_malloc(NULL, 65536, 0);
 	if (!px->sess_pool || !px->bconn_pool || !px->buf_pool ||
-	    !px->servers || !px->routes_json || !px->scratch)
+	    !px->servers || !px->srv_index || !px->routes_json || !px->scratch)
 		return -ENOMEM;
 	lb_ctx_init_strided(&px->lb, &px->servers[0].load,
 			    sizeof(px->servers[0]), &px->servers[0].health,
@@ -157,6 +161,7 @@ void proxy_fini(struct proxy *px)
 	rte_mempool_free(px->bconn_pool);
 	rte_mempool_free(px->buf_pool);
 	rte_free(px->servers);
+	rte_free(px->srv_index);
 	rte_free(px->routes_json);
 	rte_free(px->scratch);
 	rte_free(px->members);

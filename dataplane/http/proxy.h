@@ -85,6 +85,8 @@ struct proxy_config {
 	X(backend_aborts, "backend connections lost mid-response")         \
 	X(upgrades, "connections switched to a tunnel (101)")              \
 	X(probes, "re-probes of down servers")                             \
+	X(tables, "route tables adopted")                                  \
+	X(backend_gone, "retries refused: the app left the table")         \
 	X(nomem, "requests failed for lack of mbufs or objects")
 
 enum proxy_counter {
@@ -99,6 +101,8 @@ enum proxy_counter {
  * server's slot for lb_select (load and health are read from here). */
 struct px_server {
 	uint64_t id; /* 0: free slot */
+	bool in_table; /* in the current table (else: finishing, then freed) */
+	uint32_t refs; /* backend connections (and probes) using the slot */
 	uint32_t ip; /* network order, from the latest table */
 	uint16_t port;
 	uint32_t n_idle; /* pooled connections */
@@ -110,6 +114,7 @@ struct px_server {
 
 /* A backend of the current table as lb_select sees it. */
 struct px_backend {
+	uint64_t key; /* hash of the backend's name: finds it in a new table */
 	struct lb_pool pool;
 	struct lb_sched sched;
 };
@@ -134,7 +139,10 @@ struct proxy {
 	uint64_t req_id; /* X-Request-Id sequence */
 	uint32_t req_id_salt;
 	uint32_t n_servers, servers_cap;
-	struct px_server *servers; /* open addressing by id */
+	struct px_server *servers; /* slots; a slot never moves while used */
+	uint32_t *srv_index; /* id -> slot + 1, open addressing, rebuilt */
+	uint32_t srv_index_mask;
+	uint32_t free_cursor; /* where the search for a free slot starts */
 	struct lb_ctx lb;
 	uint64_t ctr[PX_CTR_MAX];
 	uint64_t parse_errors[HTTP_ERR_COUNT]; /* by enum http_error */
@@ -152,13 +160,15 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 	       uint32_t local_ip, const char *name, uint64_t now);
 
 /* Adopts a new table snapshot (NULL: none). Server state of ids that stay
- * is kept. Returns 0, -ENOMEM, or -ENOSPC when no server slot is left; on
- * failure the previous table stays in force (server slots already made or
- * refreshed stay too). Once it returns, the proxy holds no pointer into
- * the previous snapshot; t must live until the next call. Sessions in
- * flight keep the backend index they were routed with, which a table that
- * renumbers backends would invalidate: today it is called at start-up
- * only (worker.c). */
+ * is kept; a server the table drops keeps serving the requests it has,
+ * its idle pooled connections are closed, and its slot is freed once
+ * nothing uses it. Returns 0, -ENOMEM, or -ENOSPC when no server slot is
+ * left; on failure the previous table stays in force (server slots
+ * already made or refreshed stay too). Once it returns, the proxy holds no
+ * pointer into the previous snapshot; t must live until the next call.
+ * A session in flight finds its backend again by name when it needs it
+ * (a retry): the new table may have renumbered or removed it. Called by
+ * the worker between bursts (worker.c), never from a callback. */
 int proxy_set_table(struct proxy *px, const struct weir_table *t);
 
 /* Runs the proxy's timers due at now (ns). */

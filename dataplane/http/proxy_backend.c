@@ -49,6 +49,7 @@ struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv)
 		rte_mempool_put(px->bconn_pool, b);
 		return NULL;
 	}
+	srv->refs++;
 	if (px->cfg.timeout_connect_ms) {
 		b->deadline = px->now + px->cfg.timeout_connect_ms * NS_PER_MS;
 		tw_arm(&px->wheel, &b->timer, b->deadline);
@@ -105,6 +106,7 @@ void bconn_release(struct px_bconn *b, bool reusable)
 			tcp_abort(b->tc);
 	}
 	b->tc = NULL;
+	b->srv->refs--;
 	rte_mempool_put(px->buf_pool, b->respbuf);
 	rte_mempool_put(px->bconn_pool, b);
 }
@@ -234,13 +236,46 @@ static bool sess_dispatch_to(struct px_sess *s, int pos)
 	return sess_send_request(s);
 }
 
+/* Points s->backend into the current table: a table adopted since the
+ * request was routed may have renumbered its backend (found again by
+ * name) or removed it. Returns false when it is gone. */
+static bool sess_backend_current(struct px_sess *s)
+{
+	const struct proxy *px = s->px;
+
+	if (!px->table)
+		return false;
+	if (s->backend_gen == px->table->generation)
+		return true;
+	for (uint32_t i = 0; i < px->table->n_backends; i++)
+		if (px->backends[i].key == s->backend_key) {
+			s->backend = i;
+			s->backend_gen = px->table->generation;
+			return true;
+		}
+	return false;
+}
+
+void sess_set_backend(struct px_sess *s, uint32_t be)
+{
+	s->backend = be;
+	s->backend_gen = s->px->table->generation;
+	s->backend_key = s->px->backends[be].key;
+}
+
 /* Picks a server for the request (excluding those tried) and sends it
  * there. Returns true if gone. */
 bool sess_dispatch(struct px_sess *s)
 {
-	struct px_backend *pb = &s->px->backends[s->backend];
-	int pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
+	struct px_backend *pb;
+	int pos;
 
+	if (!sess_backend_current(s)) {
+		CNT(s->px, backend_gone);
+		return sess_error(s, 503, true);
+	}
+	pb = &s->px->backends[s->backend];
+	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
 	if (pos < 0)
 		return sess_error(s, 503, true);
 	return sess_dispatch_to(s, pos);
@@ -253,10 +288,13 @@ bool sess_dispatch(struct px_sess *s)
 static int untried_backup(struct px_sess *s)
 {
 	struct proxy *px = s->px;
-	const struct weir_table_backend *be =
-		&weir_table_backends(px->table)[s->backend];
-	struct px_backend *pb = &px->backends[s->backend];
+	const struct weir_table_backend *be;
+	struct px_backend *pb;
 
+	if (!sess_backend_current(s))
+		return -1;
+	be = &weir_table_backends(px->table)[s->backend];
+	pb = &px->backends[s->backend];
 	for (uint32_t i = be->n_servers; i < be->n_servers + be->n_backups;
 	     i++) {
 		uint32_t slot = pb->pool.members[i].srv;

@@ -13,8 +13,10 @@ enum http_fe_health proxy_health(struct proxy *px)
 {
 	if (px->draining)
 		return HTTP_FE_DRAINING;
-	if (!px->table || !px->table->n_backends)
-		return HTTP_FE_UNPOPULATED;
+	if (!px->table)
+		return HTTP_FE_UNPOPULATED; /* no table yet, even an empty one */
+	if (!px->table->n_http_backends)
+		return HTTP_FE_NO_APPS;
 	for (uint32_t i = 0; i < px->table->n_http_backends; i++)
 		if (lb_pool_nbsrv(&px->lb, &px->backends[i].pool))
 			return HTTP_FE_HEALTHY;

@@ -71,7 +71,9 @@ struct px_sess {
 	bool resp_started; /* a byte of the response reached the client */
 	bool peer_fin; /* the client half-closed */
 	bool replayable; /* the whole request is still held */
-	uint32_t backend; /* table index of the chosen backend */
+	uint32_t backend; /* table index of the chosen backend ... */
+	uint64_t backend_gen; /* ... in this table generation */
+	uint64_t backend_key; /* its px_backend.key, to find it again */
 	struct px_bconn *bc;
 	uint16_t n_replay;
 	uint32_t replay_bytes;
@@ -133,6 +135,8 @@ void bconn_release(struct px_bconn *b, bool reusable);
 void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 		  bool connect_failed);
 bool sess_dispatch(struct px_sess *s);
+/* Routes s to table backend be of the current table. */
+void sess_set_backend(struct px_sess *s, uint32_t be);
 void release_replay(struct px_sess *s); /* drops the request's copy */
 int to_backend(struct px_sess *s, struct rte_mbuf *m); /* + replay copy */
 void pool_expire(struct px_server *srv, uint64_t now, uint64_t idle_ns);

@@ -271,7 +271,7 @@ static bool sess_route(struct px_sess *s)
 			 http_fe_routes(buf, sizeof(buf), st, px->routes_json,
 					px->routes_json_len, s->close_after,
 					s->head_method);
-		if (sess_reply(s, buf, n, st == HTTP_FE_HEALTHY ? 200 : 503,
+		if (sess_reply(s, buf, n, http_fe_health_status(st, !hz),
 			       s->close_after))
 			return true;
 		return sess_next_request(s);
@@ -286,7 +286,7 @@ static bool sess_route(struct px_sess *s)
 			return true;
 		return sess_next_request(s);
 	}
-	s->backend = (uint32_t)be;
+	sess_set_backend(s, (uint32_t)be);
 	s->tries = 0;
 	lb_exclude_init(&s->excl);
 	if (!build_request_head(s)) {

@@ -5,33 +5,111 @@
  * server slots made or refreshed on the way stay); it never keeps a
  * pointer into a snapshot other than px->table. */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_malloc.h>
 
 #include "http/proxy_internal.h"
 #include "lb/route.h"
 
-static struct px_server *server_slot(struct proxy *px, uint64_t id, bool create)
+static uint32_t id_hash(uint64_t id)
 {
-	uint32_t mask = px->servers_cap - 1;
-	uint32_t i = (uint32_t)(id ^ id >> 29) & mask;
-
-	while (px->servers[i].id && px->servers[i].id != id)
-		i = (i + 1) & mask;
-	if (px->servers[i].id == id)
-		return &px->servers[i];
-	if (!create || px->n_servers >= px->servers_cap * 3 / 4)
-		return NULL;
-	px->n_servers++;
-	px->servers[i].id = id;
-	/* Ray announces running replicas: they start UP. */
-	lb_health_init(&px->servers[i].health, NULL, true, px->now);
-	return &px->servers[i];
+	return (uint32_t)(id ^ id >> 29 ^ id >> 47);
 }
 
+static void index_add(struct proxy *px, uint32_t slot)
+{
+	uint32_t i = id_hash(px->servers[slot].id) & px->srv_index_mask;
+
+	while (px->srv_index[i])
+		i = (i + 1) & px->srv_index_mask;
+	px->srv_index[i] = slot + 1;
+}
+
+/* The index has twice the slots' entries, so a probe ends at an empty
+ * one; the bound only guards a reader on another thread (telemetry). */
 struct px_server *proxy_server(struct proxy *px, uint64_t id)
 {
-	return server_slot(px, id, false);
+	uint32_t i = id_hash(id) & px->srv_index_mask;
+
+	for (uint32_t n = 0; n <= px->srv_index_mask; n++) {
+		uint32_t e = px->srv_index[i];
+
+		if (!e || e > px->servers_cap)
+			return NULL;
+		if (px->servers[e - 1].id == id)
+			return &px->servers[e - 1];
+		i = (i + 1) & px->srv_index_mask;
+	}
+	return NULL;
+}
+
+/* A new slot for id (its dynamic state starts fresh), or NULL when all
+ * are in use. */
+static struct px_server *slot_new(struct proxy *px, uint64_t id)
+{
+	for (uint32_t n = 0; n < px->servers_cap; n++) {
+		uint32_t i = (px->free_cursor + n) % px->servers_cap;
+		struct px_server *srv = &px->servers[i];
+
+		if (srv->id)
+			continue;
+		memset(srv, 0, sizeof(*srv));
+		srv->id = id;
+		/* Ray announces running replicas: they start UP. */
+		lb_health_init(&srv->health, NULL, true, px->now);
+		px->free_cursor = i + 1;
+		px->n_servers++;
+		index_add(px, i);
+		return srv;
+	}
+	return NULL;
+}
+
+static struct px_server *server_slot(struct proxy *px, uint64_t id)
+{
+	struct px_server *srv = proxy_server(px, id);
+
+	return srv ? srv : slot_new(px, id);
+}
+
+/* After an adoption: servers the table dropped lose their idle pooled
+ * connections, and their slots are freed once no connection uses them
+ * (or at a later adoption); the index is rebuilt without them. */
+static void retire_servers(struct proxy *px)
+{
+	bool freed = false;
+
+	for (uint32_t i = 0; i < px->servers_cap; i++) {
+		struct px_server *srv = &px->servers[i];
+
+		if (!srv->id || srv->in_table)
+			continue;
+		pool_expire(srv, px->now, 0);
+		if (srv->refs || srv->load.active)
+			continue;
+		srv->id = 0;
+		px->n_servers--;
+		freed = true;
+	}
+	if (!freed)
+		return;
+	memset(px->srv_index, 0,
+	       sizeof(*px->srv_index) * (px->srv_index_mask + 1));
+	for (uint32_t i = 0; i < px->servers_cap; i++)
+		if (px->servers[i].id)
+			index_add(px, i);
+}
+
+/* FNV-1a of a backend's name: how a session finds its backend again in a
+ * table that renumbered them. */
+static uint64_t name_key(const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 1099511628211ull;
+	return h;
 }
 
 int proxy_set_table(struct proxy *px, const struct weir_table *t)
@@ -40,6 +118,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 	struct px_backend *bes = NULL;
 	int64_t *wrr = NULL;
 
+	retire_servers(px); /* what finished since the last adoption */
 	if (t && t->n_servers) {
 		members = rte_zmalloc(NULL, sizeof(*members) * t->n_servers, 0);
 		wrr = rte_zmalloc(NULL, sizeof(*wrr) * t->n_servers, 0);
@@ -53,7 +132,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 	}
 	for (uint32_t i = 0; t && i < t->n_servers; i++) {
 		const struct weir_table_server *ts = &weir_table_servers(t)[i];
-		struct px_server *srv = server_slot(px, ts->id, true);
+		struct px_server *srv = server_slot(px, ts->id);
 
 		if (!srv) {
 			rte_free(members), rte_free(wrr), rte_free(bes);
@@ -84,6 +163,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		const struct weir_table_backend *be =
 			&weir_table_backends(t)[i];
 
+		bes[i].key = name_key(be->name);
 		bes[i].pool.members = &members[be->first_server];
 		bes[i].pool.n = be->n_servers + be->n_backups;
 		bes[i].pool.algo = (enum lb_algo)be->knobs.balance;
@@ -91,6 +171,10 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		lb_sched_init(&bes[i].sched, &wrr[be->first_server],
 			      bes[i].pool.n);
 	}
+	for (uint32_t i = 0; i < px->servers_cap; i++)
+		px->servers[i].in_table = false;
+	for (uint32_t i = 0; t && i < t->n_servers; i++)
+		px->servers[members[i].srv].in_table = true;
 	rte_free(px->members), rte_free(px->wrr), rte_free(px->backends);
 	px->members = members;
 	px->wrr = wrr;
@@ -102,5 +186,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 
 		px->routes_json_len = n < 65536 ? (uint32_t)n : 0;
 	}
+	retire_servers(px);
+	CNT(px, tables);
 	return 0;
 }

@@ -59,7 +59,9 @@
 	X(tcp_segments_in, "TCP segments passed to the owner's stack")        \
 	X(poll_busy_cycles, "TSC cycles in polls that found work")            \
 	X(poll_idle_cycles, "TSC cycles in polls that found nothing")         \
-	X(idle_sleeps, "times the idle back-off slept")
+	X(idle_sleeps, "times the idle back-off slept")                       \
+	X(table_adopt_failed,                                                 \
+	  "tables from weir-cp not adopted (no memory or server slot)")
 
 enum weir_counter {
 #define WEIR_X_ENUM(name, help) WEIR_CTR_##name,

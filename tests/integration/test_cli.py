@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import BUILD, Tap, run  # noqa: E402
+from weirlib import BUILD, Tap, api, run  # noqa: E402
 
 DP = os.path.join(BUILD, "weir-dp")
 CP = os.path.join(BUILD, "controlplane", "weir-cp")
@@ -75,24 +75,6 @@ def main():
              r.stdout + r.stderr)
     api_checks(t, tmp)
     t.done()
-
-
-def api(sock, method, path, body=None):
-    """One HTTP request to weir-cp's API over its Unix socket."""
-    import http.client
-    import socket
-
-    class Conn(http.client.HTTPConnection):
-        def connect(self):
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(10)
-            self.sock.connect(sock)
-    c = Conn("weir")
-    c.request(method, path, body=body)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, json.loads(data) if data else None
 
 
 def api_checks(t, tmp):

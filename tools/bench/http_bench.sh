@@ -167,9 +167,10 @@ lb_start() { # lb_start LB REP
  "vips": ["$VIP"], "local_ip": "$LOCAL_IP", "prefix_len": $PREFIX,
  "workers": 1, "cpus": [$LB_CPU], "idle": {"policy": "${lb#weir_}"},
  "tcp": {"max_connections": 4096},
- "http": {"port": 8000, "target_groups": "$TG"}}
+ "http": {"port": 8000}}
 EOF
 		weir_launch "$lb" "$cfg" "$log" || return 1
+		weir_cp_start "$TG" "$WORK/$lb-$2.cp.log" || return 1
 		;;
 	haproxy)
 		kernel_own_vip

@@ -18,6 +18,8 @@ TCPBENCH=$BUILD/tools/bench/weir-tcpbench
 TESTBED=$ROOT/tools/testbed/testbed.sh
 
 SERVER_PID= # weir-dp or weir-kapp, whichever runs now
+CP_PID= # weir-cp beside a weir-dp HTTP proxy
+WEIR_CP=$BUILD/controlplane/weir-cp
 SERVER_KIND=
 TB_UP=
 WORK=
@@ -70,6 +72,23 @@ weir_launch() {
 	wait_ready "$3" "weir-dp: ready" 300
 }
 
+# weir_cp_start TG LOG: weir-cp for the running weir-dp with the target
+# groups file TG as its first table; waits (10 s at most) until every worker
+# holds it. Its API socket is $WORK/cp.sock.
+weir_cp_start() {
+	"$WEIR_CP" run --dp "$PREFIX_DPDK" --api "$WORK/cp.sock" --state-dir "$WORK" \
+		--target-groups "$1" >"$2" 2>&1 &
+	CP_PID=$!
+	local i
+	for ((i = 0; i < 200; i++)); do
+		curl -s --unix-socket "$WORK/cp.sock" http://weir/api/v1/info 2>/dev/null |
+			grep -q '"live":true' && return 0
+		sleep 0.05
+	done
+	echo "weir-cp: table not live in 10 s: $(cat "$2")" >&2
+	return 1
+}
+
 # The server side: weir-dp with the test apps, or weir-kapp on the kernel.
 # weir_start POLICY SOURCE_BYTES: 1 worker on CPU 1 (its main lcore blocks
 # on CPU 0).
@@ -95,6 +114,11 @@ tel() {
 # server_stop: TERM, 15 s at most, then KILL; weir-dp's run dir goes too.
 server_stop() {
 	local i
+	if [ -n "$CP_PID" ]; then
+		kill -TERM "$CP_PID" 2>/dev/null
+		wait "$CP_PID" 2>/dev/null
+		CP_PID=
+	fi
 	[ -n "$SERVER_PID" ] || return 0
 	kill -TERM "$SERVER_PID" 2>/dev/null
 	for ((i = 0; i < 150; i++)); do

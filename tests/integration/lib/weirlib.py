@@ -78,10 +78,115 @@ class Testbed:
         run(["bash", TESTBED, "down", self.name], env=self.env)
 
 
-class WeirDP:
-    """One weir-dp process in the testbed's LB namespace."""
+def api(sock, method, path, body=None, timeout=10):
+    """One HTTP request to weir-cp's API over its Unix socket: (status,
+    parsed JSON or None)."""
+    import http.client
 
-    def __init__(self, tb, workers=2, driver="af_xdp", extra=None, prefix=None):
+    class Conn(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(sock)
+    c = Conn("weir")
+    try:
+        c.request(method, path, body=body)
+        r = c.getresponse()
+        data = r.read()
+    finally:
+        c.close()
+    return r.status, json.loads(data) if data else None
+
+
+class WeirCP:
+    """weir-cp run for one weir-dp (by its --file-prefix), in the root
+    namespace (it only needs /dev/shm): its API socket and state file live
+    in dir."""
+
+    def __init__(self, prefix, dir, target_groups=None, balance=None, mgmt=None):
+        self.prefix, self.dir = prefix, dir
+        self.sock = os.path.join(dir, "cp.sock")
+        self.log_path = os.path.join(dir, "weir-cp.log")
+        self.args = [os.path.join(BUILD, "controlplane", "weir-cp"), "run", "--dp", prefix,
+                     "--api", self.sock, "--state-dir", dir]
+        if target_groups:
+            self.args += ["--target-groups", target_groups]
+        if balance:
+            self.args += ["--balance", balance]
+        if mgmt:
+            self.args += ["--mgmt", mgmt]
+        self.proc = None
+        self.start()
+        atexit.register(self.stop)
+
+    def start(self, timeout=15):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("weir-cp exited %s:\n%s" % (self.proc.returncode, self.output()))
+            try:
+                if self.info()["dataplane"]["attached"]:
+                    return
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("weir-cp not attached in %ds:\n%s" % (timeout, self.output()))
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def api(self, method, path, body=None, timeout=10):
+        return api(self.sock, method, path, body, timeout)
+
+    def info(self):
+        return self.api("GET", "/api/v1/info")[1]
+
+    def push(self, doc, wait_ms=5000, path="/api/v1/target_groups"):
+        """PUT a table (a dict or JSON text); returns (status, reply)."""
+        body = doc if isinstance(doc, (str, bytes)) else json.dumps(doc)
+        return self.api("PUT", "%s?wait=%d" % (path, wait_ms), body)
+
+    def wait_live(self, gen=None, timeout=10):
+        """Until every worker holds the published table (or gen)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            t = self.info()["table"]
+            if t["generation"] and t["live"] and (gen is None or t["generation"] >= gen):
+                return t["generation"]
+            time.sleep(0.02)
+        raise RuntimeError("table not live in %ds: %s" % (timeout, self.info()))
+
+    def kill(self):
+        """SIGKILL, as an operator's mistake or the OOM killer would."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.log.closed:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+
+class WeirDP:
+    """One weir-dp process in the testbed's LB namespace. With an "http"
+    section it also starts weir-cp for it (self.cp): tables come from
+    weir-cp, so the config's "target_groups" (a file) and "balance" go to
+    weir-cp run, and start-up waits until that first table is live."""
+
+    def __init__(self, tb, workers=2, driver="af_xdp", extra=None, prefix=None,
+                 cp=True):
         self.tb = tb
         self.prefix = prefix or ("w" + tb.name)
         cfg = {"port": {"iface": tb.lb_if, "driver": driver},
@@ -89,6 +194,12 @@ class WeirDP:
                "prefix_len": int(tb.prefix), "workers": workers}
         for k, v in (extra or {}).items():
             cfg[k] = v
+        cp_args = {}
+        if "http" in cfg and cp:
+            cfg["http"] = dict(cfg["http"])
+            cp_args = {"target_groups": cfg["http"].pop("target_groups", None),
+                       "balance": cfg["http"].pop("balance", None)}
+        self.cp = None
         self.dir = tempfile.mkdtemp(prefix="weir-dp-")
         self.cfg_path = os.path.join(self.dir, "weir.json")
         with open(self.cfg_path, "w") as f:
@@ -100,6 +211,10 @@ class WeirDP:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         atexit.register(self.stop)
         self._wait_ready()
+        if cp_args:
+            self.cp = WeirCP(self.prefix, self.dir, **cp_args)
+            if cp_args["target_groups"]:
+                self.cp.wait_live()
 
     def _wait_ready(self, timeout=30):
         deadline = time.time() + timeout
@@ -141,7 +256,10 @@ class WeirDP:
         return self.telemetry("/weir/stats")
 
     def stop(self, timeout=15):
-        """SIGTERM, then wait; returns the exit status (None if killed)."""
+        """SIGTERM, then wait; returns the exit status (None if killed).
+        weir-cp goes first."""
+        if self.cp:
+            self.cp.stop()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

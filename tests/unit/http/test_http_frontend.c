@@ -106,6 +106,19 @@ static void test_routes(void)
 		n,
 		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
 		"Content-Length: 33\r\n\r\nRoute table is not populated yet.");
+	/* a table with no apps: Ray's "no apps", not "not populated" */
+	n = http_fe_routes(buf, sizeof(buf), HTTP_FE_NO_APPS, "{}", 2, false,
+			   false);
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+	n = http_fe_healthz(buf, sizeof(buf), HTTP_FE_NO_APPS, false, false);
+	CHECK_BYTES(
+		n,
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 19\r\n\r\nService Unavailable");
+	WT_CHECK_EQ(http_fe_health_status(HTTP_FE_NO_APPS, true), 200);
+	WT_CHECK_EQ(http_fe_health_status(HTTP_FE_NO_APPS, false), 503);
 }
 
 static void test_paths_and_limits(void)
@@ -114,7 +127,9 @@ static void test_paths_and_limits(void)
 	WT_CHECK(http_fe_is_healthz("/-/HealthZ", 10));
 	WT_CHECK(!http_fe_is_healthz("/-/healthz/", 11));
 	WT_CHECK(http_fe_is_routes("/-/routes", 9));
-	WT_CHECK(!http_fe_is_routes("/-/Routes", 9));
+	WT_CHECK(http_fe_is_routes("/-/Routes", 9)); /* path -i, as healthz */
+	WT_CHECK(http_fe_is_routes("/-/ROUTES", 9));
+	WT_CHECK(!http_fe_is_routes("/-/routesx", 10));
 	/* Does not fit: 0, never a truncated response. */
 	WT_CHECK_EQ(http_fe_healthz(buf, 20, HTTP_FE_HEALTHY, false, false), 0);
 	WT_CHECK_EQ(http_fe_error(buf, 10, 502, true, false, false), 0);
