@@ -259,6 +259,48 @@ static int check_names(struct jc_ctx *p, const struct tg_target *t,
 		path, list, dup, t[dup].name, list, first);
 }
 
+static int id_ix_cmp(const void *a, const void *b)
+{
+	const struct name_ix *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+/* Two targets of one list may not share a replica_id: the request router
+ * answers with one, and it must name one replica. Empty ids are not
+ * compared (Ray's fallback proxies have none). */
+static int check_replica_ids(struct jc_ctx *p, const struct tg_target *t,
+			     unsigned int n, const char *path, const char *list)
+{
+	struct name_ix *v = n > 1 ? calloc(n, sizeof(*v)) : NULL;
+	unsigned int m = 0, dup = n, first = 0;
+
+	if (n < 2)
+		return 0;
+	if (!v)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++)
+		if (t[i].replica_id[0])
+			v[m++] = (struct name_ix){ t[i].replica_id, i };
+	qsort(v, m, sizeof(*v), id_ix_cmp);
+	for (unsigned int i = 1, run = 0; i < m; i++) {
+		if (strcmp(v[i].name, v[run].name)) {
+			run = i;
+			continue;
+		}
+		if (v[i].ix < dup) {
+			dup = v[i].ix;
+			first = v[run].ix;
+		}
+	}
+	free(v);
+	if (dup == n)
+		return 0;
+	return jc_fail(p, "%s.%s[%u].replica_id: \"%.80s\" duplicates %s[%u]",
+		       path, list, dup, t[dup].replica_id, list, first);
+}
+
 static int parse_target_list(struct jc_ctx *p, const cJSON *obj,
 			     const char *key, const char *path, int required,
 			     struct tg_target **out, unsigned int *n_out)
@@ -295,7 +337,9 @@ static int parse_target_list(struct jc_ctx *p, const cJSON *obj,
 			return rc; /* the caller frees the group */
 		*n_out = ++n;
 	}
-	return check_names(p, *out, n, path, key);
+	if ((rc = check_names(p, *out, n, path, key)))
+		return rc;
+	return check_replica_ids(p, *out, n, path, key);
 }
 
 static int parse_protocol(struct jc_ctx *p, const cJSON *g, const char *path,

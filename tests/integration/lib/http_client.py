@@ -204,7 +204,7 @@ def ids(url, n):
 def load(url, rate, seconds, threads):
     h, p, path = split(url)
     rate, seconds, threads = float(rate), float(seconds), int(threads)
-    counts, lock = {}, threading.Lock()
+    counts, samples, lock = {}, {}, threading.Lock()
     start = time.time() + 0.2
 
     def worker(k):
@@ -218,23 +218,26 @@ def load(url, rate, seconds, threads):
             d = due - time.time()
             if d > 0:
                 time.sleep(d)
+            body = b""
             try:
                 c.request("GET", path)
                 r = c.getresponse()
-                r.read()
+                body = r.read()
                 key = str(r.status)
             except Exception as e:  # noqa: BLE001
                 key = e.__class__.__name__
                 c = http.client.HTTPConnection(h, p, timeout=10)
             with lock:
                 counts[key] = counts.get(key, 0) + 1
+                if key != "200" and key not in samples:
+                    samples[key] = body[:200].decode("utf-8", "replace")
             i += 1
     ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    return {"counts": counts}
+    return {"counts": counts, "samples": samples}
 
 
 def main():

@@ -279,6 +279,10 @@ static const struct bad bad_docs[] = {
 	  "target_groups[0].targets[0].name: 400 bytes is too long (at most 255)" },
 	{ TG1(GOOD_T "," T("10.0.0.2", 2, "r2") "," T("10.0.0.3", 3, "r1")),
 	  "target_groups[0].targets[2].name: \"r1\" duplicates targets[0]" },
+	{ TG1("{\"ip\":\"10.0.0.1\",\"port\":1,\"name\":\"a\",\"replica_id\":\"x\"},"
+	      "{\"ip\":\"10.0.0.2\",\"port\":1,\"name\":\"b\",\"replica_id\":\"y\"},"
+	      "{\"ip\":\"10.0.0.3\",\"port\":1,\"name\":\"c\",\"replica_id\":\"x\"}"),
+	  "target_groups[0].targets[2].replica_id: \"x\" duplicates targets[0]" },
 	{ TG1(T("10.0.0.2", 2, "a#b") "," T("10.0.0.3", 3, "a-b")),
 	  "target_groups[0].targets[1].name: \"a-b\" is the same server name as targets[0] once sanitised" },
 	{ TG1("{\"ip\":\"10.0.0.1\",\"port\":1,\"name\":\"r\",\"replica_id\":7}"),
