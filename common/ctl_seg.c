@@ -97,6 +97,8 @@ static void init_header(struct weir_ctl *c, size_t size, uint32_t n_workers,
 		c->slots[i].capacity = slot_size;
 		off += slot_size;
 	}
+	c->stats_offset = off;
+	c->stats_stride = sizeof(struct weir_ctl_wstats);
 	/* magic last: an attacher never sees a half-made header as valid */
 	atomic_thread_fence(memory_order_release);
 	c->magic = WEIR_CTL_MAGIC;
@@ -125,7 +127,8 @@ int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
 			"control segment /dev/shm%s belongs to a running weir-dp (another --file-prefix?)",
 			s->name);
 	shm_unlink(s->name);
-	size = sizeof(struct weir_ctl) + WEIR_CTL_SLOTS * slot_size;
+	size = sizeof(struct weir_ctl) + WEIR_CTL_SLOTS * slot_size +
+	       n_workers * sizeof(struct weir_ctl_wstats);
 	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return seg_fail(err, errlen, -errno, "shm_open %s: %s", s->name,
@@ -162,6 +165,11 @@ static int header_ok(const struct weir_ctl *c, size_t size)
 		    sl->capacity > size || sl->offset > size - sl->capacity)
 			return 0;
 	}
+	if (c->stats_stride != sizeof(struct weir_ctl_wstats) ||
+	    c->stats_offset % 64 || c->stats_offset > size ||
+	    (size - c->stats_offset) / c->stats_stride < c->n_workers ||
+	    c->n_counters > WEIR_CTL_COUNTERS)
+		return 0;
 	return 1;
 }
 

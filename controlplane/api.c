@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "stats.h"
 #include "weir/version.h"
 
 #define API_TIMEOUT_S 10 /* a client that stalls longer is cut */
@@ -78,6 +79,34 @@ static void add_table(cJSON *j, struct cp_api *a)
 	cJSON_AddNumberToObject(t, "coalesced", (double)s->coalesced);
 }
 
+/* Connection totals from the workers' exported counters. */
+static void add_connections(cJSON *j, struct cp_api *a)
+{
+	cJSON *st = cp_stats_json(a->st), *conn, *fe;
+
+	if (!st)
+		return;
+	fe = cJSON_GetObjectItemCaseSensitive(st, "frontend");
+	conn = cJSON_AddObjectToObject(j, "connections");
+	cJSON_AddItemToObject(
+		conn, "current",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "scur"),
+				1));
+	cJSON_AddItemToObject(
+		conn, "total",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "stot"),
+				1));
+	cJSON_AddItemToObject(
+		conn, "requests",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "req_tot"),
+				1));
+	cJSON_AddItemToObject(
+		conn, "refused",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "dcon"),
+				1));
+	cJSON_Delete(st);
+}
+
 static cJSON *info(struct cp_api *a)
 {
 	struct weir_ctl *ctl = a->st->pub.seg.ctl;
@@ -103,6 +132,8 @@ static cJSON *info(struct cp_api *a)
 					    &ctl->workers[i].held_gen)));
 	}
 	add_table(j, a);
+	cJSON_AddBoolToObject(j, "draining", a->st->draining);
+	add_connections(j, a);
 	return j;
 }
 
@@ -133,16 +164,49 @@ static bool wait_live(struct cp_api *a, uint64_t gen, long ms)
 	}
 }
 
-static enum MHD_Result put(struct MHD_Connection *c, struct cp_api *a,
-			   bool groups, struct req *r)
+static long wait_arg(struct MHD_Connection *c)
 {
 	const char *w =
 		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
-	long wait_ms = w ? strtol(w, NULL, 10) : 0;
-	char err[512] = "";
+	long ms = w ? strtol(w, NULL, 10) : 0;
+
+	return ms > WAIT_MAX_MS ? WAIT_MAX_MS : ms;
+}
+
+/* What a change answers: its error, or the generation it was published
+ * as (0 while pending) and, with ?wait=MS, whether it went live. */
+static enum MHD_Result changed(struct MHD_Connection *c, struct cp_api *a,
+			       int rc, const char *err)
+{
+	long wait_ms = wait_arg(c);
 	uint64_t gen = 0;
 	bool pending;
 	cJSON *j;
+
+	if (rc)
+		return reply_error(c,
+				   rc == -E2BIG	 ? 413 :
+				   rc == -ENOENT ? 404 :
+						   400,
+				   err);
+	pthread_mutex_lock(&a->lock);
+	pending = a->st->pending != NULL;
+	if (!pending && a->st->pub.seg.ctl)
+		gen = a->st->pub.published;
+	pthread_mutex_unlock(&a->lock);
+	j = cJSON_CreateObject();
+	cJSON_AddBoolToObject(j, "ok", 1);
+	cJSON_AddNumberToObject(j, "generation", (double)gen);
+	cJSON_AddBoolToObject(j, "pending", pending);
+	if (wait_ms > 0 && gen)
+		cJSON_AddBoolToObject(j, "live", wait_live(a, gen, wait_ms));
+	return reply_json(c, 200, j);
+}
+
+static enum MHD_Result put(struct MHD_Connection *c, struct cp_api *a,
+			   bool groups, struct req *r)
+{
+	char err[512] = "";
 	int rc;
 
 	if (r->too_big) {
@@ -156,23 +220,85 @@ static enum MHD_Result put(struct MHD_Connection *c, struct cp_api *a,
 				     sizeof(err)) :
 		      cps_set_fallback(a->st, r->body ? r->body : "", err,
 				       sizeof(err));
-	pending = a->st->pending != NULL;
-	if (!rc && !pending && a->st->pub.seg.ctl)
-		gen = a->st->pub.published;
 	pthread_mutex_unlock(&a->lock);
-	if (rc)
-		return reply_error(c, rc == -E2BIG ? 413 : 400, err);
-	j = cJSON_CreateObject();
-	cJSON_AddBoolToObject(j, "ok", 1);
-	cJSON_AddNumberToObject(j, "generation", (double)gen);
-	cJSON_AddBoolToObject(j, "pending", pending);
-	if (wait_ms > 0 && gen)
-		cJSON_AddBoolToObject(j, "live",
-				      wait_live(a, gen,
-						wait_ms > WAIT_MAX_MS ?
-							WAIT_MAX_MS :
-							wait_ms));
+	return changed(c, a, rc, err);
+}
+
+/* PUT /api/v1/servers/<backend>/<server> {"state", "weight"} */
+static enum MHD_Result put_server(struct MHD_Connection *c, struct cp_api *a,
+				  const char *path, struct req *r)
+{
+	char be[WEIR_TABLE_BACKEND_NAME_MAX], err[512] = "";
+	const char *slash = strchr(path, '/');
+	int rc;
+
+	if (!slash || slash == path || !slash[1] || strchr(slash + 1, '/') ||
+	    (size_t)(slash - path) >= sizeof(be))
+		return reply_error(
+			c, 404,
+			"want /api/v1/servers/<backend>/<server> (names as in show stat)");
+	memcpy(be, path, (size_t)(slash - path));
+	be[slash - path] = 0;
+	pthread_mutex_lock(&a->lock);
+	rc = cps_set_server(a->st, be, slash + 1, r->body ? r->body : "", err,
+			    sizeof(err));
+	pthread_mutex_unlock(&a->lock);
+	return changed(c, a, rc, err);
+}
+
+/* PUT /api/v1/drain {"drain": true|false} */
+static enum MHD_Result put_drain(struct MHD_Connection *c, struct cp_api *a,
+				 struct req *r)
+{
+	cJSON *root = cJSON_Parse(r->body ? r->body : ""), *d;
+	char err[512] = "";
+	int rc;
+
+	d = cJSON_IsObject(root) ?
+		    cJSON_GetObjectItemCaseSensitive(root, "drain") :
+		    NULL;
+	if (!cJSON_IsBool(d)) {
+		cJSON_Delete(root);
+		return reply_error(c, 400,
+				   "drain: want {\"drain\": true} or false");
+	}
+	pthread_mutex_lock(&a->lock);
+	rc = cps_set_drain(a->st, cJSON_IsTrue(d), err, sizeof(err));
+	pthread_mutex_unlock(&a->lock);
+	cJSON_Delete(root);
+	return changed(c, a, rc, err);
+}
+
+static enum MHD_Result get_stats(struct MHD_Connection *c, struct cp_api *a)
+{
+	cJSON *j;
+
+	pthread_mutex_lock(&a->lock);
+	j = cp_stats_json(a->st);
+	pthread_mutex_unlock(&a->lock);
+	if (!j)
+		return reply_error(c, 503, "weir-dp is not attached: no stats");
 	return reply_json(c, 200, j);
+}
+
+static enum MHD_Result get_metrics(struct MHD_Connection *c, struct cp_api *a)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *text;
+
+	pthread_mutex_lock(&a->lock);
+	text = cp_metrics_text(a->st);
+	pthread_mutex_unlock(&a->lock);
+	if (!text)
+		return reply_error(c, 500, "out of memory");
+	r = MHD_create_response_from_buffer(strlen(text), text,
+					    MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type",
+				"text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static enum MHD_Result route(struct MHD_Connection *c, struct cp_api *a,
@@ -198,9 +324,20 @@ static enum MHD_Result route(struct MHD_Connection *c, struct cp_api *a,
 		return put(c, a, true, r);
 	if (!strcmp(url, "/api/v1/fallback_targets") && put_)
 		return put(c, a, false, r);
+	if (!strcmp(url, "/api/v1/stats") && get)
+		return get_stats(c, a);
+	if (!strcmp(url, "/metrics") && get)
+		return get_metrics(c, a);
+	if (!strcmp(url, "/api/v1/drain") && put_)
+		return put_drain(c, a, r);
+	if (!strncmp(url, "/api/v1/servers/", 16) && put_)
+		return put_server(c, a, url + 16, r);
 	if (!strcmp(url, "/api/v1/info") || !strcmp(url, "/api/v1/table") ||
 	    !strcmp(url, "/api/v1/target_groups") ||
-	    !strcmp(url, "/api/v1/fallback_targets"))
+	    !strcmp(url, "/api/v1/fallback_targets") ||
+	    !strcmp(url, "/api/v1/stats") || !strcmp(url, "/metrics") ||
+	    !strcmp(url, "/api/v1/drain") ||
+	    !strncmp(url, "/api/v1/servers/", 16))
 		return reply_error(c, 405, "method not allowed here");
 	return reply_error(c, 404, "no such endpoint (see weir-cp --help)");
 }

@@ -5,11 +5,16 @@
  *   GET  /api/v1/table              the groups behind the active table
  *   PUT  /api/v1/target_groups      replace the groups (Ray's document)
  *   PUT  /api/v1/fallback_targets   replace the fallback targets only
+ *   GET  /api/v1/stats              per backend and server, HAProxy's columns
+ *   PUT  /api/v1/servers/<be>/<sv>  {"state": ready|drain|maint, "weight"}
+ *   PUT  /api/v1/drain              {"drain": true|false}: the whole node
+ *   GET  /metrics                   Prometheus text (HAProxy promex names)
  *
  * POST is accepted wherever PUT is. ?wait=MS on a PUT waits (at most 5 s)
  * until every worker serves the new table. Replies are JSON: {"ok": true,
  * ...} or {"ok": false, "error": "<field>: <problem>"} with 400 (invalid),
- * 404, 405, 413 (over CPS_BODY_MAX) or 503 (no table can be published).
+ * 404 (no such endpoint or server), 405, 413 (over CPS_BODY_MAX) or 503
+ * (weir-dp not attached, for stats).
  * An invalid request changes nothing. A client that stalls is cut after
  * the connection timeout; others are served meanwhile (one polling thread,
  * non-blocking). Never touches weir-dp's memory except through cpstate. */

@@ -24,7 +24,39 @@ void cps_fini(struct cp_state *s)
 	free(s->groups);
 	free(s->fallback);
 	free(s->pending);
+	cJSON_Delete(s->admin);
 	memset(s, 0, sizeof(*s));
+}
+
+/* The operator's server states and the node drain, onto a compiled
+ * table (weir-cp's own copy, before it is published). */
+static void apply_admin(const struct cp_state *s, struct weir_table *t)
+{
+	struct weir_table_server *srv =
+		(struct weir_table_server *)(void *)((char *)t +
+						     t->off_servers);
+	const struct weir_table_backend *be = weir_table_backends(t);
+	char key[WEIR_TABLE_BACKEND_NAME_MAX + WEIR_TABLE_SERVER_NAME_MAX + 2];
+
+	if (s->draining)
+		t->flags |= WEIR_TABLE_F_DRAINING;
+	for (uint32_t i = 0; s->admin && i < t->n_servers; i++) {
+		const cJSON *a, *st, *w;
+
+		snprintf(key, sizeof(key), "%s/%s", be[srv[i].backend].name,
+			 srv[i].name);
+		a = cJSON_GetObjectItemCaseSensitive(s->admin, key);
+		if (!a)
+			continue;
+		st = cJSON_GetObjectItemCaseSensitive(a, "state");
+		w = cJSON_GetObjectItemCaseSensitive(a, "weight");
+		if (cJSON_IsString(st) && !strcmp(st->valuestring, "drain"))
+			srv[i].flags |= WEIR_SERVER_F_DRAIN;
+		if (cJSON_IsString(st) && !strcmp(st->valuestring, "maint"))
+			srv[i].flags |= WEIR_SERVER_F_MAINT;
+		if (cJSON_IsNumber(w))
+			srv[i].weight = (uint16_t)w->valueint;
+	}
 }
 
 /* Ray's document from its two halves (malloc'd; NULL if out of memory). */
@@ -90,6 +122,7 @@ static int adopt(struct cp_state *s, char *groups, char *fallback, bool publish,
 		s->groups = NULL;
 		return 0;
 	}
+	apply_admin(s, t);
 	s->groups = groups;
 	s->pending_initial = false;
 	if (s->pending)
@@ -198,8 +231,14 @@ static void persist(const struct cp_state *s, uint64_t gen)
 	f = fopen(tmp, "w");
 	if (f) {
 		/* doc starts with '{': splice the generation in front */
-		fprintf(f, "{\"generation\":%llu,%s\n", (unsigned long long)gen,
-			doc + 1);
+		char *admin = s->admin ? cJSON_PrintUnformatted(s->admin) :
+					 NULL;
+
+		fprintf(f,
+			"{\"generation\":%llu,\"draining\":%s,\"admin\":%s,%s\n",
+			(unsigned long long)gen, s->draining ? "true" : "false",
+			admin ? admin : "{}", doc + 1);
+		free(admin);
 		if (fclose(f) == 0)
 			rename(tmp, s->state_path);
 	}
@@ -247,6 +286,15 @@ int cps_restore(struct cp_state *s, uint64_t gen)
 		s->fallback = print(cJSON_GetObjectItemCaseSensitive(
 			root, "fallback_targets"));
 		rc = s->groups && s->fallback ? 0 : -ENOMEM;
+		s->draining = cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(root, "draining"));
+		cJSON_Delete(s->admin);
+		s->admin =
+			cJSON_DetachItemFromObjectCaseSensitive(root, "admin");
+		if (s->admin && !cJSON_IsObject(s->admin)) {
+			cJSON_Delete(s->admin);
+			s->admin = NULL;
+		}
 	}
 	cJSON_Delete(root);
 	return rc;
@@ -297,4 +345,114 @@ int cps_attach(struct cp_state *s, const char *name)
 			(unsigned long long)WEIR_CTL_CUR_GEN(cur));
 	cps_flush(s);
 	return 1;
+}
+
+/* Is there a server `server` in backend `backend` of the active table? */
+static bool has_server(const struct cp_state *s, const char *backend,
+		       const char *server)
+{
+	const struct weir_table *t = s->pending ? s->pending :
+				     s->pub.seg.ctl ?
+						  pub_current_table(&s->pub) :
+						  NULL;
+	const struct weir_table_backend *be;
+	const struct weir_table_server *srv;
+
+	if (!t)
+		return false;
+	be = weir_table_backends(t);
+	srv = weir_table_servers(t);
+	for (uint32_t i = 0; i < t->n_servers; i++)
+		if (!strcmp(be[srv[i].backend].name, backend) &&
+		    !strcmp(srv[i].name, server))
+			return true;
+	return false;
+}
+
+/* Compiles the groups again (with the operator's state) and publishes. */
+static int republish(struct cp_state *s, char *err, size_t errlen)
+{
+	return adopt(s, strdup(s->groups), strdup(s->fallback), true, err,
+		     errlen);
+}
+
+static int server_body(const char *body, cJSON **out, char *err, size_t errlen)
+{
+	cJSON *root = cJSON_Parse(body), *st, *w;
+
+	*out = NULL;
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		snprintf(
+			err, errlen,
+			"the body must be an object: {\"state\": \"ready\"|\"drain\"|\"maint\", \"weight\": 0-256}");
+		return -EINVAL;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(root, "state");
+	w = cJSON_GetObjectItemCaseSensitive(root, "weight");
+	for (cJSON *it = root->child; it; it = it->next)
+		if (strcmp(it->string, "state") &&
+		    strcmp(it->string, "weight")) {
+			snprintf(err, errlen, "%.60s: unknown key", it->string);
+			cJSON_Delete(root);
+			return -EINVAL;
+		}
+	if ((!st && !w) || (st && (!cJSON_IsString(st) ||
+				   (strcmp(st->valuestring, "ready") &&
+				    strcmp(st->valuestring, "drain") &&
+				    strcmp(st->valuestring, "maint"))))) {
+		snprintf(err, errlen,
+			 "state: must be \"ready\", \"drain\" or \"maint\"");
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	if (w && (!cJSON_IsNumber(w) || w->valuedouble < 0 ||
+		  w->valuedouble > 256 || w->valuedouble != w->valueint)) {
+		snprintf(err, errlen, "weight: must be an integer 0-256");
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	*out = root;
+	return 0;
+}
+
+int cps_set_server(struct cp_state *s, const char *backend, const char *server,
+		   const char *body, char *err, size_t errlen)
+{
+	char key[WEIR_TABLE_BACKEND_NAME_MAX + WEIR_TABLE_SERVER_NAME_MAX + 2];
+	cJSON *req, *old, *it;
+	int rc;
+
+	if (!s->groups || !has_server(s, backend, server)) {
+		snprintf(
+			err, errlen,
+			"no server \"%.100s\" in backend \"%.100s\" of the active table",
+			server, backend);
+		return -ENOENT;
+	}
+	if ((rc = server_body(body, &req, err, errlen)))
+		return rc;
+	if (!s->admin)
+		s->admin = cJSON_CreateObject();
+	snprintf(key, sizeof(key), "%s/%s", backend, server);
+	old = cJSON_GetObjectItemCaseSensitive(s->admin, key);
+	if (old) /* a weight given before stays unless replaced */
+		for (it = old->child; it; it = it->next)
+			if (!cJSON_GetObjectItemCaseSensitive(req, it->string))
+				cJSON_AddItemToObject(req, it->string,
+						      cJSON_Duplicate(it,
+								      true));
+	cJSON_DeleteItemFromObjectCaseSensitive(s->admin, key);
+	cJSON_AddItemToObject(s->admin, key, req);
+	return republish(s, err, errlen);
+}
+
+int cps_set_drain(struct cp_state *s, bool on, char *err, size_t errlen)
+{
+	if (!s->groups) {
+		snprintf(err, errlen, "no table yet: nothing to drain");
+		return -ENOENT;
+	}
+	s->draining = on;
+	return republish(s, err, errlen);
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "compile.h"
 #include "publish.h"
 
@@ -28,6 +30,8 @@ struct cp_state {
 	struct cp_compile_opts opts;
 	const char *state_path; /* NULL: not persisted */
 	struct cp_pub pub; /* pub.seg.ctl NULL: not attached */
+	struct cJSON *admin; /* "backend/server": {"state", "weight"} set */
+	bool draining; /* the node drains (Ray's drain) */
 	uint64_t pushes, refused, coalesced;
 	uint64_t last_push_ns; /* CLOCK_REALTIME */
 };
@@ -61,6 +65,19 @@ int64_t cps_flush(struct cp_state *s);
  * it restarted (a new segment); a table the new weir-dp lacks is queued
  * again. Returns 1 when attached now, 0 when weir-dp is absent. */
 int cps_attach(struct cp_state *s, const char *name);
+
+/* The operator's state for server `server` of backend `backend` (their
+ * names in the active table): body {"state": "ready"|"drain"|"maint",
+ * "weight": 0-256}, either or both. It is compiled into every table from
+ * now on and published at once. Returns 0, -ENOENT (no such server in the
+ * active table) or -EINVAL, err saying why. */
+int cps_set_server(struct cp_state *s, const char *backend, const char *server,
+		   const char *body, char *err, size_t errlen);
+
+/* Drains the node (on) or ends the drain: /-/healthz and /-/routes answer
+ * 503 "This node is being drained." while every request is still served.
+ * Published at once; -ENOENT before any table. */
+int cps_set_drain(struct cp_state *s, bool on, char *err, size_t errlen);
 
 /* Loads the state file if it matches generation gen (a restart). */
 int cps_restore(struct cp_state *s, uint64_t gen);

@@ -168,10 +168,26 @@ static int open_control(char *err, size_t errlen)
 {
 	const char *dir = rte_eal_get_runtime_dir(), *name = strrchr(dir, '/');
 
+	unsigned int k = 0;
+	int rc;
+
 	name = name ? name + 1 : dir;
-	return ctl_seg_create(&dp.seg, name, dp.n_workers,
-			      (uint64_t)dp.cfg.control.table_kb * 1024, err,
-			      errlen);
+	rc = ctl_seg_create(&dp.seg, name, dp.n_workers,
+			    (uint64_t)dp.cfg.control.table_kb * 1024, err,
+			    errlen);
+	if (rc)
+		return rc;
+	/* the order worker.c exports them in: packet counters, then HTTP */
+	for (unsigned int c = 0; c < WEIR_CTR_MAX && k < WEIR_CTL_COUNTERS; c++)
+		snprintf(dp.seg.ctl->counter_names[k++], WEIR_CTL_COUNTER_NAME,
+			 "dp_%s", weir_counter_name(c));
+	for (unsigned int c = 0;
+	     dp.cfg.http.enabled && c < PX_CTR_MAX && k < WEIR_CTL_COUNTERS;
+	     c++)
+		snprintf(dp.seg.ctl->counter_names[k++], WEIR_CTL_COUNTER_NAME,
+			 "http_%s", proxy_counter_name(c));
+	dp.seg.ctl->n_counters = k;
+	return 0;
 }
 
 static int start(char *err, size_t errlen)

@@ -317,6 +317,34 @@ static unsigned int poll_commands(struct worker *w)
  * generation it holds (which frees the old slot for weir-cp). A table the
  * proxy cannot take is tried again on the next poll. Returns 1 if one
  * was adopted. */
+/* Every EXPORT_NS the worker copies its counters and its proxy's server
+ * state into its block of the control segment, for weir-cp's stats and
+ * /metrics (a seqlock: weir-cp copies and retries; the worker never
+ * waits). Counter order is the one main.c names (ctl_name_counters). */
+#define EXPORT_NS 200000000ull
+
+static void export_stats(struct worker *w, uint64_t now)
+{
+	struct weir_ctl_wstats *ws;
+	unsigned int k = 0;
+
+	if (!w->ctlw.ctl || now < w->next_export_ns)
+		return;
+	w->next_export_ns = now + EXPORT_NS;
+	ws = weir_ctl_wstats(w->ctlw.ctl, w->id);
+	atomic_fetch_add_explicit(&ws->seq, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (unsigned int c = 0; c < WEIR_CTR_MAX && k < WEIR_CTL_COUNTERS; c++)
+		ws->ctr[k++] = w->stats->c[c];
+	for (unsigned int c = 0;
+	     w->px && c < PX_CTR_MAX && k < WEIR_CTL_COUNTERS; c++)
+		ws->ctr[k++] = w->px->ctr[c];
+	ws->n_srv =
+		w->px ? proxy_export(w->px, ws->srv, WEIR_CTL_STAT_SERVERS) : 0;
+	ws->updated_ns = ctl_realtime_ns();
+	atomic_fetch_add_explicit(&ws->seq, 1, memory_order_release);
+}
+
 static unsigned int poll_table(struct worker *w)
 {
 	const struct weir_table *t = ctl_dp_poll(&w->ctlw);
@@ -394,6 +422,7 @@ static unsigned int poll_once(struct worker *w)
 			w->next_arp_tick_ns = now + ARP_TICK_NS;
 		}
 	}
+	export_stats(w, now_ns(w->dp));
 	if (w->queue >= 0)
 		tx_flush(w);
 	return n;

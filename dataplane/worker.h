@@ -46,6 +46,7 @@ struct worker {
 	struct rte_mbuf *txbuf[BURST];
 	unsigned int n_tx;
 	uint64_t next_arp_tick_ns;
+	uint64_t next_export_ns; /* stats into the control segment */
 	uint32_t idle_polls;
 	uint32_t sleep_us;
 	uint64_t idle_since; /* TSC of the first empty poll in a row */

@@ -32,6 +32,7 @@
 #include "lb/lb_health.h"
 #include "lb/lb_select.h"
 #include "timer/timer_wheel.h"
+#include "weir/ctl.h"
 #include "weir/table.h"
 
 struct rte_mbuf;
@@ -109,6 +110,8 @@ struct px_server {
 	struct px_bconn *idle; /* the pool, most recently used first */
 	struct lb_load load; /* this worker's requests in flight */
 	uint64_t requests, resp[6], failures, retries_from;
+	uint64_t econ; /* of the failures, connects that failed */
+	uint32_t smax; /* most requests in flight at once */
 	struct lb_health health;
 };
 
@@ -179,6 +182,12 @@ uint64_t proxy_next_timer(const struct proxy *px);
 
 /* Looks up the dynamic state of server id; NULL if unknown. */
 struct px_server *proxy_server(struct proxy *px, uint64_t id);
+
+/* Writes the dynamic state of server slots [0, cap) into out (HAProxy's
+ * stat vocabulary, include/weir/ctl.h; an unused slot gets id 0) and
+ * returns how many entries may be in use. The worker's stats export. */
+uint32_t proxy_export(const struct proxy *px, struct weir_ctl_srv_stat *out,
+		      uint32_t cap);
 
 /* The node's health as /-/healthz reports it. */
 enum http_fe_health proxy_health(struct proxy *px);

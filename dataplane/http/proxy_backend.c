@@ -229,6 +229,8 @@ static bool sess_dispatch_to(struct px_sess *s, int pos)
 	http_response_init(&b->resp, b->respbuf, px->cfg.head_max, NULL,
 			   s->req.msg.method);
 	srv->requests++;
+	if (srv->load.active > srv->smax)
+		srv->smax = srv->load.active;
 	s->bc = b;
 	sess_arm_for_state(s);
 	if (b->state == B_CONNECTING)
@@ -348,6 +350,7 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 	}
 	if (!stale) {
 		b->srv->failures++;
+		b->srv->econ += connect_failed;
 		lb_health_on_failure(&b->srv->health, px->now, why);
 	}
 	if (!s) {

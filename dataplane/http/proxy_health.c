@@ -1,8 +1,12 @@
 /* proxy_health: health as the proxy sees it: the node's, as /-/healthz
- * reports it, and the active probes that bring a server marked down back
- * up (GET /-/healthz, 200 expected). A probe rides a backend connection
+ * reports it, the active probes that bring a server marked down back
+ * up (GET /-/healthz, 200 expected), and the export of every server's
+ * state and counters for weir-cp (proxy_export). A probe rides a backend connection
  * in state B_PROBE; this file decides what its outcome means for the
  * server's lb_health and never touches a session or the pool. */
+#include <stdio.h>
+#include <string.h>
+
 #include <rte_mbuf.h>
 
 #include "http/http_frontend.h"
@@ -11,7 +15,8 @@
 
 enum http_fe_health proxy_health(struct proxy *px)
 {
-	if (px->draining)
+	if (px->draining ||
+	    (px->table && px->table->flags & WEIR_TABLE_F_DRAINING))
 		return HTTP_FE_DRAINING;
 	if (!px->table)
 		return HTTP_FE_UNPOPULATED; /* no table yet, even an empty one */
@@ -104,4 +109,39 @@ void probe_failed(struct px_bconn *b, enum lb_fail_reason why)
 {
 	lb_health_probe_failed(&b->srv->health, b->px->now, why);
 	bconn_release(b, false);
+}
+
+/* ---- the stats export --------------------------------------------------- */
+
+uint32_t proxy_export(const struct proxy *px, struct weir_ctl_srv_stat *out,
+		      uint32_t cap)
+{
+	uint32_t n = px->servers_cap < cap ? px->servers_cap : cap, used = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct px_server *srv = &px->servers[i];
+		struct weir_ctl_srv_stat *o = &out[i];
+
+		o->id = srv->id;
+		if (!srv->id)
+			continue;
+		used = i + 1;
+		o->scur = srv->load.active;
+		o->smax = srv->smax;
+		o->stot = srv->requests;
+		o->econ = srv->econ;
+		o->eresp = srv->failures - srv->econ;
+		o->wretr = srv->retries_from;
+		o->idle = srv->n_idle;
+		for (unsigned int k = 1; k <= 5; k++) /* resp[] by class */
+			o->hrsp[k - 1] = srv->resp[k];
+		o->hrsp[5] = srv->resp[0];
+		o->chkdown = atomic_load_explicit(&srv->health.went_down,
+						  memory_order_relaxed);
+		o->chkup = atomic_load_explicit(&srv->health.went_up,
+						memory_order_relaxed);
+		snprintf(o->status, sizeof(o->status), "%s",
+			 lb_hs_status(lb_health_read(&srv->health)));
+	}
+	return used;
 }

@@ -83,6 +83,9 @@ static void retire_servers(struct proxy *px)
 	for (uint32_t i = 0; i < px->servers_cap; i++) {
 		struct px_server *srv = &px->servers[i];
 
+		if (srv->id && srv->in_table &&
+		    lb_hs_admin(lb_health_read(&srv->health)) == LB_ADMIN_MAINT)
+			pool_expire(srv, px->now, 0); /* maint: idle ones go */
 		if (!srv->id || srv->in_table)
 			continue;
 		pool_expire(srv, px->now, 0);
@@ -99,6 +102,14 @@ static void retire_servers(struct proxy *px)
 	for (uint32_t i = 0; i < px->servers_cap; i++)
 		if (px->servers[i].id)
 			index_add(px, i);
+}
+
+/* The operator's state for a server, as weir-cp compiled it in. */
+static enum lb_admin admin_of(uint32_t flags)
+{
+	if (flags & WEIR_SERVER_F_MAINT)
+		return LB_ADMIN_MAINT;
+	return flags & WEIR_SERVER_F_DRAIN ? LB_ADMIN_DRAIN : LB_ADMIN_READY;
 }
 
 /* FNV-1a of a backend's name: how a session finds its backend again in a
@@ -150,6 +161,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 
 		srv->ip = ts->ip;
 		srv->port = ts->port;
+		lb_health_set_admin(&srv->health, admin_of(ts->flags), px->now);
 		if (lb_health_cfg_check(&hc) ==
 		    0) /* the table's knobs, state kept */
 			lb_health_set_config(&srv->health, &hc, px->now);

@@ -138,6 +138,10 @@ struct weir_table_backend {
 #define WEIR_SERVER_F_BACKUP \
 	0x1u /* the fallback: used only when no replica is up */
 #define WEIR_SERVER_F_ROUTER 0x2u /* an ingress request router replica */
+#define WEIR_SERVER_F_DRAIN \
+	0x4u /* operator: no new requests; in flight and pooled finish */
+#define WEIR_SERVER_F_MAINT \
+	0x8u /* operator: out of service; idle connections closed */
 
 /* One server of one backend. The same target in two backends (the fallback
  * is a backup of every backend of its protocol) appears twice with the same
@@ -156,6 +160,9 @@ struct weir_table_server {
 	uint32_t reserved;
 };
 
+#define WEIR_TABLE_F_DRAINING \
+	0x1u /* the node drains: healthz and routes say so (Ray's drain) */
+
 /* The snapshot header. Offsets are in bytes from the header's first byte,
  * multiples of WEIR_TABLE_ALIGN; an empty array has count 0 (its offset is
  * still in range). total_size covers header and arrays. */
@@ -165,7 +172,7 @@ struct weir_table {
 	uint32_t header_size; /* sizeof(struct weir_table) */
 	uint64_t generation; /* grows with every snapshot weir-cp publishes */
 	uint64_t total_size;
-	uint32_t flags; /* none yet */
+	uint32_t flags; /* WEIR_TABLE_F_* */
 	uint32_t maxconn; /* whole frontend: 20000 */
 	uint32_t n_listeners, off_listeners;
 	uint32_t n_routes, off_routes;

@@ -60,8 +60,9 @@ class Env:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for ip in self.ips:
             self.wait_replica(ip)
+        self.mgmt = "127.0.0.1:%d" % (19400 + sum(map(ord, os.environ.get("WEIR_TB_SUFFIX", ""))) % 500)
         self.dp = WeirDP(self.tb, workers=2, prefix="wtcp" + os.environ.get("WEIR_TB_SUFFIX", ""),
-                         extra={"http": {"port": 8000}})
+                         extra={"http": {"port": 8000}}, cp_mgmt=self.mgmt)
         self.cp = self.dp.cp
         self.pid = self.dp.proc.pid
 
@@ -217,6 +218,124 @@ def test_sse_on_removed_replica(t, env):
          res if not ev else ev)
 
 
+DRAINED = resp(503, "Service Unavailable", "This node is being drained.")
+CTL = os.path.join(os.environ.get("WEIR_BUILD", os.path.join(ROOT, "build")), "tools", "weirctl", "weirctl")
+
+
+def ctl(env, *args):
+    return run([CTL, "--prefix", env.dp.prefix, "--cp", env.cp.sock, *args])
+
+
+def metrics(env):
+    """/metrics from the management address, parsed by Prometheus' own
+    text parser: {(name, frozenset(labels)): value}."""
+    import urllib.request
+    from prometheus_client.parser import text_string_to_metric_families
+    text = urllib.request.urlopen("http://%s/metrics" % env.mgmt, timeout=10).read().decode()
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            out[(smp.name, frozenset(smp.labels.items()))] = smp.value
+    return out
+
+
+def msum(m, name, **labels):
+    want = set(labels.items())
+    return sum(v for (n, lab), v in m.items() if n == name and want <= lab)
+
+
+def stat_servers(env):
+    st, j = env.cp.api("GET", "/api/v1/stats")
+    return {s["replica_id"]: s for b in j["backends"] for s in b["servers"]}, j
+
+
+def test_weirctl_metrics_admin(t, env):
+    doc = {"target_groups": [group("/app", "app", [env.target(0, 300), env.target(1, 300)])]}
+    path = os.path.join(env.dp.dir, "t300.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    r = ctl(env, "push", path)
+    t.ok(r.returncode == 0 and "live on every worker" in r.stdout, "weirctl push FILE: live", r.stdout + r.stderr)
+    gen = env.cp.info()["table"]["generation"]
+    ka = env.client("keepalive", env.url("/app/m"), 2, 20)
+    t.ok(ka.get("counts") == {"200": 40}, "40 requests through the new table", ka)
+    time.sleep(0.6)  # the workers export every 200 ms
+    r = ctl(env, "show", "stat")
+    rows = [l.split(",") for l in r.stdout.splitlines() if l.startswith("http-app,")]
+    srv = [x for x in rows if x[1] != "BACKEND"]
+    be = [x for x in rows if x[1] == "BACKEND"]
+    t.ok(r.stdout.startswith("# pxname,svname,status,weight,scur,smax,stot,qcur,ereq,econ,eresp,wretr,hrsp_2xx,hrsp_5xx")
+         and len(srv) == 2 and sum(int(x[6]) for x in srv) == 40 and sum(int(x[12]) for x in srv) == 40
+         and be and be[0][2] == "UP" and int(be[0][6]) == 40,
+         "weirctl show stat: HAProxy's columns, 40 requests and 40 2xx over the two servers", r.stdout + r.stderr)
+    m = metrics(env)
+    t.ok(msum(m, "haproxy_server_sessions_total", proxy="http-app") == 40
+         and msum(m, "haproxy_server_http_responses_total", proxy="http-app", code="2xx") == 40
+         and msum(m, "haproxy_backend_http_responses_total", proxy="http-app", code="2xx") == 40
+         and m.get(("haproxy_backend_status", frozenset({"proxy": "http-app", "state": "UP"}.items()))) == 1
+         and ("haproxy_backend_current_sessions", frozenset({"proxy": "http-app"}.items())) in m
+         and msum(m, "haproxy_frontend_http_requests_total") >= 40
+         and m.get(("weir_table_version", frozenset())) == gen,
+         "/metrics parses as Prometheus text, promex names agree with the 40 requests",
+         {k: v for k, v in m.items() if "http-app" in str(k) or "weir_table" in k[0]})
+    t.ok(msum(m, "weir_dp_rx_frames_total") > 0 and msum(m, "weir_http_requests_total") >= 40,
+         "/metrics has weir's per-worker counters")
+    servers, _ = stat_servers(env)
+    r1 = servers["r1-v300"]["svname"]
+    r = ctl(env, "set", "server", "http-app/" + r1, "state", "drain")
+    t.ok(r.returncode == 0, "weirctl set server ... state drain", r.stdout + r.stderr)
+    ids = env.client("ids", env.url("/app/d"), 8).get("ids")
+    t.ok(ids == ["r2"] * 8, "a drained server takes no new requests", ids)
+    time.sleep(0.6)
+    servers, _ = stat_servers(env)
+    m = metrics(env)
+    t.ok(servers["r1-v300"]["status"] == "DRAIN" and m.get((
+        "haproxy_server_status", frozenset({"proxy": "http-app", "server": r1, "state": "DRAIN"}.items()))) == 1,
+         "show stat and /metrics say DRAIN", servers["r1-v300"])
+    r = ctl(env, "set", "server", "http-app/" + r1, "state", "maint")
+    ids = env.client("ids", env.url("/app/d"), 6).get("ids")
+    t.ok(r.returncode == 0 and ids == ["r2"] * 6, "maint: still no requests to it", (r.stderr, ids))
+    r = ctl(env, "set", "server", "http-app/" + r1, "state", "ready")
+    ids = env.client("ids", env.url("/app/d"), 12).get("ids") or []
+    t.ok(r.returncode == 0 and set(ids) == {"r1", "r2"}, "ready again: it takes requests", ids)
+    for args, want in ((["set", "server", "http-app/nosuch", "state", "drain"], "no server"),
+                       (["set", "server", "http-app/" + r1, "state", "sleepy"], "state: must be"),
+                       (["set", "server", "http-app/" + r1, "weight", "300"], "weight: must be")):
+        r = ctl(env, *args)
+        t.ok(r.returncode == 1 and want in r.stderr, "weirctl %s: exit 1, '%s'" % (" ".join(args[:3]), want),
+             r.stdout + r.stderr)
+    r = ctl(env, "set", "server", "http-app/" + r1, "weight", "0")
+    ids = env.client("ids", env.url("/app/w"), 6).get("ids")
+    t.ok(r.returncode == 0 and ids == ["r2"] * 6, "weight 0: no new requests", (r.stderr, ids))
+    ctl(env, "set", "server", "http-app/" + r1, "weight", "1")
+    r = ctl(env, "drain", "on")
+    ids = env.client("ids", env.url("/app/x"), 4).get("ids")
+    t.ok(r.returncode == 0 and env.get("/-/healthz") == DRAINED and env.get("/-/routes") == DRAINED
+         and ids and len(ids) == 4, "weirctl drain on: healthz and routes 503 drained, requests still served",
+         (r.stdout + r.stderr, env.get("/-/healthz")))
+    r = ctl(env, "show", "info")
+    t.ok(r.returncode == 0 and "drain        on" in r.stdout and "connections" in r.stdout,
+         "weirctl show info: drain on, connection totals", r.stdout)
+    r = ctl(env, "drain", "off")
+    t.ok(r.returncode == 0 and env.get("/-/healthz") == SUCCESS, "weirctl drain off: healthz 200 again")
+    bad = os.path.join(env.dp.dir, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"target_groups": [{"protocol": "HTTP", "route_prefix": "x"}]}')
+    gen = env.cp.info()["table"]["generation"]
+    r = ctl(env, "push", bad)
+    t.ok(r.returncode == 1 and "route_prefix" in r.stderr and env.cp.info()["table"]["generation"] == gen,
+         "weirctl push of a bad file: exit 1 naming the field, nothing changed", r.stderr)
+    r = ctl(env, "--json", "show", "table")
+    t.ok(r.returncode == 0 and json.loads(r.stdout)["table"]["generation"] == gen, "weirctl --json show table")
+    for args, code, want in (([CTL, "--cp", "/nonexistent/cp.sock", "show", "stat"], 1, "weir-cp is not running"),
+                             ([CTL, "--cp", env.cp.sock, "push", "/nonexistent.json"], 1, "No such file"),
+                             ([CTL, "--cp", env.cp.sock, "drain", "maybe"], 2, "usage"),
+                             ([CTL, "--cp", env.cp.sock, "set", "server", "x"], 2, "usage")):
+        r = run(args)
+        t.ok(r.returncode == code and want in r.stderr, "weirctl %s: exit %d, '%s'" % (" ".join(args[3:]), code, want),
+             r.stdout + r.stderr)
+
+
 def leftovers(prefix):
     return (glob.glob("/dev/hugepages/%s*" % prefix) + glob.glob("/dev/shm/weir-%s" % prefix)
             + glob.glob("/var/run/dpdk/%s" % prefix))
@@ -241,8 +360,7 @@ def test_kill_cp(t, env):
     st, tab = env.cp.api("GET", "/api/v1/table")
     t.ok((tab.get("document") or {}).get("target_groups") == doc["target_groups"],
          "restarted weir-cp carries the active document (state file)")
-    weirctl = os.path.join(os.path.dirname(env.cp.args[0]), "..", "tools", "weirctl", "weirctl")
-    r = run([weirctl, "--cp", env.cp.sock, "show", "info"])
+    r = ctl(env, "show", "info")
     t.ok(r.returncode == 0 and "generation %s" % gen in r.stdout, "weirctl show info works after the restart",
          r.stdout + r.stderr)
     doc2 = {"target_groups": [group("/app", "app", [env.target(3, 200)])]}
@@ -359,6 +477,7 @@ def main():
         test_update_storm(t, env)
         test_sse_on_removed_replica(t, env)
         test_bad_api_input(t, env)
+        test_weirctl_metrics_admin(t, env)
         test_kill_cp(t, env)
         test_nothing_left(t, env)
     except Exception as e:  # noqa: BLE001 - a crash is a failure, with its story

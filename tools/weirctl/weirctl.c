@@ -1,8 +1,9 @@
-/* weirctl: the operator's CLI. Until weir-cp exists it reads weir-dp directly
- * over DPDK telemetry (the same socket dpdk-telemetry.py uses) and prints
- * what a person can read, or the raw JSON with --json. Read-only: it cannot
- * disturb the dataplane, and a missing or wedged weir-dp is a clear error
- * after a bounded wait, never a hang. */
+/* weirctl: the operator's CLI. It talks to weir-cp's API (cpcmd.c) for
+ * the control plane: info, HAProxy-style stats, the table, pushes, server
+ * states and the node drain; and reads weir-dp's own counters directly
+ * over DPDK telemetry (the socket dpdk-telemetry.py uses), read-only. It
+ * prints what a person can read, or the JSON with --json; a missing or
+ * wedged process is a clear error after a bounded wait, never a hang. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,13 +16,23 @@
 
 #include <cjson/cJSON.h>
 
+#include "cpcmd.h"
+
 #define REPLY_MAX (64 * 1024)
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weirctl [--prefix NAME] [--json] [--all] show info|stats|lcores|arp|tcp|http|servers|testapp\n"
+		"usage: weirctl [--prefix NAME] [--cp PATH] [--json] [--all] COMMAND\n"
+		"  show info       weir-cp and weir-dp at a glance\n"
+		"  show stat       per backend and server, HAProxy's columns (weir-cp)\n"
+		"  show table      the target groups behind the active table (weir-cp)\n"
+		"  show stats|lcores|arp|tcp|http|servers|testapp   weir-dp's own counters\n"
+		"  push FILE [--fallback]   replace the target groups (or the fallback)\n"
+		"  set server BACKEND/SERVER state ready|drain|maint | weight N\n"
+		"  drain on|off    drain the node (Ray's drain) or end it\n"
 		"  --prefix NAME  weir-dp's --file-prefix (default: weir)\n"
+		"  --cp PATH      weir-cp's API socket (default /run/weir/NAME.sock)\n"
 		"  --socket PATH  telemetry socket (default /var/run/dpdk/NAME/dpdk_telemetry.v2)\n"
 		"  --json         print the JSON reply as is\n"
 		"  --all          show counters that are zero too\n");
@@ -111,32 +122,103 @@ static int print_reply(const char *reply, const char *cmd, int all)
 	return 0;
 }
 
+static const char *const tel_what[][2] = {
+	{ "info", "/weir/info" },
+	{ "stats", "/weir/stats" },
+	{ "lcores", "/weir/stats/lcores" },
+	{ "arp", "/weir/arp" },
+	{ "tcp", "/weir/tcp" },
+	{ "testapp", "/weir/testapp" },
+	{ "http", "/weir/http" },
+	{ "servers", "/weir/servers" },
+};
+
+/* show OBJECT over DPDK telemetry. */
+static int show_dp(const char *sock, const char *obj, int json, int all)
+{
+	const char *cmd = NULL;
+	char *reply;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(tel_what) / sizeof(tel_what[0]); i++)
+		if (!strcmp(obj, tel_what[i][0]))
+			cmd = tel_what[i][1];
+	if (!cmd) {
+		fprintf(stderr,
+			"weirctl: unknown object '%s' (info, stat, table, stats, lcores, arp, tcp, http, servers, testapp)\n",
+			obj);
+		return 2;
+	}
+	reply = query(sock, cmd);
+	if (!reply)
+		return 1;
+	rc = json ? (puts(reply), 0) : print_reply(reply, cmd, all);
+	free(reply);
+	return rc;
+}
+
+/* show info: weir-cp's view, then weir-dp's. weir-cp may be absent (a
+ * dataplane serving its last table): then weir-dp alone, with a note,
+ * unless --cp named the socket. */
+static int show_info(const struct cpcmd_opts *o, int cp_given, const char *tel,
+		     int all)
+{
+	int cp = cpcmd_show_info(o);
+
+	if (cp && cp_given)
+		return 1;
+	if (cp)
+		fprintf(stderr, "weirctl: showing weir-dp alone\n");
+	if (!o->json)
+		printf("[weir-dp]\n");
+	return show_dp(tel, "info", o->json, all);
+}
+
+static int run_command(int argc, char **argv, const struct cpcmd_opts *o,
+		       int cp_given, const char *tel, int all)
+{
+	if (argc == 2 && !strcmp(argv[0], "show")) {
+		if (!strcmp(argv[1], "info"))
+			return show_info(o, cp_given, tel, all);
+		if (!strcmp(argv[1], "stat"))
+			return cpcmd_show_stat(o);
+		if (!strcmp(argv[1], "table"))
+			return cpcmd_show_table(o);
+		return show_dp(tel, argv[1], o->json, all);
+	}
+	if ((argc == 2 || argc == 3) && !strcmp(argv[0], "push")) {
+		if (argc == 3 && strcmp(argv[2], "--fallback")) {
+			usage(stderr);
+			return 2;
+		}
+		return cpcmd_push(o, argv[1], argc == 3);
+	}
+	if (argc >= 2 && !strcmp(argv[0], "set") && !strcmp(argv[1], "server"))
+		return cpcmd_set_server(o, argc - 2, argv + 2);
+	if (argc == 2 && !strcmp(argv[0], "drain"))
+		return cpcmd_drain(o, argv[1]);
+	usage(stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "cp", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const what[][2] = {
-		{ "info", "/weir/info" },
-		{ "stats", "/weir/stats" },
-		{ "lcores", "/weir/stats/lcores" },
-		{ "arp", "/weir/arp" },
-		{ "tcp", "/weir/tcp" },
-		{ "testapp", "/weir/testapp" },
-		{ "http", "/weir/http" },
-		{ "servers", "/weir/servers" },
-	};
-	const char *prefix = "weir", *sock = NULL, *cmd = NULL;
-	char path[108];
-	int json = 0, all = 0, c, rc;
-	char *reply;
+	const char *prefix = "weir", *sock = NULL, *cp = NULL;
+	char path[108], cp_path[108];
+	struct cpcmd_opts o = { 0 };
+	int all = 0, c;
 
-	while ((c = getopt_long(argc, argv, "p:s:jah", opts, NULL)) != -1) {
+	/* "+": options end at the command (push FILE --fallback) */
+	while ((c = getopt_long(argc, argv, "+p:s:c:jah", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			prefix = optarg;
@@ -144,8 +226,11 @@ int main(int argc, char **argv)
 		case 's':
 			sock = optarg;
 			break;
+		case 'c':
+			cp = optarg;
+			break;
 		case 'j':
-			json = 1;
+			o.json = 1;
 			break;
 		case 'a':
 			all = 1;
@@ -158,17 +243,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 2 || strcmp(argv[optind], "show")) {
+	if (optind >= argc) {
 		usage(stderr);
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
-		if (!strcmp(argv[optind + 1], what[i][0]))
-			cmd = what[i][1];
-	if (!cmd) {
-		fprintf(stderr,
-			"weirctl: unknown object '%s' (info, stats, lcores, arp, tcp, http, servers, testapp)\n",
-			argv[optind + 1]);
 		return 2;
 	}
 	if (strchr(prefix, '/') || strlen(prefix) > 64) {
@@ -178,10 +254,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "/var/run/dpdk/%s/dpdk_telemetry.v2",
 		 prefix);
-	reply = query(sock ? sock : path, cmd);
-	if (!reply)
-		return 1;
-	rc = json ? (puts(reply), 0) : print_reply(reply, cmd, all);
-	free(reply);
-	return rc;
+	snprintf(cp_path, sizeof(cp_path), "/run/weir/%s.sock", prefix);
+	o.sock = cp ? cp : cp_path;
+	return run_command(argc - optind, argv + optind, &o, cp != NULL,
+			   sock ? sock : path, all);
 }

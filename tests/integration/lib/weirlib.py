@@ -186,7 +186,7 @@ class WeirDP:
     weir-cp run, and start-up waits until that first table is live."""
 
     def __init__(self, tb, workers=2, driver="af_xdp", extra=None, prefix=None,
-                 cp=True):
+                 cp=True, cp_mgmt=None):
         self.tb = tb
         self.prefix = prefix or ("w" + tb.name)
         cfg = {"port": {"iface": tb.lb_if, "driver": driver},
@@ -198,7 +198,7 @@ class WeirDP:
         if "http" in cfg and cp:
             cfg["http"] = dict(cfg["http"])
             cp_args = {"target_groups": cfg["http"].pop("target_groups", None),
-                       "balance": cfg["http"].pop("balance", None)}
+                       "balance": cfg["http"].pop("balance", None), "mgmt": cp_mgmt}
         self.cp = None
         self.dir = tempfile.mkdtemp(prefix="weir-dp-")
         self.cfg_path = os.path.join(self.dir, "weir.json")
