@@ -48,7 +48,7 @@ uint64_t ctl_realtime_ns(void);
  * (cap bytes, at least a slot's capacity) under the slot's seqlock (its
  * gen is 0 while weir-cp rewrites it). Returns the generation copied, 0
  * when nothing is published, -EAGAIN when it kept changing. The copy's
- * bytes are consistent; checking them (route_table_check) is the
+ * bytes are consistent; checking them (weir_table_check) is the
  * caller's. */
 int64_t ctl_seg_copy_current(struct weir_ctl *c, void *buf, size_t cap);
 

@@ -5,7 +5,7 @@
  * It serves its API (controlplane/api.*) on a Unix socket and an optional
  * management address, re-attaches when weir-dp restarts, and can be killed
  * and restarted at any time: weir-dp keeps serving the table it has. Also
- * validates files offline (--check, --check-config). */
+ * validates target-group files offline (--check). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -18,9 +18,8 @@
 #include "api.h"
 #include "common/jsonfile.h"
 #include "compile.h"
-#include "config/config.h"
 #include "cpstate.h"
-#include "lb/route.h"
+#include "common/table_check.h"
 #include "targetgroup.h"
 #include "weir/version.h"
 
@@ -30,7 +29,6 @@ static void usage(FILE *f)
 		"usage: weir-cp run [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
 		"                   [--target-groups FILE] [--state-dir DIR]\n"
 		"                   [--balance leastconn|roundrobin|random]\n"
-		"       weir-cp --check-config FILE   (weir-dp configuration)\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
 		"       weir-cp --version\n"
 		"  --dp NAME             weir-dp's --file-prefix (default weir)\n"
@@ -87,7 +85,7 @@ static int check_target_groups(const char *path)
 	}
 	cp_compile_defaults(&opts);
 	t = cp_compile_alloc(&m, &opts, err, sizeof(err));
-	if (!t || route_table_check(t, cp_compile_size(&m))) {
+	if (!t || weir_table_check(t, cp_compile_size(&m))) {
 		fprintf(stderr, "weir-cp: %s: %s\n", path,
 			t ? "compiled table fails its own check" : err);
 		free(t);
@@ -257,9 +255,6 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct dp_config cfg;
-	char err[512];
-
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("weir-cp %s\n", WEIR_VERSION_STRING);
 		return 0;
@@ -273,14 +268,13 @@ int main(int argc, char **argv)
 		return check_target_groups(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run(argc - 1, argv + 1);
-	if (argc != 3 || strcmp(argv[1], "--check-config")) {
-		usage(stderr);
+	if (argc >= 2 && !strcmp(argv[1], "--check-config")) {
+		/* weir-dp's own file is weir-dp's to check: no dataplane code
+		 * in weir-cp */
+		fprintf(stderr,
+			"weir-cp: --check-config moved: run weir-dp --check-config FILE\n");
 		return 2;
 	}
-	if (config_load(argv[2], &cfg, err, sizeof(err))) {
-		fprintf(stderr, "weir-cp: %s\n", err);
-		return 1;
-	}
-	printf("%s: ok\n", argv[2]);
-	return 0;
+	usage(stderr);
+	return 2;
 }

@@ -40,11 +40,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: weir-dp [EAL options] -- --config FILE\n"
-		"       weir-dp --version\n"
+		"       weir-dp --version | --check-config FILE\n"
 		"EAL options are DPDK's; weir-dp adds --in-memory, --file-prefix=weir,\n"
 		"--no-pci, --iova-mode=va and an --lcores map from the config's workers/cpus when they\n"
 		"are not given. The interface is attached from the config's port section.\n"
-		"Check a config without starting: weir-cp --check-config FILE\n");
+		"Check a config without starting: weir-dp --check-config FILE\n");
 }
 
 static bool has_arg(int argc, char **argv, const char *const *names)
@@ -128,10 +128,19 @@ static int parse_app_args(int argc, char **argv, const char **config)
 	return 0;
 }
 
-/* --version and --help run without EAL. Validating a file without
- * starting is `weir-cp --check-config FILE` (the same parser). */
+/* --version, --help and --check-config FILE run without EAL. */
 static void maybe_offline(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--check-config")) {
+		char err[512];
+
+		if (config_load(argv[2], &dp.cfg, err, sizeof(err))) {
+			fprintf(stderr, "weir-dp: %s\n", err);
+			exit(1);
+		}
+		printf("%s: ok\n", argv[2]);
+		exit(0);
+	}
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("weir-dp %s (DPDK %s)\n", WEIR_VERSION_STRING,
 		       WEIR_DPDK_VERSION_BUILT);

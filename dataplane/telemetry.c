@@ -7,7 +7,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
-#include "lb/route.h"
+#include "common/table_check.h"
 #include "telemetry.h"
 #include "weir/version.h"
 
@@ -287,7 +287,7 @@ static struct weir_table *current_table(void)
 	void *buf = cap ? malloc(cap) : NULL;
 
 	if (buf && ctl_seg_copy_current(c, buf, cap) > 0 &&
-	    !route_table_check(buf, cap))
+	    !weir_table_check(buf, cap))
 		return buf;
 	free(buf);
 	return NULL;

@@ -1,6 +1,6 @@
 /* See ctl_dp.h. */
 #include "ctl/ctl_dp.h"
-#include "lb/route.h"
+#include "common/table_check.h"
 
 void ctl_dp_bind(struct ctl_worker *w, struct weir_ctl *ctl, uint32_t id)
 {
@@ -22,7 +22,7 @@ const struct weir_table *ctl_dp_fetch(struct ctl_worker *w, uint64_t cur)
 	t = weir_ctl_slot_mem(c, slot);
 	/* The slot cannot change under us: weir-cp rewrites it only once our
 	 * held_gen passes its generation, and we have not reported that. */
-	if (route_table_check(t, c->slots[slot].capacity) ||
+	if (weir_table_check(t, c->slots[slot].capacity) ||
 	    t->generation != WEIR_CTL_CUR_GEN(cur))
 		goto refuse;
 	return t;

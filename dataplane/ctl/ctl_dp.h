@@ -1,7 +1,7 @@
 /* ctl_dp: a worker's side of the control segment (include/weir/ctl.h).
  * Between bursts a worker calls ctl_dp_poll(): one acquire load of a
  * cache line weir-cp writes only when it publishes, so it costs nothing
- * while the table is stable. A new snapshot is checked (route_table_check)
+ * while the table is stable. A new snapshot is checked (weir_table_check)
  * before it is offered; after the worker has swapped to it and no longer
  * reads the old one, ctl_dp_held() reports the generation it holds, which
  * is what lets weir-cp reuse the old snapshot's slot. Never blocks, never

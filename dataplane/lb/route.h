@@ -76,10 +76,4 @@ const char *route_target_path(const char *target, size_t len, size_t *out_len);
  * is < cap. */
 size_t route_routes_json(const struct weir_table *t, char *buf, size_t cap);
 
-/* Checks a snapshot before a worker adopts it: magic, ABI version, sizes,
- * every offset and index in range, every string NUL-terminated, routes
- * pointing to HTTP backends. len: bytes readable at mem. Returns 0,
- * -EPROTO (not a table or another ABI version) or -EINVAL (inconsistent). */
-int route_table_check(const void *mem, size_t len);
-
 #endif

@@ -30,8 +30,11 @@ def main():
     t = Tap()
     tmp = tempfile.mkdtemp(prefix="weir-cli-")
     good = write(tmp, "good.json", GOOD)
+    r = run([DP, "--check-config", good])
+    t.ok(r.returncode == 0 and "ok" in r.stdout, "weir-dp --check-config accepts a good file", r.stderr)
     r = run([CP, "--check-config", good])
-    t.ok(r.returncode == 0 and "ok" in r.stdout, "weir-cp --check-config accepts a good file", r.stderr)
+    t.ok(r.returncode == 2 and "weir-dp --check-config" in r.stderr,
+         "weir-cp --check-config says where it went (weir-cp has no dataplane code)", r.stderr)
     bad = {
         "no_iface.json": ({"port": {}, "vips": ["10.77.0.10"], "local_ip": "10.77.0.11"}, "port.iface: missing"),
         "bad_vip.json": (dict(GOOD, vips=["10.77.0.300"]), "vips[0]:"),
@@ -41,18 +44,23 @@ def main():
         "not_json.json": ("{\"port\": ", "not valid JSON"),
         "empty.json": ("", "not valid JSON"),
         "binary.json": ("\x00\x01\x02garbage", "not valid JSON"),
+        "tg_key.json": (dict(GOOD, http={"target_groups": "/x.json"}),
+                        "http.target_groups: tables come from weir-cp now"),
+        "balance.json": (dict(GOOD, http={"balance": "roundrobin"}), "http.balance: the table carries it now"),
+        "table_kb.json": (dict(GOOD, control={"table_kb": 10}), "control.table_kb"),
+        "control_key.json": (dict(GOOD, control={"tables": 1}), "control.tables: unknown key"),
     }
     for name, (content, want) in bad.items():
         path = write(tmp, name, content)
-        r = run([CP, "--check-config", path])
+        r = run([DP, "--check-config", path])
         t.ok(r.returncode == 1 and want in r.stderr and path in r.stderr,
-             "weir-cp --check-config %s: '%s'" % (name, want), r.stdout + r.stderr)
+             "weir-dp --check-config %s: '%s'" % (name, want), r.stdout + r.stderr)
         r = run([DP, "--", "--config", path])
         t.ok(r.returncode == 1 and want in r.stderr,
              "weir-dp refuses %s before EAL init: '%s'" % (name, want), r.stdout + r.stderr)
-    r = run([CP, "--check-config", os.path.join(tmp, "missing.json")])
-    t.ok(r.returncode == 1 and "No such file" in r.stderr, "weir-cp: a missing file is named", r.stderr)
-    for args in ([], ["--bogus"], ["--check-config"], ["run", "--bogus"], ["run", "extra"]):
+    r = run([DP, "--check-config", os.path.join(tmp, "missing.json")])
+    t.ok(r.returncode == 1 and "No such file" in r.stderr, "weir-dp --check-config: a missing file is named", r.stderr)
+    for args in ([], ["--bogus"], ["run", "--bogus"], ["run", "extra"]):
         r = run([CP] + args)
         t.ok(r.returncode == 2 and "usage" in r.stderr, "weir-cp %s: usage, status 2" % args, r.stderr)
     for args in ([], ["--config", good], ["--", "--config"], ["--", "--bogus"], ["--", "--config", good, "extra"]):

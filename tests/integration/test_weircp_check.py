@@ -126,8 +126,8 @@ def check(t, tmp):
     r = run([CP, "--version"])
     t.ok(r.returncode == 0 and r.stdout.startswith("weir-cp "), "--version still works", r.stderr)
     cfg = write(tmp, "dp.json", {"port": {"iface": "lb0"}, "vips": ["10.77.0.10"], "local_ip": "10.77.0.11"})
-    r = run([CP, "--check-config", cfg])
-    t.ok(r.returncode == 0 and "ok" in r.stdout, "--check-config still works", r.stderr)
+    r = run([os.path.join(BUILD, "weir-dp"), "--check-config", cfg])
+    t.ok(r.returncode == 0 and "ok" in r.stdout, "weir-dp --check-config checks weir-dp's file", r.stderr)
     r = run([CP, "--check", cfg])
     t.ok(r.returncode == 1 and "target_groups: missing" in r.stderr,
          "a weir-dp config is not a target-group file", r.stderr)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "compile.h"
-#include "lb/route.h"
+#include "common/table_check.h"
 
 /* Parses and compiles json with Ray's default knobs; NULL (and a TAP
  * diagnostic) on any error. Release with free(). */
@@ -29,8 +29,8 @@ static inline struct weir_table *fixture_table(const char *json,
 	t = cp_compile_alloc(&m, &o, err, sizeof(err));
 	if (!t)
 		printf("#   compile: %s\n", err);
-	else if (route_table_check(t, (size_t)t->total_size))
-		printf("#   compiled table fails route_table_check\n");
+	else if (weir_table_check(t, (size_t)t->total_size))
+		printf("#   compiled table fails weir_table_check\n");
 	tg_model_free(&m);
 	return t;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "lb/route.h"
 #include "table_fixture.h"
 #include "wtest.h"
 
@@ -304,8 +305,8 @@ static void test_buffer_sizes(void)
 		    -EINVAL);
 	WT_CHECK_EQ(cp_compile(&m, &o, buf, need, err, sizeof(err)), 0);
 	WT_CHECK_EQ(((struct weir_table *)buf)->total_size, need);
-	WT_CHECK_EQ(route_table_check(buf, need), 0);
-	WT_CHECK_EQ(route_table_check(buf, need - 1), -EINVAL);
+	WT_CHECK_EQ(weir_table_check(buf, need), 0);
+	WT_CHECK_EQ(weir_table_check(buf, need - 1), -EINVAL);
 	free(buf);
 	tg_model_free(&m);
 }
@@ -370,7 +371,7 @@ static void test_mutated_documents(void)
 			if (t) {
 				int b = route_lookup(t, "/llm/x", 6);
 
-				WT_CHECK_EQ(route_table_check(
+				WT_CHECK_EQ(weir_table_check(
 						    t, (size_t)t->total_size),
 					    0);
 				WT_CHECK(b == ROUTE_NO_MATCH ||

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "table_fixture.h"
+#include "common/table_check.h"
+#include "lb/route.h"
 #include "wtest.h"
 
 #define T(ip, port, name)                    \
@@ -266,13 +268,13 @@ static void test_table_check(void)
 		return;
 	len = (size_t)t->total_size;
 	c = malloc(len);
-	WT_CHECK_EQ(route_table_check(t, len), 0);
-	WT_CHECK_EQ(route_table_check(t, 64), -EPROTO);
-#define CORRUPT(stmt, rc)                                   \
-	do {                                                \
-		memcpy(c, t, len);                          \
-		stmt;                                       \
-		WT_CHECK_EQ(route_table_check(c, len), rc); \
+	WT_CHECK_EQ(weir_table_check(t, len), 0);
+	WT_CHECK_EQ(weir_table_check(t, 64), -EPROTO);
+#define CORRUPT(stmt, rc)                                  \
+	do {                                               \
+		memcpy(c, t, len);                         \
+		stmt;                                      \
+		WT_CHECK_EQ(weir_table_check(c, len), rc); \
 	} while (0)
 	CORRUPT(c->magic ^= 1, -EPROTO);
 	CORRUPT(c->abi_version++, -EPROTO);
