@@ -484,6 +484,7 @@ static void tcp_config_from(const struct dataplane *dp, unsigned int worker,
 
 	tcp_config_defaults(tc);
 	tc->max_conns = cfg->tcp.max_connections;
+	tc->max_time_wait = cfg->tcp.max_time_wait;
 	tc->mss = (uint16_t)(cfg->port.mtu - 40);
 	tc->rcv_buf = cfg->tcp.rcv_buf_kb * 1024;
 	tc->snd_mbufs = (uint16_t)cfg->tcp.snd_mbufs;
@@ -521,8 +522,8 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 	w->tcp = tcp_stack_create(&tc, &env);
 	if (!w->tcp) {
 		snprintf(err, errlen,
-			 "tcp.max_connections: cannot create worker %u's "
-			 "TCP stack (%s)",
+			 "tcp.max_connections / tcp.max_time_wait: cannot "
+			 "create worker %u's TCP stack (%s)",
 			 w->id, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}

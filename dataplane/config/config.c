@@ -38,6 +38,7 @@ void config_defaults(struct dp_config *cfg)
 	cfg->arp.tries = 3;
 	cfg->arp.failed_s = 3;
 	cfg->tcp.max_connections = 4096;
+	cfg->tcp.max_time_wait = 16384;
 	cfg->tcp.rto_min_ms = 200;
 	cfg->tcp.time_wait_ms = 2000;
 	cfg->tcp.delack_ms = 40;
@@ -255,10 +256,11 @@ static int parse_idle(struct jc_ctx *p, const cJSON *idle,
 
 static int parse_tcp(struct jc_ctx *p, const cJSON *tcp, struct dp_config *cfg)
 {
-	static const char *const known[] = { "max_connections", "rto_min_ms",
-					     "time_wait_ms",	"delack_ms",
-					     "rcv_buf_kb",	"snd_mbufs",
-					     "syn_retries",	NULL };
+	static const char *const known[] = {
+		"max_connections", "rto_min_ms",    "time_wait_ms",
+		"delack_ms",	   "rcv_buf_kb",    "snd_mbufs",
+		"syn_retries",	   "max_time_wait", NULL
+	};
 	int rc;
 
 	if (!cJSON_IsObject(tcp))
@@ -266,6 +268,8 @@ static int parse_tcp(struct jc_ctx *p, const cJSON *tcp, struct dp_config *cfg)
 	if ((rc = check_keys(p, tcp, "tcp", known)) ||
 	    (rc = jc_get_uint(p, tcp, "max_connections", "tcp", 16, 1000000,
 			      &cfg->tcp.max_connections)) ||
+	    (rc = jc_get_uint(p, tcp, "max_time_wait", "tcp", 64, 4194304,
+			      &cfg->tcp.max_time_wait)) ||
 	    (rc = jc_get_uint(p, tcp, "rto_min_ms", "tcp", 1, 10000,
 			      &cfg->tcp.rto_min_ms)) ||
 	    (rc = jc_get_uint(p, tcp, "time_wait_ms", "tcp", 0, 240000,

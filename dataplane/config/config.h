@@ -64,7 +64,8 @@ struct dp_config {
 		uint32_t reachable_s, retry_ms, tries, failed_s;
 	} arp;
 	struct {
-		uint32_t max_connections; /* per worker, TIME_WAIT included */
+		uint32_t max_connections; /* TCBs per worker (TIME_WAIT apart) */
+		uint32_t max_time_wait; /* compact TIME_WAIT records per worker */
 		uint32_t rto_min_ms;
 		uint32_t time_wait_ms; /* our short 2MSL */
 		uint32_t delack_ms;
