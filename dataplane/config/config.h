@@ -74,6 +74,12 @@ struct dp_config {
 		uint32_t syn_retries; /* SYN retransmissions before a timeout */
 	} tcp;
 	struct {
+		uint32_t max_datagrams; /* per worker; 0: fragments dropped */
+		uint32_t timeout_ms; /* first fragment to last */
+		uint32_t max_fragments; /* per datagram, 2..8 */
+		bool given; /* an "ip_reassembly" section was given */
+	} reass;
+	struct {
 		bool enabled; /* an "http" section was given */
 		uint16_t port; /* Ray's frontend port: 8000 */
 		char target_groups[256]; /* Ray target-group JSON loaded at start */

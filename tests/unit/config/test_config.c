@@ -76,10 +76,19 @@ static void test_full(void)
 	WT_CHECK_EQ(c.tcp.rto_min_ms, 50);
 	WT_CHECK_EQ(c.tcp.time_wait_ms, 100);
 	WT_CHECK_EQ(c.tcp.max_time_wait, 100000);
+	WT_CHECK_EQ(c.reass.max_datagrams, 64); /* the default fits */
+	WT_CHECK_EQ(c.reass.max_fragments, 8);
+	WT_CHECK_EQ(c.reass.timeout_ms, 2000);
 	WT_CHECK_EQ(c.n_apps, 2);
 	WT_CHECK_EQ(c.apps[1].mode, APP_SOURCE);
 	WT_CHECK_EQ(c.apps[1].bytes, 10485760);
 	WT_CHECK(!strcmp(config_app_mode_name(c.apps[0].mode), "echo"));
+	const char *re = "{" BASE ", \"ip_reassembly\": {\"max_datagrams\": 0,"
+			 " \"timeout_ms\": 500, \"max_fragments\": 4}}";
+	WT_CHECK_EQ(config_parse(re, &c, err, sizeof(err)), 0);
+	WT_CHECK_EQ(c.reass.max_datagrams, 0); /* off */
+	WT_CHECK_EQ(c.reass.timeout_ms, 500);
+	WT_CHECK_EQ(c.reass.max_fragments, 4);
 }
 
 struct bad {
@@ -140,6 +149,14 @@ static void test_refusals(void)
 		{ "{" BASE ", \"workers\": 9}", ".workers:" },
 		{ "{" BASE ", \"tcp\": {\"max_time_wait\": 63}}",
 		  "tcp.max_time_wait:" },
+		{ "{" BASE ", \"ip_reassembly\": {\"max_fragments\": 9}}",
+		  "ip_reassembly.max_fragments:" },
+		{ "{" BASE ", \"ip_reassembly\": {\"timeout_ms\": 10}}",
+		  "ip_reassembly.timeout_ms:" },
+		{ "{" BASE ", \"ip_reassembly\": {\"max_datagrams\": 4096}}",
+		  "ip_reassembly.max_datagrams: 4096 x max_fragments 8" },
+		{ "{" BASE ", \"ip_reassembly\": {\"frags\": 1}}",
+		  "ip_reassembly.frags: unknown key" },
 		{ "{" BASE ", \"tcp\": {\"max_time_wait\": 4194305}}",
 		  "tcp.max_time_wait:" },
 		{ "{" BASE ", \"tcp\": {\"max_time_wait\": \"big\"}}",
