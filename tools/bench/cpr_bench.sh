@@ -172,24 +172,7 @@ kernel_own_vip
 ip netns exec "$NS_LB" taskset -c 1 "$KAPP" --listen "$VIP" --app "9002:source:$BYTES" >"$WORK/kapp.log" 2>&1 &
 SERVER_PID=$! SERVER_KIND=kapp
 wait_ready "$WORK/kapp.log" "weir-kapp: ready" 100 || exit 2
-cat >"$WORK/haproxy.cfg" <<EOF
-global
-    nbthread 1
-    maxconn 9000
-    log stderr format short local0 err
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend bench
-    bind $VIP:8000
-    default_backend replicas
-backend replicas
-    server nginx-1 $BE:8080
-EOF
+haproxy_cfg "$WORK/haproxy.cfg" 8000 "$BE"
 ip netns exec "$NS_LB" taskset -c 1 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 HA_PID=$!
 cli ping -c 3 -i 0.05 -W 1 -q "$VIP" >/dev/null 2>&1

@@ -15,6 +15,7 @@
 #include "net/ipv4_reass.h"
 #include "weir/stats.h"
 #include "wtest.h"
+#include "wtest_eal.h"
 
 #define ETH 14
 #define MS 1000000ull
@@ -210,29 +211,7 @@ static void test_bad_config(void)
 
 int main(void)
 {
-	char *argv[] = { "test",
-			 "--no-huge",
-			 "-m",
-			 "128",
-			 "--no-pci",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--log-level=error",
-			 "-l",
-			 "0",
-			 NULL };
-
-	if (rte_eal_init(10, argv) < 0) {
-		printf("Bail out! rte_eal_init failed\n");
-		return 1;
-	}
-	pool = rte_pktmbuf_pool_create("reass_pool", 1023, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	if (pool == NULL) {
-		printf("Bail out! no mbuf pool\n");
-		return 1;
-	}
+	pool = wt_eal_init("128", 1023);
 	WT_RUN(test_in_order_and_reversed);
 	WT_RUN(test_overlap_dropped);
 	WT_RUN(test_timeout);
