@@ -286,15 +286,6 @@ void tcp_conn_release(struct tcp_conn *c)
 	stk->dead = c;
 }
 
-void tcp_conn_release_now(struct tcp_conn *c)
-{
-	struct tcp_stack *stk = c->stk;
-
-	tcp_stack_enter(stk);
-	tcp_conn_release(c);
-	tcp_stack_leave(stk);
-}
-
 void tcp_conn_error(struct tcp_conn *c, enum tcp_error err)
 {
 	bool tell = !(c->flags & (TCP_F_CLOSED_APP | TCP_F_DEAD));

@@ -53,7 +53,6 @@ struct tcp_seg {
 struct tcp_conn *tcp_conn_alloc(struct tcp_stack *stk,
 				const struct tcp_flow_key *k);
 void tcp_conn_release(struct tcp_conn *c); /* deferred to entry exit */
-void tcp_conn_release_now(struct tcp_conn *c); /* outside callbacks only */
 void tcp_conn_error(struct tcp_conn *c, enum tcp_error err); /* + release */
 void tcp_conn_closed(struct tcp_conn *c); /* on_closed + release */
 void tcp_enter_time_wait(struct tcp_conn *c);

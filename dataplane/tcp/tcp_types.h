@@ -231,7 +231,7 @@ struct tcp_conn {
 /* A connection in TIME_WAIT once its TCB is gone (#20): what answering the
  * peer for 2MSL needs (RFC 9293 3.10.7.4: re-ACK a retransmitted FIN,
  * ACK old duplicates; RFC 6191: a newer SYN may reopen the 4-tuple), and
- * the links of the table's expiry list. 48 bytes against a TCB's ~3 KiB. */
+ * the links of the table's expiry list: 48 bytes, a TCB is 2,672. */
 struct tcp_tw_rec {
 	uint64_t expires; /* ns, stack clock */
 	struct tcp_flow_key key;
