@@ -13,6 +13,7 @@ is answered in full, an overlapping set is dropped and counted."""
 import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,7 @@ def backend(tb):
     """A Python HTTP server in the backend namespace, and its target group."""
     be = tb.be_ips.split()[0]
     d = tempfile.mkdtemp(prefix="weir-edge-")
+    atexit.register(shutil.rmtree, d, True)
     with open(os.path.join(d, "index.html"), "w") as f:
         f.write("served\n")
     p = subprocess.Popen(["ip", "netns", "exec", tb.ns_be, PY, "-m", "http.server", "8080", "--bind", be,
