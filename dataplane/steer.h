@@ -52,4 +52,22 @@ static inline unsigned int steer_ipv4_owner(const struct steer *s,
 				s->n_workers);
 }
 
+/* Owner of an IPv4 fragment: only the first carries ports, so every
+ * fragment of a datagram goes to the worker chosen by its RFC 791 key
+ * (source, destination, identification); that worker reassembles it and
+ * steers the whole datagram by steer_ipv4_owner(). */
+static inline unsigned int steer_fragment_owner(const struct steer *s,
+						const uint8_t *ip)
+{
+	uint32_t src, dst;
+	uint16_t id;
+
+	if (s->n_workers == 1)
+		return 0;
+	memcpy(&id, ip + 4, 2);
+	memcpy(&src, ip + 12, 4);
+	memcpy(&dst, ip + 16, 4);
+	return tcp_flow_mix32(src ^ tcp_flow_mix32(dst ^ id)) % s->n_workers;
+}
+
 #endif

@@ -146,7 +146,10 @@ static const struct {
 	FIELD(tcp_stats, delayed_acks), FIELD(tcp_stats, tw_reused),
 	FIELD(tcp_stats, lost_retransmits), FIELD(tcp_stats, tlp_probes),
 	FIELD(tcp_stats, nomem_reass), FIELD(tcp_stats, listen_syn_fin),
-	FIELD(tcp_stats, listen_no_flags),
+	FIELD(tcp_stats, listen_no_flags), FIELD(tcp_stats, tw_entered),
+	FIELD(tcp_stats, tw_expired), FIELD(tcp_stats, tw_evicted),
+	FIELD(tcp_stats, tw_fin_reacked), FIELD(tcp_stats, tw_old_dups),
+	FIELD(tcp_stats, tw_killed),
 }, app_fields[] = {
 	FIELD(testapp_stats, accepted), FIELD(testapp_stats, connected),
 	FIELD(testapp_stats, completed), FIELD(testapp_stats, failed),
@@ -172,10 +175,11 @@ static uint64_t field_sum(size_t off, bool app)
 }
 
 /* TCP counters summed over workers, plus what a leak check needs: live
- * connections and free TCBs. */
+ * connections and free TCBs, and both tables' sizes: the TCB pool and the
+ * compact TIME_WAIT records (#20). */
 static int cmd_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	uint64_t conns = 0, free_tcbs = 0;
+	uint64_t conns = 0, free_tcbs = 0, tw = 0, tw_max = 0, tw_bytes = 0;
 
 	(void)cmd, (void)params;
 	rte_tel_data_start_dict(d);
@@ -185,9 +189,19 @@ static int cmd_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned int i = 0; i < the_dp->n_workers; i++) {
 		conns += tcp_conn_count(the_dp->workers[i].tcp);
 		free_tcbs += tcp_tcb_free_count(the_dp->workers[i].tcp);
+		tw += tcp_time_wait_count(the_dp->workers[i].tcp);
+		tw_bytes += tcp_time_wait_bytes(the_dp->workers[i].tcp);
+		tw_max += the_dp->workers[i].tcp->cfg.max_time_wait;
 	}
 	rte_tel_data_add_dict_u64(d, "connections", conns);
 	rte_tel_data_add_dict_u64(d, "tcbs_free", free_tcbs);
+	rte_tel_data_add_dict_u64(d, "tcbs_max",
+				  (uint64_t)the_dp->cfg.tcp.max_connections *
+					  the_dp->n_workers);
+	rte_tel_data_add_dict_u64(d, "time_wait", tw);
+	rte_tel_data_add_dict_u64(d, "time_wait_max", tw_max);
+	rte_tel_data_add_dict_u64(d, "time_wait_bytes_per_record",
+				  tw_max ? tw_bytes / tw_max : 0);
 	rte_tel_data_add_dict_u64(d, "mbufs_in_use",
 				  rte_mempool_in_use_count(the_dp->port.pool));
 	return 0;

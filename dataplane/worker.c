@@ -203,6 +203,34 @@ static void handle_icmp(struct worker *w, struct rte_mbuf *m,
 }
 
 static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
+			bool owned);
+
+/* A fragment goes to its fragment owner (steer.h), which reassembles it;
+ * the whole datagram then starts over as if just received. */
+static void handle_fragment(struct worker *w, struct rte_mbuf *m,
+			    const struct ipv4_info *ip, bool owned)
+{
+	const uint8_t *iph = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
+	unsigned int owner;
+
+	if (!w->reass)
+		return drop(w, m, WEIR_CTR_drop_ip_fragment);
+	if (!owned) {
+		owner = steer_fragment_owner(&w->dp->steer, iph);
+		if (owner != w->id) {
+			if (rte_ring_sp_enqueue(w->out[RING_RX][owner], m))
+				return drop(w, m, WEIR_CTR_drop_handoff_full);
+			CNT(w, handoff_out);
+			return;
+		}
+	}
+	m = ipv4_reass_input(w->reass, m, ETH_LEN, ip->hdr_len, now_ns(w->dp),
+			     w->stats->c);
+	if (m)
+		handle_ipv4(w, m, rte_pktmbuf_data_len(m) - ETH_LEN, false);
+}
+
+static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
 			bool owned)
 {
 	const uint8_t *iph = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
@@ -212,6 +240,8 @@ static void handle_ipv4(struct worker *w, struct rte_mbuf *m, uint32_t l3_len,
 
 	if (rc)
 		return drop(w, m, rc);
+	if (ip.fragment)
+		return handle_fragment(w, m, &ip, owned);
 	if (!owned) {
 		owner = steer_ipv4_owner(&w->dp->steer, iph, ip.hdr_len,
 					 ip.total_len);
@@ -412,6 +442,8 @@ static unsigned int poll_once(struct worker *w)
 	n += poll_commands(w);
 	n += poll_table(w);
 	tcp_timers_run(w->tcp);
+	if (w->reass)
+		ipv4_reass_expire(w->reass, now_ns(w->dp), w->stats->c);
 	if (w->px)
 		proxy_timers(w->px, now_ns(w->dp));
 	if (w->id == ARP_WRITER) {
@@ -534,6 +566,7 @@ static void tcp_config_from(const struct dataplane *dp, unsigned int worker,
 
 	tcp_config_defaults(tc);
 	tc->max_conns = cfg->tcp.max_connections;
+	tc->max_time_wait = cfg->tcp.max_time_wait;
 	tc->mss = (uint16_t)(cfg->port.mtu - 40);
 	tc->rcv_buf = cfg->tcp.rcv_buf_kb * 1024;
 	tc->snd_mbufs = (uint16_t)cfg->tcp.snd_mbufs;
@@ -571,8 +604,8 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 	w->tcp = tcp_stack_create(&tc, &env);
 	if (!w->tcp) {
 		snprintf(err, errlen,
-			 "tcp.max_connections: cannot create worker %u's "
-			 "TCP stack (%s)",
+			 "tcp.max_connections / tcp.max_time_wait: cannot "
+			 "create worker %u's TCP stack (%s)",
 			 w->id, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
@@ -625,6 +658,31 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 	return 0;
 }
 
+/* The worker's IPv4 reassembly table (none when max_datagrams is 0). */
+static int make_reass(struct dataplane *dp, struct worker *w, char *err,
+		      size_t errlen)
+{
+	struct ipv4_reass_config rc = {
+		.max_datagrams = dp->cfg.reass.max_datagrams,
+		.timeout_ns = dp->cfg.reass.timeout_ms * 1000000ull,
+		.max_fragments = (uint8_t)dp->cfg.reass.max_fragments,
+	};
+	char name[32];
+
+	if (rc.max_datagrams == 0)
+		return 0;
+	snprintf(name, sizeof(name), "weir_reass_%u", w->id);
+	w->reass = ipv4_reass_create(&rc, (int)rte_socket_id(), name);
+	if (!w->reass) {
+		snprintf(err, errlen,
+			 "ip_reassembly: cannot create worker %u's table "
+			 "(no hugepage memory?)",
+			 w->id);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int workers_init(struct dataplane *dp, char *err, size_t errlen)
 {
 	struct arp_params ap = {
@@ -660,6 +718,9 @@ int workers_init(struct dataplane *dp, char *err, size_t errlen)
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		int rc = make_tcp(dp, &dp->workers[i], err, errlen);
 
+		if (!rc)
+			rc = make_reass(dp, &dp->workers[i], err, errlen);
+
 		if (rc)
 			return rc;
 	}
@@ -682,6 +743,8 @@ void workers_fini(struct dataplane *dp)
 			w->px = NULL;
 		}
 		testapp_fini(&w->app);
+		ipv4_reass_free(w->reass);
+		w->reass = NULL;
 		rte_ring_free(w->ctl);
 	}
 

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "http/proxy.h"
 #include "net/arp_cache.h"
+#include "net/ipv4_reass.h"
 #include "net/net.h"
 #include "port.h"
 #include "steer.h"
@@ -41,6 +42,7 @@ struct worker {
 	struct tcp_stack *tcp;
 	struct testapp app;
 	struct proxy *px; /* NULL without an "http" section */
+	struct ipv4_reass *reass; /* NULL: fragments are dropped */
 	struct rte_ring *ctl; /* commands from the telemetry thread (MP/SC) */
 	struct ctl_worker ctlw; /* tables from weir-cp (ctl/ctl_dp.h) */
 	struct rte_mbuf *txbuf[BURST];

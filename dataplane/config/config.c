@@ -39,12 +39,16 @@ void config_defaults(struct dp_config *cfg)
 	cfg->arp.tries = 3;
 	cfg->arp.failed_s = 3;
 	cfg->tcp.max_connections = 4096;
+	cfg->tcp.max_time_wait = 16384;
 	cfg->tcp.rto_min_ms = 200;
 	cfg->tcp.time_wait_ms = 2000;
 	cfg->tcp.delack_ms = 40;
 	cfg->tcp.rcv_buf_kb = 256;
 	cfg->tcp.snd_mbufs = 128;
 	cfg->tcp.syn_retries = 5;
+	cfg->reass.max_datagrams = 64;
+	cfg->reass.timeout_ms = 2000;
+	cfg->reass.max_fragments = 8;
 	cfg->http.port = 8000;
 	cfg->http.retries = 1;
 	cfg->http.ray_500 = true;
@@ -256,10 +260,11 @@ static int parse_idle(struct jc_ctx *p, const cJSON *idle,
 
 static int parse_tcp(struct jc_ctx *p, const cJSON *tcp, struct dp_config *cfg)
 {
-	static const char *const known[] = { "max_connections", "rto_min_ms",
-					     "time_wait_ms",	"delack_ms",
-					     "rcv_buf_kb",	"snd_mbufs",
-					     "syn_retries",	NULL };
+	static const char *const known[] = {
+		"max_connections", "rto_min_ms",    "time_wait_ms",
+		"delack_ms",	   "rcv_buf_kb",    "snd_mbufs",
+		"syn_retries",	   "max_time_wait", NULL
+	};
 	int rc;
 
 	if (!cJSON_IsObject(tcp))
@@ -267,6 +272,8 @@ static int parse_tcp(struct jc_ctx *p, const cJSON *tcp, struct dp_config *cfg)
 	if ((rc = check_keys(p, tcp, "tcp", known)) ||
 	    (rc = jc_get_uint(p, tcp, "max_connections", "tcp", 16, 1000000,
 			      &cfg->tcp.max_connections)) ||
+	    (rc = jc_get_uint(p, tcp, "max_time_wait", "tcp", 64, 4194304,
+			      &cfg->tcp.max_time_wait)) ||
 	    (rc = jc_get_uint(p, tcp, "rto_min_ms", "tcp", 1, 10000,
 			      &cfg->tcp.rto_min_ms)) ||
 	    (rc = jc_get_uint(p, tcp, "time_wait_ms", "tcp", 0, 240000,
@@ -279,6 +286,28 @@ static int parse_tcp(struct jc_ctx *p, const cJSON *tcp, struct dp_config *cfg)
 			      &cfg->tcp.snd_mbufs)) ||
 	    (rc = jc_get_uint(p, tcp, "syn_retries", "tcp", 1, 10,
 			      &cfg->tcp.syn_retries)))
+		return rc;
+	return 0;
+}
+
+/* Fragments hold mbufs until their datagram completes or times out:
+ * bounded (check_consistency) so they never take more than half the pool. */
+static int parse_reass(struct jc_ctx *p, const cJSON *r, struct dp_config *cfg)
+{
+	static const char *const known[] = { "max_datagrams", "timeout_ms",
+					     "max_fragments", NULL };
+	int rc;
+
+	if (!cJSON_IsObject(r))
+		return jc_fail(p, "ip_reassembly: must be an object");
+	cfg->reass.given = true;
+	if ((rc = check_keys(p, r, "ip_reassembly", known)) ||
+	    (rc = jc_get_uint(p, r, "max_datagrams", "ip_reassembly", 0, 65536,
+			      &cfg->reass.max_datagrams)) ||
+	    (rc = jc_get_uint(p, r, "timeout_ms", "ip_reassembly", 100, 60000,
+			      &cfg->reass.timeout_ms)) ||
+	    (rc = jc_get_uint(p, r, "max_fragments", "ip_reassembly", 2, 8,
+			      &cfg->reass.max_fragments)))
 		return rc;
 	return 0;
 }
@@ -467,9 +496,10 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 			  struct dp_config *cfg)
 {
 	static const char *const known[] = {
-		"port",	   "vips",	"local_ip", "prefix_len", "gateway",
-		"workers", "cpus",	"idle",	    "memory",	  "arp",
-		"tcp",	   "test_apps", "http",	    "control",	  NULL
+		"port",	   "vips",    "local_ip",      "prefix_len",
+		"gateway", "workers", "cpus",	       "idle",
+		"memory",  "arp",     "tcp",	       "test_apps",
+		"http",	   "control", "ip_reassembly", NULL
 	};
 	const cJSON *v;
 	uint32_t u;
@@ -517,6 +547,9 @@ static int parse_sections(struct jc_ctx *p, const cJSON *root,
 	v = cJSON_GetObjectItemCaseSensitive(root, "http");
 	if (v && (rc = parse_http(p, v, cfg)))
 		return rc;
+	v = cJSON_GetObjectItemCaseSensitive(root, "ip_reassembly");
+	if (v && (rc = parse_reass(p, v, cfg)))
+		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(root, "test_apps");
 	if (v && (rc = parse_apps(p, v, cfg)))
 		return rc;
@@ -552,7 +585,22 @@ static int check_consistency(struct jc_ctx *p, const struct dp_config *cfg)
 	if (cfg->port.queues > cfg->workers)
 		return jc_fail(p, "port.queues: %u is more than workers (%u)",
 			       cfg->port.queues, cfg->workers);
+	if ((uint64_t)cfg->reass.max_datagrams * cfg->reass.max_fragments *
+		    cfg->workers >
+	    cfg->memory.mbufs / 2)
+		return jc_fail(
+			p,
+			"ip_reassembly.max_datagrams: %u x max_fragments %u x "
+			"%u workers may hold more than half of "
+			"memory.mbufs (%u)",
+			cfg->reass.max_datagrams, cfg->reass.max_fragments,
+			cfg->workers, cfg->memory.mbufs);
 	return 0;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
 }
 
 int config_parse(const char *text, struct dp_config *cfg, char *err,
@@ -574,6 +622,11 @@ int config_parse(const char *text, struct dp_config *cfg, char *err,
 	else
 		rc = parse_sections(&p, root, cfg);
 	cJSON_Delete(root);
+	if (!rc && !cfg->reass.given) /* the default shrinks to a small pool */
+		cfg->reass.max_datagrams = min_u32(
+			cfg->reass.max_datagrams,
+			cfg->memory.mbufs / 2 /
+				(cfg->workers * cfg->reass.max_fragments));
 	return rc ? rc : check_consistency(&p, cfg);
 }
 

@@ -67,7 +67,8 @@ struct dp_config {
 		uint32_t table_kb; /* each control-segment slot (ctl.h) */
 	} control;
 	struct {
-		uint32_t max_connections; /* per worker, TIME_WAIT included */
+		uint32_t max_connections; /* TCBs per worker (TIME_WAIT apart) */
+		uint32_t max_time_wait; /* compact TIME_WAIT records per worker */
 		uint32_t rto_min_ms;
 		uint32_t time_wait_ms; /* our short 2MSL */
 		uint32_t delack_ms;
@@ -75,6 +76,12 @@ struct dp_config {
 		uint32_t snd_mbufs; /* send queue per connection */
 		uint32_t syn_retries; /* SYN retransmissions before a timeout */
 	} tcp;
+	struct {
+		uint32_t max_datagrams; /* per worker; 0: fragments dropped */
+		uint32_t timeout_ms; /* first fragment to last */
+		uint32_t max_fragments; /* per datagram, 2..8 */
+		bool given; /* an "ip_reassembly" section was given */
+	} reass;
 	struct {
 		bool enabled; /* an "http" section was given */
 		uint16_t port; /* Ray's frontend port: 8000 */

@@ -26,6 +26,19 @@ static int ipv4_bad_source(const struct net_iface *iface, uint32_t src)
 	return net_is_ours(iface, src);
 }
 
+/* RFC 791 3.2: a fragment carries data, all but the last a multiple of 8
+ * bytes, and the datagram it belongs to fits the 16-bit total length. */
+static int ipv4_bad_fragment(uint16_t frag, uint32_t hlen, uint32_t tlen)
+{
+	uint32_t data = tlen - hlen;
+	uint32_t off = (uint32_t)(frag & RTE_IPV4_HDR_OFFSET_MASK) *
+		       RTE_IPV4_HDR_OFFSET_UNITS;
+
+	if (data == 0 || hlen + off + data > UINT16_MAX)
+		return 1;
+	return (frag & RTE_IPV4_HDR_MF_FLAG) && data % 8 != 0;
+}
+
 int ipv4_validate(const uint8_t *pkt, uint32_t len,
 		  const struct net_iface *iface, struct ipv4_info *info)
 {
@@ -49,8 +62,10 @@ int ipv4_validate(const uint8_t *pkt, uint32_t len,
 	if (csum_buf(pkt, hlen) != 0)
 		return WEIR_CTR_drop_ip_bad_csum;
 	frag = rte_be_to_cpu_16(ih.fragment_offset);
-	if (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-		return WEIR_CTR_drop_ip_fragment;
+	info->fragment =
+		(frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+	if (info->fragment && ipv4_bad_fragment(frag, hlen, tlen))
+		return WEIR_CTR_drop_ip_frag_bad;
 	/* No router forwards a TTL of 0; such a packet is forged or broken. */
 	if (ih.time_to_live == 0)
 		return WEIR_CTR_drop_ip_ttl_zero;

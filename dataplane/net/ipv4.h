@@ -1,10 +1,12 @@
 /* IPv4 receive validation (RFC 791, RFC 1122 §3.2.1) and header building.
  * Pure functions over bytes so every malformed case has a unit test; no
- * allocation, no state. Fragments are refused: Weir terminates TCP and the
- * peers use PMTU discovery, so reassembly would only be an attack surface. */
+ * allocation, no state. A fragment passes with info->fragment set when it
+ * is well formed (reassembly is ipv4_reass.h's, in the worker); one that
+ * is empty, misaligned or would end past 64 KiB is refused here. */
 #ifndef WEIR_IPV4_H
 #define WEIR_IPV4_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "net/net.h"
@@ -15,13 +17,14 @@ struct ipv4_info {
 	uint32_t total_len; /* bytes, from the header; <= the frame's L3 bytes */
 	uint8_t proto;
 	uint8_t ttl;
+	bool fragment; /* MF or an offset: for reassembly, not delivery */
 };
 
 /* Validates the IPv4 packet of len bytes at pkt (len = what the frame holds
  * after the Ethernet header, padding included) for local delivery on iface.
  * Returns 0 and fills *info, or a WEIR_CTR_drop_* counter id. Checks, in
- * order: length, version, IHL, total length, checksum, fragment, TTL,
- * source, destination. */
+ * order: length, version, IHL, total length, checksum, fragment shape,
+ * TTL, source, destination. */
 int ipv4_validate(const uint8_t *pkt, uint32_t len,
 		  const struct net_iface *iface, struct ipv4_info *info);
 

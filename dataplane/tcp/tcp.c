@@ -143,10 +143,16 @@ struct tcp_stack *tcp_stack_create(const struct tcp_config *cfg,
 			sizeof(struct tcp_reass_seg) * TCP_REASS_BLOCK_SEGS, 0,
 			0, NULL, NULL, NULL, NULL, env->socket_id,
 			RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+	if (stk->cfg.max_time_wait == 0)
+		stk->cfg.max_time_wait = 4 * stk->cfg.max_conns;
+	if (stk->cfg.max_time_wait < 8)
+		stk->cfg.max_time_wait = 8; /* rte_hash's least */
 	if (stk->tcb_pool == NULL || stk->reass_pool == NULL ||
-	    tcp_flow_table_create(stk) != 0) {
-		int err = rte_errno;
+	    tcp_flow_table_create(stk) != 0 || tcp_tw_create(stk) != 0) {
+		int err = rte_errno ? rte_errno : ENOMEM;
 
+		tcp_tw_free(stk);
+		rte_hash_free(stk->flows);
 		rte_mempool_free(stk->reass_pool);
 		rte_mempool_free(stk->tcb_pool);
 		rte_free(stk);
@@ -170,6 +176,7 @@ void tcp_stack_free(struct tcp_stack *stk)
 	tcp_stack_enter(stk);
 	rte_mempool_obj_iter(stk->tcb_pool, tcb_release_live, stk);
 	tcp_stack_leave(stk);
+	tcp_tw_free(stk);
 	rte_hash_free(stk->flows);
 	rte_mempool_free(stk->reass_pool);
 	rte_mempool_free(stk->tcb_pool);
@@ -279,15 +286,6 @@ void tcp_conn_release(struct tcp_conn *c)
 	stk->dead = c;
 }
 
-void tcp_conn_release_now(struct tcp_conn *c)
-{
-	struct tcp_stack *stk = c->stk;
-
-	tcp_stack_enter(stk);
-	tcp_conn_release(c);
-	tcp_stack_leave(stk);
-}
-
 void tcp_conn_error(struct tcp_conn *c, enum tcp_error err)
 {
 	bool tell = !(c->flags & (TCP_F_CLOSED_APP | TCP_F_DEAD));
@@ -321,22 +319,25 @@ void tcp_conn_closed(struct tcp_conn *c)
 		c->ops->on_closed(c, c->user);
 }
 
+/* Our FIN is acknowledged and the peer's received: the application is
+ * told on_closed now (TIME_WAIT is the stack's business), the ACK of the
+ * peer's FIN leaves from the full TCB, and a compact record (tcp_tw.c)
+ * takes over the 4-tuple while the TCB goes back to the pool. */
 void tcp_enter_time_wait(struct tcp_conn *c)
 {
 	c->state = TCP_TIME_WAIT;
-	c->t_rexmit = c->t_persist = c->t_keepalive = c->t_idle = 0;
-	c->t_2msl = c->stk->now + c->stk->cfg.time_wait_ns;
-	sndq_purge(c);
-	tcp_reass_purge(&c->reass);
-	tcp_reass_block_put(c);
-	/* the application is done with it: tell it now, TIME_WAIT is ours */
 	if (!(c->flags & TCP_F_CLOSED_APP)) {
 		c->flags |= TCP_F_CLOSED_APP;
 		c->stk->stats.closed++;
 		if (c->ops != NULL && c->ops->on_closed != NULL)
 			c->ops->on_closed(c, c->user);
 	}
-	tcp_timer_update(c);
+	if (c->flags & TCP_F_DEAD)
+		return; /* the application aborted it from on_closed */
+	if (c->flags & TCP_F_ACK_NOW)
+		tcp_send_ack(c);
+	tcp_tw_add(c);
+	tcp_conn_release(c);
 }
 
 void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked)
@@ -364,7 +365,8 @@ void tcp_start_handshake(struct tcp_conn *c)
 {
 	struct tcp_stack *stk = c->stk;
 
-	c->iss = tcp_isn(stk->env.isn_secret, &c->key, stk->now);
+	if (!(c->flags & TCP_F_ISS_SET))
+		c->iss = tcp_isn(stk->env.isn_secret, &c->key, stk->now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	/* RFC 7323 5.4: a per-connection random timestamp offset */
 	c->ts_offset = (uint32_t)tcp_siphash24(stk->env.isn_secret, &c->key,

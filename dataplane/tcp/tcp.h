@@ -47,7 +47,9 @@
  * belongs to the application and is flow-controlled in bytes through
  * tcp_recv_done(). tcp_send() and out-of-order arrivals refuse to take a
  * pool below mbuf_reserve, so queued data never starves the ACKs that
- * free it. A full TCB pool answers SYNs with RST (counted).
+ * free it. A full TCB pool answers SYNs with RST (counted). TIME_WAIT
+ * takes no TCB: a connection entering it leaves a 48-byte record in a
+ * table of its own (tcp_tw.c, sized by max_time_wait) and frees its TCB.
  *
  * Done: handshake both ways (and simultaneous open) with MSS, window
  * scale, timestamps (PAWS, RFC 7323 4.3 TS.Recent) and SACK-permitted;
@@ -56,8 +58,9 @@
  * configurable floor; NewReno + RFC 6675 recovery; lost-retransmission
  * detection and tail loss probes after RFC 8985; persist; keepalive;
  * application idle timeout; FIN/half-close and every close path; RFC 5961
- * challenge ACKs (rate-limited); short TIME_WAIT with timestamp-based reuse
- * (RFC 6191 for SYNs, tw_reuse-like for our own connects); RFC 6528 ISNs;
+ * challenge ACKs (rate-limited); short, compact TIME_WAIT (no TCB) with
+ * timestamp-based reuse (RFC 6191 for SYNs, tw_reuse-like for our own
+ * connects); RFC 6528 ISNs;
  * RSS-aware source ports; D-SACK reporting (RFC 2883). Not done: RACK's
  * per-segment timestamps and adaptive reordering window, D-SACK undo,
  * urgent data (ignored),
@@ -171,9 +174,14 @@ static inline const struct tcp_flow_key *tcp_conn_key(const struct tcp_conn *c)
 	return &c->key;
 }
 
-/* Connections alive (TIME_WAIT included), and free TCBs in the pool. */
+/* Connections holding a TCB (TIME_WAIT holds none), and free TCBs. */
 uint32_t tcp_conn_count(const struct tcp_stack *stk);
 unsigned int tcp_tcb_free_count(const struct tcp_stack *stk);
+
+/* Compact TIME_WAIT records held, and the heap their table took at
+ * creation (records and index, measured). */
+uint32_t tcp_time_wait_count(const struct tcp_stack *stk);
+uint64_t tcp_time_wait_bytes(const struct tcp_stack *stk);
 
 const char *tcp_state_name(enum tcp_state s);
 

@@ -179,9 +179,8 @@ static bool rss_lands_here(const struct tcp_config *cfg,
 
 /* An ephemeral port from this worker's slice not in use toward
  * remote_ip:remote_port (and, on RSS NICs, whose replies land on our
- * queue). A TIME_WAIT holder is reused when it used timestamps and has
- * been quiet for a second (as Linux tcp_tw_reuse: the peer's PAWS rejects
- * old duplicates of the previous incarnation). */
+ * queue). A TIME_WAIT record holding it is reused when it used
+ * timestamps and has been quiet for a second (tcp_tw_port_busy). */
 int tcp_flow_pick_port(struct tcp_stack *stk, struct tcp_flow_key *k)
 {
 	unsigned int span = (unsigned int)stk->slice_hi - stk->slice_lo + 1;
@@ -194,16 +193,9 @@ int tcp_flow_pick_port(struct tcp_stack *stk, struct tcp_flow_key *k)
 		if (!rss_lands_here(&stk->cfg, k, p))
 			continue;
 		k->local_port = p;
-		struct tcp_conn *old = tcp_flow_lookup(stk, k);
-
-		if (old == NULL)
+		if (tcp_flow_lookup(stk, k) == NULL &&
+		    !tcp_tw_port_busy(stk, k))
 			return p;
-		if (old->state == TCP_TIME_WAIT && (old->flags & TCP_F_TS_OK) &&
-		    stk->now >= old->last_rcv_ns + 1000000000ull) {
-			stk->stats.tw_reused++;
-			tcp_conn_release_now(old);
-			return p;
-		}
 	}
 	return -EADDRNOTAVAIL;
 }

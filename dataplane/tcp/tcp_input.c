@@ -174,9 +174,10 @@ static void negotiate(struct tcp_conn *c, const struct tcp_seg *s)
 		c->mss = 64;
 }
 
-static void send_challenge_ack(struct tcp_conn *c)
+/* RFC 5961 7: one per-worker budget of challenge ACKs per second (and of
+ * the ACKs TIME_WAIT records send to old segments). */
+static bool challenge_ack_allowed(struct tcp_stack *stk)
 {
-	struct tcp_stack *stk = c->stk;
 	uint64_t sec = stk->now / SEC_NS;
 
 	if (sec != stk->challenge_sec) {
@@ -185,11 +186,17 @@ static void send_challenge_ack(struct tcp_conn *c)
 	}
 	if (stk->challenge_acks_this_sec >= stk->cfg.challenge_ack_limit) {
 		stk->stats.challenge_acks_limited++;
-		return;
+		return false;
 	}
 	stk->challenge_acks_this_sec++;
 	stk->stats.challenge_acks++;
-	tcp_send_ack(c);
+	return true;
+}
+
+static void send_challenge_ack(struct tcp_conn *c)
+{
+	if (challenge_ack_allowed(c->stk))
+		tcp_send_ack(c);
 }
 
 /* Cuts m down to bytes [off, off+len), chains included: leading segments
@@ -245,14 +252,22 @@ static void deliver(struct tcp_conn *c, struct rte_mbuf *m, uint32_t off,
 
 /* ---- connection-less segments ---- */
 
+/* tw: the TIME_WAIT record this SYN reopens, or NULL. */
 static int passive_open(struct tcp_stack *stk, struct tcp_listener *l,
-			const struct tcp_flow_key *k, const struct tcp_seg *s)
+			const struct tcp_flow_key *k, const struct tcp_seg *s,
+			const struct tcp_tw_rec *tw)
 {
 	struct tcp_conn *c = tcp_conn_alloc(stk, k);
 
 	if (c == NULL) {
 		tcp_reply_rst(stk, k, s); /* counted clean refusal */
 		return -ENOMEM;
+	}
+	if (tw != NULL) {
+		/* RFC 6191 / RFC 9293 3.10.7.4: the new ISN lies above the
+		 * old incarnation's sequence space (Linux: snd_nxt + 65537) */
+		c->iss = tw->snd_nxt + 65537;
+		c->flags |= TCP_F_ISS_SET;
 	}
 	c->listener = l;
 	c->flags |= TCP_F_PASSIVE;
@@ -297,9 +312,40 @@ static int input_no_conn(struct tcp_stack *stk, const struct tcp_flow_key *k,
 	if (l != NULL && listen_discard(stk, s))
 		return -ENOENT;
 	if ((s->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN && l != NULL)
-		return passive_open(stk, l, k, s);
+		return passive_open(stk, l, k, s, NULL);
 	tcp_reply_rst(stk, k, s);
 	return -ENOENT;
+}
+
+/* A segment for a 4-tuple in TIME_WAIT (no TCB, tcp_tw.c). A newer SYN
+ * reopens it: the record goes, the SYN is taken as at a listener. */
+static int input_time_wait(struct tcp_stack *stk, struct tcp_tw_rec *r,
+			   const struct tcp_flow_key *k,
+			   const struct tcp_seg *s)
+{
+	struct tcp_listener *l;
+	struct tcp_tw_rec old;
+
+	switch (tcp_tw_input(stk, r, s)) {
+	case TCP_TW_REOPEN:
+		old = *r;
+		tcp_tw_remove(stk, r);
+		l = find_listener(stk, k);
+		if (l == NULL)
+			return -ENOENT; /* nobody listens any more: drop */
+		stk->stats.tw_reused++;
+		return passive_open(stk, l, k, s, &old);
+	case TCP_TW_ACK:
+		if (challenge_ack_allowed(stk))
+			tcp_tw_send_ack(stk, r);
+		return 0;
+	case TCP_TW_ACK_NOW:
+		tcp_tw_send_ack(stk, r);
+		return 0;
+	case TCP_TW_DROP:
+		break;
+	}
+	return 0;
 }
 
 /* ---- SYN_SENT (RFC 9293 3.10.7.3) ---- */
@@ -393,10 +439,6 @@ static void rst_input(struct tcp_conn *c, const struct tcp_seg *s)
 			return;
 		}
 		tcp_conn_error(c, TCP_ERR_REFUSED);
-		return;
-	case TCP_TIME_WAIT: /* the application was told on_closed already */
-		c->stk->stats.resets_rcvd++;
-		tcp_conn_release(c);
 		return;
 	default: /* CLOSING and LAST_ACK too: our FIN may not have arrived */
 		tcp_conn_error(c, TCP_ERR_RESET);
@@ -720,25 +762,6 @@ static void fin_input(struct tcp_conn *c)
 		c->ops->on_peer_fin(c, c->user);
 }
 
-/* RFC 6191: a new SYN may take over a TIME_WAIT connection if it is
- * provably newer (timestamp, else sequence number). True if it did. */
-static bool time_wait_reuse(struct tcp_conn *c, const struct tcp_seg *s)
-{
-	bool newer = (c->flags & TCP_F_TS_OK) && s->has_ts ?
-			     tcp_seq_gt(s->tsval, c->ts_recent) :
-			     tcp_seq_gt(s->seq, c->rcv_nxt);
-	struct tcp_stack *stk = c->stk;
-	struct tcp_flow_key k = c->key;
-	struct tcp_listener *l = find_listener(stk, &k);
-
-	if (!newer || l == NULL)
-		return false;
-	stk->stats.tw_reused++;
-	tcp_conn_release(c);
-	passive_open(stk, l, &k, s);
-	return true;
-}
-
 /* A segment outside the receive window: ACK it (unless it is a RST), and
  * report a duplicate's range as a D-SACK (RFC 2883), so the sender can tell
  * a spurious retransmission from a loss. */
@@ -779,10 +802,6 @@ static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 	uint32_t seg_len =
 		s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
 
-	if (c->state == TCP_TIME_WAIT &&
-	    (s->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
-	    time_wait_reuse(c, s))
-		goto drop;
 	if (c->state == TCP_SYN_RCVD &&
 	    (s->flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 	    s->seq == c->irs) { /* our SYN-ACK was lost */
@@ -808,15 +827,9 @@ static void synchronized_input(struct tcp_conn *c, const struct tcp_seg *s,
 	if (!(s->flags & TH_ACK))
 		goto drop;
 	note_arrival(c, s, seg_len);
+	/* entering TIME_WAIT (CLOSING, our FIN acked) releases the TCB */
 	if (!ack_input(c, s) || (c->flags & TCP_F_DEAD))
 		goto drop;
-	if (c->state == TCP_TIME_WAIT) { /* a retransmitted FIN: ACK again */
-		if (s->flags & TH_FIN) {
-			c->flags |= TCP_F_ACK_NOW;
-			c->t_2msl = c->stk->now + c->stk->cfg.time_wait_ns;
-		}
-		goto drop;
-	}
 	uint32_t fin_seq = s->seq + s->len;
 
 	if (s->len > 0)
@@ -865,7 +878,12 @@ int tcp_input(struct tcp_stack *stk, struct rte_mbuf *m)
 	}
 	struct tcp_conn *c = tcp_flow_lookup(stk, &k);
 
-	if (c == NULL) {
+	struct tcp_tw_rec *tw = c == NULL ? tcp_tw_lookup(stk, &k) : NULL;
+
+	if (tw != NULL) {
+		rc = input_time_wait(stk, tw, &k, &s) == 0 ? 0 : -ENOENT;
+		rte_pktmbuf_free(m);
+	} else if (c == NULL) {
 		rc = input_no_conn(stk, &k, &s) == 0 ? 0 : -ENOENT;
 		rte_pktmbuf_free(m);
 	} else if (c->state == TCP_SYN_SENT) {

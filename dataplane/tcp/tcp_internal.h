@@ -53,7 +53,6 @@ struct tcp_seg {
 struct tcp_conn *tcp_conn_alloc(struct tcp_stack *stk,
 				const struct tcp_flow_key *k);
 void tcp_conn_release(struct tcp_conn *c); /* deferred to entry exit */
-void tcp_conn_release_now(struct tcp_conn *c); /* outside callbacks only */
 void tcp_conn_error(struct tcp_conn *c, enum tcp_error err); /* + release */
 void tcp_conn_closed(struct tcp_conn *c); /* on_closed + release */
 void tcp_enter_time_wait(struct tcp_conn *c);
@@ -88,6 +87,30 @@ void tcp_reply_rst(struct tcp_stack *stk, const struct tcp_flow_key *k,
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_ts_now(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c); /* snd_max - snd_una */
+
+/* tcp_tw.c: compact TIME_WAIT records (no TCB) */
+enum tcp_tw_verdict {
+	TCP_TW_DROP, /* nothing to send */
+	TCP_TW_ACK, /* ACK, within the challenge-ACK budget */
+	TCP_TW_ACK_NOW, /* ACK a retransmitted FIN, always */
+	TCP_TW_REOPEN, /* a newer SYN: remove the record, open anew */
+};
+int tcp_tw_create(struct tcp_stack *stk); /* start-up: 0 or -errno */
+void tcp_tw_free(struct tcp_stack *stk);
+/* Records c (entering TIME_WAIT); the caller then releases the TCB. A full
+ * table drops its oldest record first (tw_evicted). */
+void tcp_tw_add(struct tcp_conn *c);
+struct tcp_tw_rec *tcp_tw_lookup(struct tcp_stack *stk,
+				 const struct tcp_flow_key *k);
+void tcp_tw_remove(struct tcp_stack *stk, struct tcp_tw_rec *r);
+/* What a segment for record r calls for; may remove r (exact RST). */
+enum tcp_tw_verdict tcp_tw_input(struct tcp_stack *stk, struct tcp_tw_rec *r,
+				 const struct tcp_seg *s);
+/* True if an active open must not take k's port: a record holds it and
+ * may not be reused yet (one that may is removed, tw_reused). */
+bool tcp_tw_port_busy(struct tcp_stack *stk, const struct tcp_flow_key *k);
+void tcp_tw_send_ack(struct tcp_stack *stk,
+		     const struct tcp_tw_rec *r); /* tcp_output.c */
 
 /* tcp_timer.c */
 void tcp_timer_fire(struct tw_wheel *w, struct tw_entry *e, uint64_t now);

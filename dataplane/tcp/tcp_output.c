@@ -307,6 +307,31 @@ void tcp_reply_rst(struct tcp_stack *stk, const struct tcp_flow_key *k,
 	emit(stk, k, &s);
 }
 
+/* The ACK a TIME_WAIT record answers with: its sequence numbers, the
+ * window it closed with and, if the connection used them, timestamps on
+ * the connection's own clock offset. */
+void tcp_tw_send_ack(struct tcp_stack *stk, const struct tcp_tw_rec *r)
+{
+	uint8_t opt[12];
+	struct seg_spec s = { .seq = r->snd_nxt,
+			      .ack = r->rcv_nxt,
+			      .flags = TH_ACK,
+			      .win = r->wnd,
+			      .opt = opt };
+
+	if (r->ts_ok) {
+		opt[0] = TCPOPT_NOP;
+		opt[1] = TCPOPT_NOP;
+		opt[2] = TCPOPT_TS;
+		opt[3] = 10;
+		put32(opt + 4,
+		      (uint32_t)(stk->now / TCP_TS_HZ_NS) + r->ts_offset);
+		put32(opt + 8, r->ts_recent);
+		s.optlen = 12;
+	}
+	emit(stk, &r->key, &s);
+}
+
 /* Keepalive and zero-window probe: an empty segment one below snd_una,
  * which the peer must answer with an ACK carrying its window (the form
  * Linux uses; it sends no byte the peer would have to drop). */

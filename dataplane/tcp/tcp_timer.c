@@ -233,8 +233,8 @@ void tcp_timer_fire(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 	now = c->stk->now;
 	if (due(c->t_2msl, now)) {
 		c->t_2msl = 0;
-		/* TIME_WAIT over, or an orphan stuck in FIN_WAIT_2 */
-		if (c->state == TCP_TIME_WAIT || c->state == TCP_FIN_WAIT_2) {
+		/* an orphan stuck in FIN_WAIT_2 (TIME_WAIT has no TCB) */
+		if (c->state == TCP_FIN_WAIT_2) {
 			tcp_conn_release(c);
 			return;
 		}

@@ -53,7 +53,8 @@ struct tcp_flow_key {
 
 /* Knobs; zero fields take the defaults given (tcp_config_defaults()). */
 struct tcp_config {
-	uint32_t max_conns; /* TCB pool size, TIME_WAIT included; 1024 */
+	uint32_t max_conns; /* TCB pool size (TIME_WAIT holds none); 1024 */
+	uint32_t max_time_wait; /* compact TIME_WAIT records: 4 * max_conns */
 	uint16_t mss; /* our MSS (IPv4 MTU 1500): 1460 */
 	uint32_t rcv_buf; /* receive window budget, bytes: 256 KiB */
 	uint16_t snd_mbufs; /* send queue per connection, mbufs: 128 */
@@ -98,6 +99,9 @@ struct tcp_stats {
 	uint64_t ooo_queued, ooo_dropped, delayed_acks, tw_reused;
 	uint64_t lost_retransmits, tlp_probes, nomem_reass;
 	uint64_t listen_syn_fin, listen_no_flags; /* dropped at a listener */
+	/* compact TIME_WAIT (tcp_tw.c) */
+	uint64_t tw_entered, tw_expired, tw_evicted; /* evicted: table full */
+	uint64_t tw_fin_reacked, tw_old_dups, tw_killed; /* killed: exact RST */
 };
 
 /* What the application (proxy, splice, health check) is told. Every hook
@@ -163,6 +167,7 @@ struct tcp_listener {
 #define TCP_F_WANT_WRITE 0x1000u /* tcp_send() refused: call on_writable */
 #define TCP_F_TLP_OUT 0x2000u /* a tail loss probe awaits its ACK */
 #define TCP_F_TLP_RESCHED 0x4000u /* new data sent or acked: re-plan the PTO */
+#define TCP_F_ISS_SET 0x8000u /* iss chosen before the handshake (TIME_WAIT) */
 
 /* The TCB. Sequence variables follow RFC 9293 names. */
 struct tcp_conn {
@@ -223,6 +228,39 @@ struct tcp_conn {
 	struct rte_mbuf *sndq[TCP_SNDQ_MAX]; /* ring of queued mbufs */
 };
 
+/* A connection in TIME_WAIT once its TCB is gone (#20): what answering the
+ * peer for 2MSL needs (RFC 9293 3.10.7.4: re-ACK a retransmitted FIN,
+ * ACK old duplicates; RFC 6191: a newer SYN may reopen the 4-tuple), and
+ * the links of the table's expiry list: 48 bytes, a TCB is 2,672. */
+struct tcp_tw_rec {
+	uint64_t expires; /* ns, stack clock */
+	struct tcp_flow_key key;
+	uint32_t snd_nxt; /* ours, past our FIN */
+	uint32_t rcv_nxt; /* past the peer's FIN */
+	uint32_t ts_recent; /* the peer's last TSval (RFC 7323) */
+	uint32_t ts_offset; /* ours: our TSvals keep growing */
+	uint32_t older, newer; /* expiry list, TCP_TW_NONE at the ends */
+	uint16_t wnd; /* window field we advertise (scaled) */
+	uint8_t rcv_wscale;
+	uint8_t ts_ok; /* both sides sent timestamps */
+};
+_Static_assert(sizeof(struct tcp_tw_rec) == 48, "TIME_WAIT record grew");
+#define TCP_TW_NONE UINT32_MAX
+
+/* The compact TIME_WAIT records of one worker, sized apart from the TCB
+ * pool (tcp_config.max_time_wait). Records enter with the same lifetime, so
+ * the list from `oldest` is in expiry order: one wheel entry, armed for the
+ * oldest, expires them all, and a full table drops the oldest (counted, as
+ * Linux does when its time-wait buckets overflow), never a new SYN. */
+struct tcp_tw_table {
+	struct rte_hash *index; /* tcp_flow_key -> position in recs */
+	struct tcp_tw_rec *recs; /* max entries, by hash position */
+	uint32_t max, n;
+	uint32_t oldest, newest;
+	struct tw_entry timer;
+	uint64_t mem_bytes; /* heap taken by recs and index, measured */
+};
+
 /* Where segments go and where time comes from: injected, so the same code
  * runs on a port (weir-dp) and in virtual time (tests). */
 struct tcp_env {
@@ -250,6 +288,7 @@ struct tcp_stack {
 		*reass_pool; /* TCP_REASS_BLOCK_SEGS descriptors each */
 	struct tw_wheel wheel;
 	struct tcp_listener listeners[TCP_MAX_LISTENERS];
+	struct tcp_tw_table tw;
 	struct tcp_conn *dead; /* released when depth returns to 0 */
 	struct tcp_conn *input_conn; /* the connection tcp_input is processing */
 	unsigned int depth; /* nesting of entries (callbacks) */

@@ -39,7 +39,20 @@
 	X(drop_ip_truncated, "IPv4 total length or IHL beyond the frame")     \
 	X(drop_ip_bad_csum, "IPv4 header checksum wrong")                     \
 	X(drop_ip_ttl_zero, "IPv4 TTL is zero")                               \
-	X(drop_ip_fragment, "IPv4 fragment (we do not reassemble)")           \
+	X(drop_ip_fragment, "IPv4 fragment, reassembly off")                  \
+	X(drop_ip_frag_bad,                                                   \
+	  "IPv4 fragment empty, not 8-byte aligned or ending past 64 KiB")    \
+	X(drop_ip_frag_invalid,                                               \
+	  "IPv4 fragment set dropped whole: overlapping or ends twice")       \
+	X(drop_ip_frag_duplicate, "IPv4 fragment repeated (set kept)")        \
+	X(drop_ip_frag_too_many,                                              \
+	  "IPv4 fragment beyond ip_reassembly.max_fragments of its datagram") \
+	X(drop_ip_frag_table_full,                                            \
+	  "IPv4 fragment of a new datagram: reassembly table full")           \
+	X(drop_ip_frag_timeout,                                               \
+	  "IPv4 fragments dropped: their datagram timed out incomplete")      \
+	X(drop_ip_reass_too_big,                                              \
+	  "reassembled IPv4 datagram larger than one mbuf")                   \
 	X(drop_ip_bad_src,                                                    \
 	  "IPv4 source is 0, broadcast, multicast, loopback or ours")         \
 	X(drop_ip_not_for_us, "IPv4 destination is not one of our addresses") \
@@ -57,6 +70,8 @@
 	X(arp_requests_tx, "ARP requests sent (resolution and retries)")      \
 	X(icmp_echo_replies, "ICMP echo replies sent")                        \
 	X(tcp_segments_in, "TCP segments passed to the owner's stack")        \
+	X(ip_frags_in, "IPv4 fragments taken for reassembly")                 \
+	X(ip_reassembled, "IPv4 datagrams reassembled from fragments")        \
 	X(poll_busy_cycles, "TSC cycles in polls that found work")            \
 	X(poll_idle_cycles, "TSC cycles in polls that found nothing")         \
 	X(idle_sleeps, "times the idle back-off slept")                       \

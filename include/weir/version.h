@@ -5,7 +5,7 @@
 #define WEIR_VERSION_H
 
 #define WEIR_VERSION_STRING "0.1.0"
-#define WEIR_STATS_ABI_VERSION 1u
+#define WEIR_STATS_ABI_VERSION 2u /* 2: IPv4 reassembly counters (#20) */
 #define WEIR_DPDK_VERSION_BUILT "22.11"
 
 #endif

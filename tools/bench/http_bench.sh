@@ -174,27 +174,8 @@ EOF
 		;;
 	haproxy)
 		kernel_own_vip
-		cat >"$WORK/haproxy.cfg" <<EOF
-global
-    nbthread 1
-    maxconn 9000
-    log stderr format short local0 err
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 3600s
-    timeout server 60s
-    timeout http-keep-alive 90s
-    timeout http-request 60s
-frontend bench
-    bind $VIP:8000
-    default_backend replicas
-backend replicas
-    balance leastconn
-$(i=0; for ip in $BE_IPS; do i=$((i + 1)); echo "    server nginx-$i $ip:8080"; done)
-EOF
+		# shellcheck disable=SC2086
+		haproxy_cfg "$WORK/haproxy.cfg" 8000 $BE_IPS
 		haproxy -c -f "$WORK/haproxy.cfg" >"$log" 2>&1 || { echo "http_bench: haproxy config refused:" >&2; cat "$log" >&2; return 1; }
 		ip netns exec "$NS_LB" taskset -c $LB_CPU haproxy -db -f "$WORK/haproxy.cfg" >>"$log" 2>&1 &
 		SERVER_PID=$! SERVER_KIND=haproxy

@@ -184,6 +184,40 @@ http {
 EOF
 }
 
+# haproxy_cfg FILE PORT SERVER_IP...: HAProxy as the benchmarks run it in
+# front of nginx replicas on port 8080 (nbthread 1, Ray Serve's timeouts,
+# leastconn, backend connections reused), listening on $VIP:PORT.
+haproxy_cfg() {
+	local f=$1 port=$2 i=0 ip
+	shift 2
+	{
+		cat <<EOF
+global
+    nbthread 1
+    maxconn 9000
+    log stderr format short local0 err
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 3600s
+    timeout server 60s
+    timeout http-keep-alive 90s
+    timeout http-request 60s
+frontend bench
+    bind $VIP:$port
+    default_backend replicas
+backend replicas
+    balance leastconn
+EOF
+		for ip in "$@"; do
+			i=$((i + 1))
+			echo "    server nginx-$i $ip:8080"
+		done
+	} >"$f"
+}
+
 # client_cc CC: the client's subnet route carries congctl CC.
 client_cc() {
 	ip -n "$NS_CLI" route replace "${CLI_IP%.*}.0/$PREFIX" dev "$CLI_IF" proto kernel scope link src "$CLI_IP" congctl "$1"

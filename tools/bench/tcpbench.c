@@ -5,10 +5,16 @@
  *                                       check every byte (i mod 251)
  *   weir-tcpbench tx  HOST PORT BYTES   send BYTES pattern bytes to a sink
  *                                       app, half-close, check its SHA-256
- *   weir-tcpbench cps HOST PORT [--conc N] [--duration S]
+ *   weir-tcpbench cps HOST PORT [--conc N] [--duration S] [--count N]
+ *                      [--source BYTES]
  *                                       N concurrent connections to an echo
  *                                       app, each: connect, write 16 bytes,
- *                                       read them back, close
+ *                                       read them back, close; --source:
+ *                                       to a source app instead, each reads
+ *                                       BYTES to EOF (the server closes
+ *                                       first, so TIME_WAIT is the server's)
+ *                                       and checks them; --count: stop after
+ *                                       N connections instead of S seconds
  *   common: [--timeout S] (whole run, default 300 s)
  *
  * Prints one JSON line; exit status 0 when the run was correct (every byte
@@ -21,7 +27,8 @@
  * still open at the deadline get 2 s to finish but are not counted. Closes
  * are graceful (FIN) by default; the client ends in TIME_WAIT, which
  * net.ipv4.tcp_tw_reuse=1 lets connect() reuse after 1 s. --rst closes
- * with SO_LINGER 0 (RST) instead. */
+ * with SO_LINGER 0 (RST) instead. "refused" counts connections answered
+ * with RST (ECONNREFUSED, ECONNRESET): a server out of TCBs. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +70,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: weir-tcpbench rx HOST PORT BYTES [--timeout S]\n"
 		"       weir-tcpbench tx HOST PORT BYTES [--timeout S]\n"
-		"       weir-tcpbench cps HOST PORT [--conc N] [--duration S] [--rst] [--timeout S]\n");
+		"       weir-tcpbench cps HOST PORT [--conc N] [--duration S] [--count N]\n"
+		"                     [--source BYTES] [--rst] [--timeout S]\n");
 	exit(2);
 }
 
@@ -261,13 +269,15 @@ struct slot {
 };
 
 static struct {
-	uint64_t completed, late, failed, timeouts, corrupt, started;
+	uint64_t completed, late, failed, timeouts, corrupt, started, refused;
 	uint64_t lat[LAT_BUCKETS + 1];
 	double lat_sum;
 } cs;
 
 static int ep;
 static bool use_rst;
+static uint64_t src_bytes; /* --source: bytes each connection reads */
+static uint64_t max_count; /* --count: connections to start, 0 = time */
 
 static const unsigned char msg[ECHO_LEN] = "weir-tcpbench-16";
 
@@ -312,6 +322,60 @@ static void slot_start(struct slot *s, const struct sockaddr_in *sin)
 	}
 }
 
+static void slot_done(struct slot *s, double t_end)
+{
+	double t = now(), lat = t - s->t0;
+	size_t b = (size_t)(lat / 50e-6);
+
+	if (t <= t_end) {
+		cs.completed++;
+		cs.lat[b < LAT_BUCKETS ? b : LAT_BUCKETS]++;
+		cs.lat_sum += lat;
+	} else {
+		cs.late++;
+	}
+}
+
+/* --source: byte i of the stream is i mod 251 (the source app); the
+ * server's FIN after exactly src_bytes completes the connection. */
+static void source_read(struct slot *s, double t_end)
+{
+	for (;;) {
+		ssize_t r = recv(s->fd, iobuf, sizeof(iobuf), 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return;
+		if (r < 0) {
+			if (errno == ECONNRESET || errno == ECONNREFUSED)
+				cs.refused++;
+			cs.failed++;
+			break;
+		}
+		if (r == 0) {
+			if (s->got == src_bytes)
+				slot_done(s, t_end);
+			else
+				cs.corrupt++;
+			break;
+		}
+		for (ssize_t i = 0; i < r; i++)
+			if (iobuf[i] !=
+			    (unsigned char)((s->got + (size_t)i) % 251)) {
+				cs.corrupt++;
+				slot_close(s);
+				return;
+			}
+		s->got += (size_t)r;
+		if (s->got > src_bytes) {
+			cs.corrupt++;
+			break;
+		}
+	}
+	slot_close(s);
+}
+
 static void slot_event(struct slot *s, uint32_t e, double t_end)
 {
 	if (!s->state)
@@ -323,13 +387,20 @@ static void slot_event(struct slot *s, uint32_t e, double t_end)
 
 		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err || (e & EPOLLERR) ||
-		    send(s->fd, msg, ECHO_LEN, MSG_NOSIGNAL) != ECHO_LEN) {
+		    (!src_bytes &&
+		     send(s->fd, msg, ECHO_LEN, MSG_NOSIGNAL) != ECHO_LEN)) {
+			if (err == ECONNREFUSED || err == ECONNRESET)
+				cs.refused++;
 			cs.failed++;
 			slot_close(s);
 			return;
 		}
 		s->state = 2;
 		epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+		return;
+	}
+	if (src_bytes) {
+		source_read(s, t_end);
 		return;
 	}
 	ssize_t r = recv(s->fd, s->buf + s->got, ECHO_LEN - s->got, 0);
@@ -344,20 +415,10 @@ static void slot_event(struct slot *s, uint32_t e, double t_end)
 	s->got += (size_t)r;
 	if (s->got < ECHO_LEN)
 		return;
-	if (memcmp(s->buf, msg, ECHO_LEN)) {
+	if (memcmp(s->buf, msg, ECHO_LEN))
 		cs.corrupt++;
-	} else {
-		double t = now(), lat = t - s->t0;
-		size_t b = (size_t)(lat / 50e-6);
-
-		if (t <= t_end) {
-			cs.completed++;
-			cs.lat[b < LAT_BUCKETS ? b : LAT_BUCKETS]++;
-			cs.lat_sum += lat;
-		} else {
-			cs.late++;
-		}
-	}
+	else
+		slot_done(s, t_end);
 	slot_close(s);
 }
 
@@ -384,7 +445,7 @@ static int do_cps(const struct sockaddr_in *sin, int conc, double duration)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		fail("cps", "epoll_create1", errno);
-	if (t_end + 2 > deadline)
+	if (t_end + 2 > deadline || max_count)
 		t_end = deadline - 2;
 	for (int i = 0; i < conc; i++) {
 		slots[i].fd = -1;
@@ -409,14 +470,18 @@ static int do_cps(const struct sockaddr_in *sin, int conc, double duration)
 				cs.timeouts++;
 				slot_close(s);
 			}
-			if (!s->state && t < t_end)
+			if (!s->state && t < t_end &&
+			    (!max_count || cs.started < max_count))
 				slot_start(s, sin);
 			open += s->state != 0;
 		}
-		if (t >= t_end && !open)
+		if ((t >= t_end || (max_count && cs.started >= max_count)) &&
+		    !open)
 			break;
 	}
 	t_stop = now();
+	if (max_count) /* the run ended when the last connection did */
+		t_end = t_stop;
 	for (int i = 0; i < conc; i++)
 		if (slots[i].state) {
 			cs.timeouts++;
@@ -428,7 +493,8 @@ static int do_cps(const struct sockaddr_in *sin, int conc, double duration)
 	printf("{\"mode\":\"cps\",\"ok\":%s,\"cps\":%.1f,\"completed\":%llu,\"seconds\":%.3f,"
 	       "\"concurrency\":%d,\"started\":%llu,\"late\":%llu,\"failed\":%llu,\"timeouts\":%llu,"
 	       "\"corrupt\":%llu,\"lat_mean_ms\":%.3f,\"lat_p50_ms\":%.2f,\"lat_p99_ms\":%.2f,"
-	       "\"drain_seconds\":%.3f,\"close\":\"%s\"}\n",
+	       "\"drain_seconds\":%.3f,\"close\":\"%s\",\"refused\":%llu,"
+	       "\"source_bytes\":%llu}\n",
 	       ok ? "true" : "false", (double)cs.completed / secs,
 	       (unsigned long long)cs.completed, secs, conc,
 	       (unsigned long long)cs.started, (unsigned long long)cs.late,
@@ -436,7 +502,8 @@ static int do_cps(const struct sockaddr_in *sin, int conc, double duration)
 	       (unsigned long long)cs.corrupt,
 	       cs.completed ? cs.lat_sum / (double)cs.completed * 1e3 : 0.0,
 	       lat_pct(0.5), lat_pct(0.99), t_stop - t_end,
-	       use_rst ? "rst" : "fin");
+	       use_rst ? "rst" : "fin", (unsigned long long)cs.refused,
+	       (unsigned long long)src_bytes);
 	free(slots);
 	return ok ? 0 : 1;
 }
@@ -459,6 +526,10 @@ int main(int argc, char **argv)
 			conc = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--rst"))
 			use_rst = true;
+		else if (!strcmp(argv[i], "--source") && i + 1 < argc)
+			src_bytes = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			max_count = strtoull(argv[++i], NULL, 10);
 		else if (argv[i][0] == '-')
 			usage();
 		else if (pos == 0)

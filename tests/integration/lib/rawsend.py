@@ -67,8 +67,10 @@ def frames(dst_mac, src_mac, src, dst):
         "ip_bad_totlen": E4 + ipv4(src, dst, ping, tot=16),
         "ip_truncated": E4 + ipv4(src, dst, ping, tot=1400),
         "ip_bad_csum": E4 + ipv4(src, dst, ping, bad_csum=True),
-        "ip_fragment_mf": E4 + ipv4(src, dst, ping, frag=0x2000),
-        "ip_fragment_offset": E4 + ipv4(src, dst, ping, frag=0x0010),
+        # fragments weir-dp refuses before reassembly (RFC 791 3.2)
+        "ip_frag_empty": E4 + ipv4(src, dst, b"", frag=0x2000),
+        "ip_frag_unaligned": E4 + ipv4(src, dst, ping[:13], frag=0x2000),
+        "ip_frag_past_64k": E4 + ipv4(src, dst, ping, frag=0x1ffc),
         "ip_ttl_zero": E4 + ipv4(src, dst, ping, ttl=0),
         "ip_src_multicast": E4 + ipv4("224.0.0.5", dst, ping),
         "ip_src_loopback": E4 + ipv4("127.0.0.1", dst, ping),

@@ -64,19 +64,31 @@ static void test_full(void)
 	WT_CHECK(c.gateway == inet_addr("10.0.255.254"));
 	WT_CHECK_EQ(c.tcp.max_connections, 4096);
 	WT_CHECK_EQ(c.tcp.rto_min_ms, 200);
+	WT_CHECK_EQ(c.tcp.max_time_wait, 16384);
 
 	const char *apps =
 		"{" BASE
-		", \"tcp\": {\"rto_min_ms\": 50, \"time_wait_ms\": 100},"
+		", \"tcp\": {\"rto_min_ms\": 50, \"time_wait_ms\": 100,"
+		" \"max_time_wait\": 100000},"
 		" \"test_apps\": [{\"port\": 9000, \"mode\": \"echo\"},"
 		" {\"port\": 9002, \"mode\": \"source\", \"bytes\": 10485760}]}";
 	WT_CHECK_EQ(config_parse(apps, &c, err, sizeof(err)), 0);
 	WT_CHECK_EQ(c.tcp.rto_min_ms, 50);
 	WT_CHECK_EQ(c.tcp.time_wait_ms, 100);
+	WT_CHECK_EQ(c.tcp.max_time_wait, 100000);
+	WT_CHECK_EQ(c.reass.max_datagrams, 64); /* the default fits */
+	WT_CHECK_EQ(c.reass.max_fragments, 8);
+	WT_CHECK_EQ(c.reass.timeout_ms, 2000);
 	WT_CHECK_EQ(c.n_apps, 2);
 	WT_CHECK_EQ(c.apps[1].mode, APP_SOURCE);
 	WT_CHECK_EQ(c.apps[1].bytes, 10485760);
 	WT_CHECK(!strcmp(config_app_mode_name(c.apps[0].mode), "echo"));
+	const char *re = "{" BASE ", \"ip_reassembly\": {\"max_datagrams\": 0,"
+			 " \"timeout_ms\": 500, \"max_fragments\": 4}}";
+	WT_CHECK_EQ(config_parse(re, &c, err, sizeof(err)), 0);
+	WT_CHECK_EQ(c.reass.max_datagrams, 0); /* off */
+	WT_CHECK_EQ(c.reass.timeout_ms, 500);
+	WT_CHECK_EQ(c.reass.max_fragments, 4);
 }
 
 struct bad {
@@ -135,6 +147,20 @@ static void test_refusals(void)
 		{ "{\"port\": {\"iface\": \"lb0\"}, \"vips\": [\"fe80::1\"]}",
 		  "vips[0]: \"fe80::1\" is IPv6" },
 		{ "{" BASE ", \"workers\": 9}", ".workers:" },
+		{ "{" BASE ", \"tcp\": {\"max_time_wait\": 63}}",
+		  "tcp.max_time_wait:" },
+		{ "{" BASE ", \"ip_reassembly\": {\"max_fragments\": 9}}",
+		  "ip_reassembly.max_fragments:" },
+		{ "{" BASE ", \"ip_reassembly\": {\"timeout_ms\": 10}}",
+		  "ip_reassembly.timeout_ms:" },
+		{ "{" BASE ", \"ip_reassembly\": {\"max_datagrams\": 4096}}",
+		  "ip_reassembly.max_datagrams: 4096 x max_fragments 8" },
+		{ "{" BASE ", \"ip_reassembly\": {\"frags\": 1}}",
+		  "ip_reassembly.frags: unknown key" },
+		{ "{" BASE ", \"tcp\": {\"max_time_wait\": 4194305}}",
+		  "tcp.max_time_wait:" },
+		{ "{" BASE ", \"tcp\": {\"max_time_wait\": \"big\"}}",
+		  "tcp.max_time_wait: must be a number" },
 		{ "{" BASE ", \"cpus\": [\"0\"]}", "cpus[0]:" },
 		{ "{" BASE ", \"idle\": {\"policy\": \"spin\"}}",
 		  "idle.policy:" },

@@ -176,6 +176,30 @@ static void m_offset(uint8_t *p, uint32_t *len)
 	p[6] = 0x00, p[7] = 0x10;
 	refresh_ip_csum(p);
 }
+static void m_frag_empty(uint8_t *p, uint32_t *len)
+{
+	p[2] = 0, p[3] = 20; /* header only */
+	*len = 20;
+	m_mf(p, len);
+}
+static void m_frag_unaligned(uint8_t *p, uint32_t *len)
+{
+	p[2] = 0, p[3] = 83; /* 63 data bytes, more to come */
+	*len = 83;
+	m_mf(p, len);
+}
+static void m_frag_past_64k(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[6] = 0x1f, p[7] = 0xf8; /* offset 65472 + 20 + 64 */
+	refresh_ip_csum(p);
+}
+static void m_frag_last_64k(uint8_t *p, uint32_t *len)
+{
+	(void)len;
+	p[6] = 0x1f, p[7] = 0xf5; /* offset 65448 + 20 + 64 = 65532 */
+	refresh_ip_csum(p);
+}
 static void m_ttl(uint8_t *p, uint32_t *len)
 {
 	(void)len;
@@ -249,8 +273,15 @@ static void test_ipv4_drops(void)
 		  WEIR_CTR_drop_ip_truncated },
 		{ "ihl > frame", m_ihl_big, WEIR_CTR_drop_ip_truncated },
 		{ "bad checksum", m_csum, WEIR_CTR_drop_ip_bad_csum },
-		{ "more fragments", m_mf, WEIR_CTR_drop_ip_fragment },
-		{ "fragment offset", m_offset, WEIR_CTR_drop_ip_fragment },
+		/* well-formed fragments pass, for reassembly */
+		{ "more fragments", m_mf, 0 },
+		{ "fragment offset", m_offset, 0 },
+		{ "last fragment ending at 65532", m_frag_last_64k, 0 },
+		{ "empty fragment", m_frag_empty, WEIR_CTR_drop_ip_frag_bad },
+		{ "fragment not a multiple of 8", m_frag_unaligned,
+		  WEIR_CTR_drop_ip_frag_bad },
+		{ "fragment ending past 64 KiB", m_frag_past_64k,
+		  WEIR_CTR_drop_ip_frag_bad },
 		{ "ttl 0", m_ttl, WEIR_CTR_drop_ip_ttl_zero },
 		{ "src 0", m_src_zero, WEIR_CTR_drop_ip_bad_src },
 		{ "src broadcast", m_src_bcast, WEIR_CTR_drop_ip_bad_src },
@@ -279,6 +310,24 @@ static void test_ipv4_drops(void)
 			       weir_counter_name((unsigned)cases[i].reason));
 		WT_CHECK_EQ(got, cases[i].reason);
 	}
+}
+
+/* Fragments are told apart from whole datagrams, not refused. */
+static void test_fragment_flag(void)
+{
+	struct ipv4_info info;
+	uint8_t p[128];
+	uint32_t len = make_ping(p);
+
+	WT_CHECK_EQ(ipv4_validate(p, len, &iface, &info), 0);
+	WT_CHECK(!info.fragment);
+	m_mf(p, &len);
+	WT_CHECK_EQ(ipv4_validate(p, len, &iface, &info), 0);
+	WT_CHECK(info.fragment);
+	len = make_ping(p);
+	m_offset(p, &len);
+	WT_CHECK_EQ(ipv4_validate(p, len, &iface, &info), 0);
+	WT_CHECK(info.fragment);
 }
 
 static void test_icmp(void)
@@ -330,6 +379,7 @@ int main(void)
 	WT_RUN(test_eth);
 	WT_RUN(test_ipv4_valid);
 	WT_RUN(test_ipv4_drops);
+	WT_RUN(test_fragment_flag);
 	WT_RUN(test_icmp);
 	WT_RUN(test_next_hop);
 	return wt_done();

@@ -19,6 +19,7 @@
 #include "tcp/tcp.h"
 #include "tcp/tcp_internal.h"
 #include "wtest.h"
+#include "wtest_eal.h"
 
 #define MS 1000000ull
 #define US 1000ull
@@ -363,31 +364,7 @@ static inline int app_accept(struct tcp_conn *c, void *ctx)
 
 static inline void h_eal_init(void)
 {
-	/* -m with --no-huge implies legacy memory, which --in-memory refuses;
-	 * --no-shconf keeps the run free of files instead */
-	char *argv[] = { "test",
-			 "--no-huge",
-			 "-m",
-			 "256",
-			 "--no-pci",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--log-level=error",
-			 "-l",
-			 "0",
-			 NULL };
-
-	if (rte_eal_init(10, argv) < 0) {
-		printf("Bail out! rte_eal_init failed\n");
-		exit(1);
-	}
-	pool = rte_pktmbuf_pool_create("test_pool", 16383, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	if (pool == NULL) {
-		printf("Bail out! no mbuf pool\n");
-		exit(1);
-	}
+	pool = wt_eal_init("256", 16383);
 }
 
 static inline struct tcp_stack *h_stack(const char *name, struct capture *cap,

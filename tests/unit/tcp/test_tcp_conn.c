@@ -594,14 +594,16 @@ static void test_active_close_time_wait(void)
 	WT_CHECK_EQ(app.closed, 1);
 	WT_CHECK_EQ(cap.n >= 1, 1);
 	WT_CHECK_EQ(cap_pkt(&cap, cap.n - 1).ack, p.snd_nxt);
-	WT_CHECK_EQ(tcp_conn_count(S), 1); /* TIME_WAIT holds the tuple */
+	/* a compact record holds the tuple; the TCB is back in the pool */
+	WT_CHECK_EQ(tcp_conn_count(S), 0);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 1);
 	cap_clear(&cap);
 	/* a retransmitted FIN is ACKed again */
 	sp_seg(&p, TH_ACK | TH_FIN, 0,
 	       &(struct peer_seg){ .seq = p.snd_nxt - 1 });
 	WT_CHECK_EQ(cap.n, 1);
 	h_advance(S, 2 * SEC + 10 * MS, 10 * MS);
-	WT_CHECK_EQ(tcp_conn_count(S), 0);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 0);
 	teardown();
 }
 
@@ -618,10 +620,11 @@ static void test_simultaneous_close(void)
 	WT_CHECK_EQ(tcp_conn_state(c), TCP_CLOSING);
 	p.rcv_nxt++;
 	sp_seg(&p, TH_ACK, 0, NULL);
-	WT_CHECK_EQ(tcp_conn_state(c), TCP_TIME_WAIT);
+	WT_CHECK_EQ(tcp_conn_count(S), 0); /* TIME_WAIT: a record, no TCB */
+	WT_CHECK_EQ(tcp_time_wait_count(S), 1);
 	WT_CHECK_EQ(app.closed, 1);
 	h_advance(S, 3 * SEC, 100 * MS);
-	WT_CHECK_EQ(tcp_conn_count(S), 0);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 0);
 	teardown();
 }
 
@@ -660,9 +663,13 @@ static void rst_in_state(enum tcp_state st)
 	default:
 		break;
 	}
-	WT_CHECK_EQ(tcp_conn_state(c), st);
+	if (st == TCP_TIME_WAIT)
+		WT_CHECK_EQ(tcp_time_wait_count(S), 1);
+	else
+		WT_CHECK_EQ(tcp_conn_state(c), st);
 	sp_seg(&p, TH_RST, 0, NULL);
 	WT_CHECK_EQ(tcp_conn_count(S), 0);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 0);
 	/* every state the application still holds reports the reset; in
 	 * TIME_WAIT it was told on_closed already */
 	WT_CHECK_EQ(app.errors, st == TCP_TIME_WAIT ? 0 : 1);
@@ -867,7 +874,7 @@ static void test_time_wait_reuse(void)
 	tcp_shutdown(c);
 	p.rcv_nxt++;
 	sp_seg(&p, TH_ACK | TH_FIN, 0, NULL);
-	WT_CHECK_EQ(tcp_conn_state(c), TCP_TIME_WAIT);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 1);
 	cap_clear(&cap);
 	/* RFC 6191: a SYN with a newer timestamp takes the tuple over */
 	sp_seg(&p, TH_SYN, 0,
@@ -879,7 +886,10 @@ static void test_time_wait_reuse(void)
 	WT_CHECK_EQ(cap.n, 1);
 	WT_CHECK_EQ(cap_pkt(&cap, 0).flags, TH_SYN | TH_ACK);
 	WT_CHECK_EQ(cap_pkt(&cap, 0).ack, 12346);
+	/* its ISN lies past the old incarnation's sequence space */
+	WT_CHECK_EQ(cap_pkt(&cap, 0).seq, p.rcv_nxt + 65537);
 	WT_CHECK_EQ(tcp_conn_count(S), 1);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 0);
 	teardown();
 }
 
@@ -972,7 +982,7 @@ static void test_port_exhaustion_and_tw_reuse(void)
 					       .ts = true,
 					       .tsval = 11,
 					       .tsecr = 1 }));
-	WT_CHECK_EQ(tcp_conn_state(c), TCP_TIME_WAIT);
+	WT_CHECK_EQ(tcp_time_wait_count(S), 1);
 	WT_CHECK(tcp_connect(S, IP_A, IP_B, 8080, &app_ops, &app, &err) ==
 		 NULL);
 	vnow += 1 * SEC;
