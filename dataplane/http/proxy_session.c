@@ -39,6 +39,14 @@ static void count_response(struct proxy *px, struct px_server *srv,
 		srv->resp[cls]++;
 }
 
+/* A message with no body byte to relay: no framing, or Content-Length: 0,
+ * which no body byte will ever complete. */
+static bool body_empty(const struct http_message *m)
+{
+	return m->framing == HTTP_FRAMING_NONE ||
+	       (m->framing == HTTP_FRAMING_LENGTH && m->content_length == 0);
+}
+
 /* ---- ending a session, local answers ------------------------------------ */
 
 /* Closes the client after what is queued, and frees the session. If the
@@ -264,8 +272,7 @@ static bool sess_route(struct px_sess *s)
 			CNT(px, local_healthz);
 		else
 			CNT(px, local_routes);
-		s->close_after |= m->framing !=
-				  HTTP_FRAMING_NONE; /* body unread */
+		s->close_after |= !body_empty(m); /* body unread */
 		n = hz ? http_fe_healthz(buf, sizeof(buf), st, s->close_after,
 					 s->head_method) :
 			 http_fe_routes(buf, sizeof(buf), st, px->routes_json,
@@ -279,7 +286,7 @@ static bool sess_route(struct px_sess *s)
 	be = px->table ? route_lookup(px->table, path, plen) : ROUTE_NO_MATCH;
 	if (be < 0) {
 		CNT(px, local_404);
-		s->close_after |= m->framing != HTTP_FRAMING_NONE;
+		s->close_after |= !body_empty(m);
 		n = http_fe_not_found(buf, sizeof(buf), path, plen,
 				      s->close_after, s->head_method);
 		if (sess_reply(s, buf, n, 404, s->close_after))
@@ -294,7 +301,7 @@ static bool sess_route(struct px_sess *s)
 		return sess_error(s, 503, true);
 	}
 	http_body_init(&s->req_body, &s->req);
-	s->req_done = m->framing == HTTP_FRAMING_NONE;
+	s->req_done = body_empty(m);
 	s->state = s->req_done ? S_WAIT_RESPONSE : S_BODY;
 	return sess_dispatch(s);
 }
@@ -508,7 +515,7 @@ static bool relay_head(struct px_bconn *b)
 		sess_arm_for_state(s);
 		return sess_forward_body(s);
 	}
-	if (m->framing == HTTP_FRAMING_NONE)
+	if (body_empty(m))
 		return sess_response_done(s);
 	return false;
 }
