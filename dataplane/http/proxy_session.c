@@ -569,6 +569,8 @@ bool bconn_pump(struct px_bconn *b)
 		b->resp_body = next;
 		if (r == HTTP_COMPLETE)
 			return sess_response_done(s);
+		if (used && s->state == S_WAIT_RESPONSE)
+			sess_arm_for_state(s); /* timeout server: inactivity */
 	}
 	if (b->fin && b->sess && b->in.n == 0 &&
 	    http_body_eof(&b->resp_body) == HTTP_COMPLETE)
