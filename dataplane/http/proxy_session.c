@@ -416,6 +416,12 @@ bool sess_forward_body(struct px_sess *s)
 			sess_arm_for_state(s);
 		}
 	}
+	if (s->peer_fin && s->state == S_BODY && !s->req_done && !s->in.n) {
+		/* the client half-closed before its body ended: it never will
+		 * (RFC 9112 8, incomplete message); the replica gets a reset */
+		sess_abort(s);
+		return true;
+	}
 	return false;
 }
 
@@ -637,6 +643,8 @@ static void c_on_peer_fin(struct tcp_conn *c, void *user)
 	}
 	s->close_after =
 		true; /* the request in progress still gets its answer */
+	if (s->state == S_BODY)
+		sess_forward_body(s); /* ends it if the body cannot end now */
 }
 
 static void c_on_error(struct tcp_conn *c, void *user, enum tcp_error err)
