@@ -95,6 +95,20 @@ void sess_abort(struct px_sess *s)
 	sess_free(s);
 }
 
+/* The replica's response broke off after it had started (its backend
+ * connection is released). The client still gets what is queued (the end
+ * of an earlier pipelined response, and this one's bytes, whose framing
+ * shows the cut), then a FIN; a reset would destroy the queued bytes. A
+ * response that would look whole that way (close-delimited, a tunnel)
+ * gets a reset instead. */
+void sess_cut(struct px_sess *s, bool looks_whole)
+{
+	if (looks_whole || s->state == S_TUNNEL)
+		sess_abort(s);
+	else
+		sess_close(s);
+}
+
 /* Sends a response the proxy wrote itself; closes the session when close
  * is set. Returns true if the session is gone. */
 static bool sess_reply(struct px_sess *s, const char *buf, size_t len,
@@ -456,7 +470,7 @@ static bool sess_response_done(struct px_sess *s)
 {
 	struct px_bconn *b = s->bc;
 	bool reusable = b && b->resp.msg.keep_alive && s->req_done &&
-			b->resp.msg.framing != HTTP_FRAMING_CLOSE;
+			b->resp.msg.framing != HTTP_FRAMING_CLOSE && !b->fin;
 
 	if (b) {
 		b->resp_done = true;
@@ -578,9 +592,16 @@ bool bconn_pump(struct px_bconn *b)
 		if (used && s->state == S_WAIT_RESPONSE)
 			sess_arm_for_state(s); /* timeout server: inactivity */
 	}
-	if (b->fin && b->sess && b->in.n == 0 &&
-	    http_body_eof(&b->resp_body) == HTTP_COMPLETE)
-		return sess_response_done(b->sess);
+	if (b->fin && b->sess && b->in.n == 0) {
+		struct px_sess *s = b->sess;
+
+		if (http_body_eof(&b->resp_body) == HTTP_COMPLETE)
+			return sess_response_done(s);
+		CNT(s->px, backend_aborts); /* closed before the body ended */
+		bconn_release(b, false);
+		sess_cut(s, false);
+		return true;
+	}
 	return false;
 }
 
