@@ -61,8 +61,9 @@ void sess_close(struct px_sess *s)
 	if (cc && !s->peer_fin && s->state != S_LINGER) {
 		if (s->bc)
 			bconn_release(s->bc, false);
-		segq_free(&s->in);
 		s->state = S_LINGER;
+		sess_pump(s); /* queued bytes are read and dropped too: a
+			       * window left shut would keep its FIN out */
 		tcp_shutdown(cc);
 		s->deadline = s->px->now + LINGER_NS;
 		s->deadline_status = 0;
