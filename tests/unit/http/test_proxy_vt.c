@@ -208,31 +208,80 @@ static void test_backpressure_slow_replica(void)
 	ph_teardown();
 }
 
-/* The replica resets after 5000 body bytes: the client, whose response
- * had started, is reset too (never handed a response that looks whole),
- * and the next client is served normally. */
+/* The replica resets after 5000 body bytes, chunked or not: the client,
+ * whose response had started, gets the bytes relayed so far and a FIN
+ * (its framing shows the cut), and the next client is served normally. */
 static void test_replica_reset_mid_response(void)
 {
-	struct ph_client *a, *b;
+	for (int te = 0; te <= 1; te++) {
+		struct ph_client *a, *b;
+
+		ph_setup(1, NULL);
+		a = ph_connect();
+		cur = a;
+		ph_request(a,
+			   &(struct ph_req){ .id = 40,
+					     .resp_len = 100000,
+					     .resp_chunked = te,
+					     .rst = 5000,
+					     .kind = K_RST },
+			   0);
+		WT_CHECK(ph_run_until(cur_gone, 2 * SEC, MS));
+		WT_CHECK(a->fin && !a->reset);
+		WT_CHECK_EQ(a->n_answered, 0);
+		WT_CHECK(a->rx_total >= 5000 && a->rx_total < 100000);
+		WT_CHECK_EQ(ph_rep[0].resets, 1);
+		WT_CHECK_EQ(ph_ctr(PX_CTR_backend_aborts), 1);
+		b = ph_connect();
+		WT_CHECK(roundtrip(b, &(struct ph_req){ .id = 41,
+							.resp_len = 100 }));
+		WT_CHECK_EQ(b->exp[0].status, 200);
+		ph_teardown();
+	}
+}
+
+/* A slow client pipelines a large request and one whose replica resets
+ * mid-response: the first answer, wholly in the proxy's send queue when
+ * the reset comes, still reaches the client in full. */
+static void test_reset_keeps_earlier_answer(void)
+{
+	struct ph_client *a;
 
 	ph_setup(1, NULL);
 	a = ph_connect();
+	a->rate = 1000;
 	cur = a;
+	ph_request(a, &(struct ph_req){ .id = 42, .resp_len = 300000 }, 0);
 	ph_request(a,
-		   &(struct ph_req){ .id = 40,
+		   &(struct ph_req){ .id = 43,
 				     .resp_len = 100000,
-				     .rst = 5000,
+				     .rst = 3000,
 				     .kind = K_RST },
 		   0);
-	WT_CHECK(ph_run_until(cur_gone, 2 * SEC, MS));
-	WT_CHECK(a->reset);
-	WT_CHECK_EQ(a->n_answered, 0);
-	WT_CHECK(a->rx_total >= 5000 && a->rx_total < 100000);
+	WT_CHECK(ph_run_until(cur_gone, 5 * SEC, MS));
+	WT_CHECK_EQ(a->n_answered, 1);
+	WT_CHECK_EQ(a->exp[0].status, 200);
+	WT_CHECK_EQ(ph_answers_ok, 1);
 	WT_CHECK_EQ(ph_rep[0].resets, 1);
-	WT_CHECK_EQ(ph_ctr(PX_CTR_backend_aborts), 1);
-	b = ph_connect();
-	WT_CHECK(roundtrip(b, &(struct ph_req){ .id = 41, .resp_len = 100 }));
-	WT_CHECK_EQ(b->exp[0].status, 200);
+	ph_teardown();
+}
+
+/* A replica that closes its side once the response is written (its own
+ * keep-alive), while the proxy still holds bytes a slow client has not
+ * taken: the response is complete, not cut. */
+static void test_replica_fin_after_response(void)
+{
+	struct ph_client *a;
+
+	ph_setup(1, NULL);
+	ph_rep[0].idle_close_ns = 1 * MS;
+	a = ph_connect();
+	a->rate = 1000;
+	WT_CHECK(
+		roundtrip(a, &(struct ph_req){ .id = 44, .resp_len = 600000 }));
+	WT_CHECK_EQ(a->exp[0].status, 200);
+	WT_CHECK_EQ(ph_answers_ok, 1);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_backend_aborts), 0);
 	ph_teardown();
 }
 
@@ -394,6 +443,34 @@ static void test_refused_request_stays(void)
 	ph_teardown();
 }
 
+/* A client pipelines a large upload behind a request that times out:
+ * the proxy, not reading while it waits, has shut its window; after
+ * Ray's 500 it half-closes and reads to the client's FIN, acknowledging
+ * what it drops, so the client can finish sending and close long before
+ * the 2 s linger runs out. */
+static void test_linger_reads_to_fin(void)
+{
+	struct proxy_config pc = ph_config();
+	struct ph_client *a;
+
+	pc.timeout_server_ms = 100;
+	ph_setup(1, &pc);
+	a = ph_connect();
+	cur = a;
+	ph_request(
+		a,
+		&(struct ph_req){ .id = 93, .delay_ms = 500, .kind = K_SLOW },
+		0);
+	ph_request(a, &(struct ph_req){ .id = 94, .body_len = 400000 }, 0);
+	ph_run(150 * MS);
+	WT_CHECK_EQ(a->exp[0].status, 500);
+	WT_CHECK(a->fin);
+	ph_run(500 * MS);
+	WT_CHECK_EQ(rte_mempool_in_use_count(ph_px.sess_pool), 0);
+	WT_CHECK_EQ(tcp_conn_count(ph_node[N_CLIENT].stk), 0);
+	ph_teardown();
+}
+
 int main(void)
 {
 	WT_RUN(test_keepalive_reuse);
@@ -402,11 +479,14 @@ int main(void)
 	WT_RUN(test_backpressure_slow_client);
 	WT_RUN(test_backpressure_slow_replica);
 	WT_RUN(test_replica_reset_mid_response);
+	WT_RUN(test_reset_keeps_earlier_answer);
+	WT_RUN(test_replica_fin_after_response);
 	WT_RUN(test_connect_timeout_redispatch);
 	WT_RUN(test_server_timeout_ray_500);
 	WT_RUN(test_server_timeout_is_inactivity);
 	WT_RUN(test_client_closes_mid_request);
 	WT_RUN(test_pooled_conn_expired);
 	WT_RUN(test_refused_request_stays);
+	WT_RUN(test_linger_reads_to_fin);
 	return wt_done();
 }
