@@ -584,9 +584,15 @@ bool bconn_pump(struct px_bconn *b)
 				return true;
 			}
 		}
-		if (used &&
-		    !relay_front(s->px, &b->in, used, send_to_client, s, b->tc))
-			return false; /* the client's on_writable resumes */
+		if (used && !relay_front(s->px, &b->in, used, send_to_client, s,
+					 b->tc)) {
+			/* the client's on_writable resumes; until then the
+			 * wait is the client's, not the replica's */
+			if (s->state == S_WAIT_RESPONSE)
+				sess_set_deadline(
+					s, s->px->cfg.timeout_client_ms, 0);
+			return false;
+		}
 		b->resp_body = next;
 		if (r == HTTP_COMPLETE)
 			return sess_response_done(s);

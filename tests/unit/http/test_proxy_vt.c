@@ -352,6 +352,29 @@ static void test_server_timeout_is_inactivity(void)
 	ph_teardown();
 }
 
+/* Nor does it fire while the proxy waits for a client that stopped
+ * reading: that wait is the client's (timeout_client), and the response
+ * completes once the client reads again. */
+static void test_server_timeout_not_while_client_stalls(void)
+{
+	struct proxy_config pc = ph_config();
+	struct ph_client *a;
+
+	pc.timeout_server_ms = 200;
+	ph_setup(1, &pc);
+	a = ph_connect();
+	a->rate = 1; /* next to nothing: its window stays shut */
+	cur = a;
+	ph_request(a, &(struct ph_req){ .id = 62, .resp_len = 1u << 20 }, 0);
+	ph_run(1000 * MS);
+	WT_CHECK(!a->gone);
+	a->rate = 0;
+	WT_CHECK(ph_run_until(cur_answered, 2 * SEC, MS));
+	WT_CHECK_EQ(a->exp[0].status, 200);
+	WT_CHECK_EQ(ph_answers_ok, 1);
+	ph_teardown();
+}
+
 /* A client that lets go half-way through its request body, by reset and
  * by FIN: the session and the backend connection go, the replica's
  * connection is reset, nothing leaks. */
@@ -484,6 +507,7 @@ int main(void)
 	WT_RUN(test_connect_timeout_redispatch);
 	WT_RUN(test_server_timeout_ray_500);
 	WT_RUN(test_server_timeout_is_inactivity);
+	WT_RUN(test_server_timeout_not_while_client_stalls);
 	WT_RUN(test_client_closes_mid_request);
 	WT_RUN(test_pooled_conn_expired);
 	WT_RUN(test_refused_request_stays);
