@@ -342,6 +342,8 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 	struct px_sess *s = b->sess;
 	struct proxy *px = b->px;
 	bool stale = b->reused && !b->got_bytes;
+	bool close_framed = b->head_done &&
+			    b->resp.msg.framing == HTTP_FRAMING_CLOSE;
 
 	b->tc = NULL;
 	if (b->state == B_PROBE) {
@@ -373,7 +375,7 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 	bconn_release(b, false);
 	if (s->resp_started) {
 		CNT(px, backend_aborts);
-		sess_abort(s);
+		sess_cut(s, close_framed);
 		return;
 	}
 	if (connect_failed && s->replayable) {
@@ -477,9 +479,11 @@ static void b_on_peer_fin(struct tcp_conn *c, void *user)
 		sess_close(s);
 		return;
 	}
-	if (b->head_done && b->resp.msg.framing == HTTP_FRAMING_CLOSE) {
-		/* a close-delimited body ends here, once what is queued is
-		 * relayed (bconn_pump finishes it then) */
+	if (b->head_done &&
+	    (b->resp.msg.framing == HTTP_FRAMING_CLOSE || b->in.n)) {
+		/* a close-delimited body ends here, any other may still end
+		 * in what is queued (a slow client): once that is relayed,
+		 * bconn_pump finishes the response or finds it cut short */
 		b->fin = true;
 		bconn_pump(b);
 		return;

@@ -124,6 +124,7 @@ struct rte_mbuf *mbuf_from(struct proxy *px, const char *buf, size_t len);
 int sess_on_accept(struct tcp_conn *c, void *ctx); /* tcp_listen's */
 void sess_close(struct px_sess *s); /* graceful; may linger */
 void sess_abort(struct px_sess *s); /* reset and free */
+void sess_cut(struct px_sess *s, bool looks_whole); /* response broke off */
 bool sess_error(struct px_sess *s, uint16_t status, bool close);
 void sess_arm_for_state(struct px_sess *s);
 bool sess_forward_body(struct px_sess *s); /* client -> backend */

@@ -39,6 +39,14 @@ static void count_response(struct proxy *px, struct px_server *srv,
 		srv->resp[cls]++;
 }
 
+/* A message with no body byte to relay: no framing, or Content-Length: 0,
+ * which no body byte will ever complete. */
+static bool body_empty(const struct http_message *m)
+{
+	return m->framing == HTTP_FRAMING_NONE ||
+	       (m->framing == HTTP_FRAMING_LENGTH && m->content_length == 0);
+}
+
 /* ---- ending a session, local answers ------------------------------------ */
 
 /* Closes the client after what is queued, and frees the session. If the
@@ -53,8 +61,9 @@ void sess_close(struct px_sess *s)
 	if (cc && !s->peer_fin && s->state != S_LINGER) {
 		if (s->bc)
 			bconn_release(s->bc, false);
-		segq_free(&s->in);
 		s->state = S_LINGER;
+		sess_pump(s); /* queued bytes are read and dropped too: a
+			       * window left shut would keep its FIN out */
 		tcp_shutdown(cc);
 		s->deadline = s->px->now + LINGER_NS;
 		s->deadline_status = 0;
@@ -85,6 +94,20 @@ void sess_abort(struct px_sess *s)
 	if (cc)
 		tcp_abort(cc);
 	sess_free(s);
+}
+
+/* The replica's response broke off after it had started (its backend
+ * connection is released). The client still gets what is queued (the end
+ * of an earlier pipelined response, and this one's bytes, whose framing
+ * shows the cut), then a FIN; a reset would destroy the queued bytes. A
+ * response that would look whole that way (close-delimited, a tunnel)
+ * gets a reset instead. */
+void sess_cut(struct px_sess *s, bool looks_whole)
+{
+	if (looks_whole || s->state == S_TUNNEL)
+		sess_abort(s);
+	else
+		sess_close(s);
 }
 
 /* Sends a response the proxy wrote itself; closes the session when close
@@ -264,8 +287,7 @@ static bool sess_route(struct px_sess *s)
 			CNT(px, local_healthz);
 		else
 			CNT(px, local_routes);
-		s->close_after |= m->framing !=
-				  HTTP_FRAMING_NONE; /* body unread */
+		s->close_after |= !body_empty(m); /* body unread */
 		n = hz ? http_fe_healthz(buf, sizeof(buf), st, s->close_after,
 					 s->head_method) :
 			 http_fe_routes(buf, sizeof(buf), st, px->routes_json,
@@ -279,7 +301,7 @@ static bool sess_route(struct px_sess *s)
 	be = px->table ? route_lookup(px->table, path, plen) : ROUTE_NO_MATCH;
 	if (be < 0) {
 		CNT(px, local_404);
-		s->close_after |= m->framing != HTTP_FRAMING_NONE;
+		s->close_after |= !body_empty(m);
 		n = http_fe_not_found(buf, sizeof(buf), path, plen,
 				      s->close_after, s->head_method);
 		if (sess_reply(s, buf, n, 404, s->close_after))
@@ -294,7 +316,7 @@ static bool sess_route(struct px_sess *s)
 		return sess_error(s, 503, true);
 	}
 	http_body_init(&s->req_body, &s->req);
-	s->req_done = m->framing == HTTP_FRAMING_NONE;
+	s->req_done = body_empty(m);
 	s->state = s->req_done ? S_WAIT_RESPONSE : S_BODY;
 	return sess_dispatch(s);
 }
@@ -409,6 +431,12 @@ bool sess_forward_body(struct px_sess *s)
 			sess_arm_for_state(s);
 		}
 	}
+	if (s->peer_fin && s->state == S_BODY && !s->req_done && !s->in.n) {
+		/* the client half-closed before its body ended: it never will
+		 * (RFC 9112 8, incomplete message); the replica gets a reset */
+		sess_abort(s);
+		return true;
+	}
 	return false;
 }
 
@@ -443,7 +471,7 @@ static bool sess_response_done(struct px_sess *s)
 {
 	struct px_bconn *b = s->bc;
 	bool reusable = b && b->resp.msg.keep_alive && s->req_done &&
-			b->resp.msg.framing != HTTP_FRAMING_CLOSE;
+			b->resp.msg.framing != HTTP_FRAMING_CLOSE && !b->fin;
 
 	if (b) {
 		b->resp_done = true;
@@ -508,7 +536,7 @@ static bool relay_head(struct px_bconn *b)
 		sess_arm_for_state(s);
 		return sess_forward_body(s);
 	}
-	if (m->framing == HTTP_FRAMING_NONE)
+	if (body_empty(m))
 		return sess_response_done(s);
 	return false;
 }
@@ -556,16 +584,31 @@ bool bconn_pump(struct px_bconn *b)
 				return true;
 			}
 		}
-		if (used &&
-		    !relay_front(s->px, &b->in, used, send_to_client, s, b->tc))
-			return false; /* the client's on_writable resumes */
+		if (used && !relay_front(s->px, &b->in, used, send_to_client, s,
+					 b->tc)) {
+			/* the client's on_writable resumes; until then the
+			 * wait is the client's, not the replica's */
+			if (s->state == S_WAIT_RESPONSE)
+				sess_set_deadline(
+					s, s->px->cfg.timeout_client_ms, 0);
+			return false;
+		}
 		b->resp_body = next;
 		if (r == HTTP_COMPLETE)
 			return sess_response_done(s);
+		if (used && s->state == S_WAIT_RESPONSE)
+			sess_arm_for_state(s); /* timeout server: inactivity */
 	}
-	if (b->fin && b->sess && b->in.n == 0 &&
-	    http_body_eof(&b->resp_body) == HTTP_COMPLETE)
-		return sess_response_done(b->sess);
+	if (b->fin && b->sess && b->in.n == 0) {
+		struct px_sess *s = b->sess;
+
+		if (http_body_eof(&b->resp_body) == HTTP_COMPLETE)
+			return sess_response_done(s);
+		CNT(s->px, backend_aborts); /* closed before the body ended */
+		bconn_release(b, false);
+		sess_cut(s, false);
+		return true;
+	}
 	return false;
 }
 
@@ -628,6 +671,8 @@ static void c_on_peer_fin(struct tcp_conn *c, void *user)
 	}
 	s->close_after =
 		true; /* the request in progress still gets its answer */
+	if (s->state == S_BODY)
+		sess_forward_body(s); /* ends it if the body cannot end now */
 }
 
 static void c_on_error(struct tcp_conn *c, void *user, enum tcp_error err)
