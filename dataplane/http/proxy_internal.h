@@ -127,6 +127,10 @@ void sess_abort(struct px_sess *s); /* reset and free */
 void sess_cut(struct px_sess *s, bool looks_whole); /* response broke off */
 bool sess_error(struct px_sess *s, uint16_t status, bool close);
 void sess_arm_for_state(struct px_sess *s);
+/* proxy_timeout.c: the session timer's callback; a deadline of ms (0:
+ * none) that answers status when it fires (0: a silent abort) */
+void sess_set_deadline(struct px_sess *s, uint32_t ms, uint16_t status);
+void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now);
 bool sess_forward_body(struct px_sess *s); /* client -> backend */
 bool bconn_pump(struct px_bconn *b); /* backend -> client */
 
