@@ -274,6 +274,7 @@ struct http_body {
 	uint64_t remaining; /* bytes left in the body or current chunk */
 	uint64_t chunk_size; /* chunk-size being read */
 	uint64_t total; /* chunk data bytes so far */
+	uint64_t chunk_lines; /* chunk-size lines complete (last one too) */
 	uint32_t line_len; /* bytes of the current chunk-size line */
 	uint32_t trailer_len;
 	uint16_t trailer_fields; /* field lines in the trailer section */

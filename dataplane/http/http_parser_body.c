@@ -89,6 +89,7 @@ static enum http_result chunk_line_end(struct http_body *b)
 
 	b->chunk_size = 0;
 	b->line_len = 0;
+	b->chunk_lines++;
 	if (size == 0) {
 		b->state = BS_TRAILER;
 		b->fstate = FS_LINE_START;

@@ -181,6 +181,7 @@ static bool sess_send_request(struct px_sess *s)
 		if (tcp_send(b->tc, m)) {
 			mbuf_ref(m, -1);
 			bconn_release(b, false);
+			CNT(s->px, e502_send);
 			return sess_error(s, 502, true);
 		}
 	}
@@ -344,6 +345,8 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 			return;
 		}
 	}
+	if (!connect_failed && why != LB_FAIL_TIMEOUT)
+		CNT(px, e502_closed); /* every 502 has its backend-side cause */
 	/* HAProxy's statuses: no connection to any server is 503 (its "SC"
 	 * termination), a server lost mid-request 502, a server that
 	 * timed out answering 504. */

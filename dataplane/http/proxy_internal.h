@@ -1,5 +1,5 @@
 /* proxy_internal: what the proxy's files (proxy.c, proxy_session.c,
- * proxy_backend.c, proxy_health.c, proxy_table.c) share and nobody else
+ * proxy_backend.c, proxy_health.c, proxy_table.c, proxy_guard.c) share and nobody else
  * may use: the session and backend-connection types, their states and
  * the events that move them, and the functions one file calls in another.
  * Same rules as proxy.h: never block, never allocate after init. Two
@@ -71,6 +71,7 @@ struct px_sess {
 	bool resp_started; /* a byte of the response reached the client */
 	bool peer_fin; /* the client half-closed */
 	bool replayable; /* the whole request is still held */
+	bool held; /* chunked head kept back until its first chunk line */
 	uint32_t backend; /* table index of the chosen backend */
 	struct px_bconn *bc;
 	uint16_t n_replay;
@@ -82,6 +83,7 @@ struct px_sess {
 	struct tw_entry timer;
 	char *reqbuf; /* head_max bytes from buf_pool */
 	struct http_body req_body;
+	struct http_body req_scan; /* ahead of req_body: every byte received */
 	/* large members last: not cleared on allocation */
 	struct rte_mbuf *replay[64]; /* request held for a retry (our refs) */
 	struct segq in; /* client bytes not yet consumed */
@@ -126,6 +128,13 @@ bool sess_error(struct px_sess *s, uint16_t status, bool close);
 void sess_arm_for_state(struct px_sess *s);
 bool sess_forward_body(struct px_sess *s); /* client -> backend */
 bool bconn_pump(struct px_bconn *b); /* backend -> client */
+
+/* proxy_guard.c: chunked request bodies checked before they are relayed */
+bool sess_guard_start(struct px_sess *s); /* head routed: hold or dispatch */
+bool sess_guard_recv(struct px_sess *s, uint16_t from); /* new segments */
+bool sess_guard_fin(struct px_sess *s); /* the client half-closed */
+/* Invalid body framing: 400 (or status) and close, the backend reset. */
+bool sess_body_refused(struct px_sess *s, enum http_error e, uint16_t status);
 
 /* proxy_backend.c */
 struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv);
