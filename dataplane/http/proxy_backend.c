@@ -179,8 +179,16 @@ static bool sess_send_request(struct px_sess *s)
 
 		mbuf_ref(m, 1); /* one for the stack; ours stays */
 		if (tcp_send(b->tc, m)) {
+			bool stale = i == 0 && b->reused && !b->got_bytes;
+
 			mbuf_ref(m, -1);
 			bconn_release(b, false);
+			if (stale) { /* a pooled connection already dying */
+				CNT(s->px, pool_retry_stale);
+				s->tries--;
+				s->excl.n--;
+				return sess_dispatch(s);
+			}
 			CNT(s->px, e502_send);
 			return sess_error(s, 502, true);
 		}

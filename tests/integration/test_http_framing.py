@@ -13,7 +13,8 @@ with a replica that records every byte it receives (lib/recording_replica.py).
    the normalised request (origin-form, the authority as Host, one
    Content-Length; only X-Request-Id is masked). An absolute-form target is
    routed by its own path (/mix/... goes to the other target group).
-3. Invalid framing arriving after the head went (mid-stream): the client
+3. A held chunked head whose client half-closes: 400, 0 bytes forwarded.
+   Invalid framing arriving after the head went (mid-stream): the client
    gets 400 and EOF, the replica sees the valid prefix and then a reset
    (the connection is never pooled), and /weir/http counts body_reset.
 4. 10,000 requests against two healthy Ray-like replicas (tools/replica):
@@ -317,6 +318,23 @@ MID = [
 ]
 
 
+def test_held_truncated(t, env):
+    """A chunked head held for its first chunk line, then the client's FIN:
+    the body can never end, so 400 and nothing reaches the replica."""
+    env.recorded()
+    c0 = env.counters()
+    res = env.client([{"id": "held", "steps": [
+        {"op": "send", "data": B64(CHK + b"5")}, {"op": "sleep", "time": 0.3},
+        {"op": "shutdown"}, {"op": "read", "n": 1, "timeout": 3},
+        {"op": "close_wait", "timeout": 2}]}])[0]
+    st = [r["status"] for r in res["responses"]]
+    got = {c: b for c, b in data_bytes(env.recorded()).items() if b}
+    d = delta(env.counters(), c0)
+    t.ok(st == [400] and res["eof"] and not got and d.get("refused_truncated") == 1,
+         "chunked head held, then the client half-closes: 400, closed, 0 bytes to the replica",
+         {"statuses": st, "eof": res["eof"], "replica": got, "counters": d})
+
+
 def test_mid_stream(t, env):
     env.recorded()
     for name, first, rest in MID:
@@ -394,6 +412,7 @@ def main():
         if "normalised" in only:
             test_normalised(t, env)
         if "mid" in only:
+            test_held_truncated(t, env)
             test_mid_stream(t, env)
         if "mix" in only:
             test_mix(t, env, int(os.environ.get("WEIR_HF_MIX", "10000")))

@@ -19,6 +19,7 @@ final responses answer HEAD requests (no body). Each job opens one TCP connectio
                    arrive are reported as "extra"
   {"op": "open_check", "time": T}
                    the connection must stay open and silent for T seconds
+  {"op": "shutdown"}  half-close (SHUT_WR); reading goes on
   {"op": "sleep", "time": T}
 A result: {"id", "responses": [{"status", "reason", "version", "headers":
 [[n, v]], "body_b64", "head_b64"}], "eof", "reset", "eof_after_s" (seconds
@@ -235,6 +236,8 @@ def run_job(host, port, job):
                 c.close_wait(st)
             elif op == "open_check":
                 c.open_check(st)
+            elif op == "shutdown":
+                c.s.shutdown(socket.SHUT_WR)
             elif op == "sleep":
                 time.sleep(st["time"])
             else:
