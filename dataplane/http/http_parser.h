@@ -53,8 +53,9 @@
  *  - Host must be present once in HTTP/1.1 and may be empty only with an
  *    absolute-form target (HOST_EMPTY otherwise, §3.2).
  *  - chunk-size: at most 16 significant hex digits (64 bits), and at most
- *    HTTP_MAX_CHUNK_TOKEN digits counting leading zeros (HAProxy refuses
- *    long zero runs too). Trailer sections run the head's field-line rules
+ *    HTTP_MAX_CHUNK_TOKEN digits counting leading zeros (stricter than
+ *    HAProxy 2.6 on zeros, laxer on values: it caps them at 2^52).
+ *    Trailer sections run the head's field-line rules
  *    and field count, and refuse Content-Length, Transfer-Encoding and Host
  *    (RFC 9110 §6.5.1: framing and routing fields are never trailers).
  *  - Transfer-Encoding: codings are tokens without parameters; chunked,

@@ -172,8 +172,9 @@ static enum http_result chunk_line_step(struct http_body *b, uint8_t c)
 		 * a parser that wraps it instead reads another body length */
 		if (b->chunk_size >> (4 * (HTTP_MAX_CHUNK_DIGITS - 1)))
 			return body_fail(b, HTTP_ERR_CHUNK_SIZE_OVERFLOW);
-		/* leading zeros are digits too: bound the token as HAProxy
-		 * does, so no parser is pushed into its own corner cases */
+		/* leading zeros are digits too: a bounded token leaves no
+		 * parser behind us a corner case of its own (HAProxy 2.6
+		 * takes any zero run but caps the value at 2^52) */
 		if (b->line_len > HTTP_MAX_CHUNK_TOKEN)
 			return body_fail(b, HTTP_ERR_CHUNK_SIZE_LONG);
 		b->chunk_size = b->chunk_size * 16 + (uint64_t)d;
