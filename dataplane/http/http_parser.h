@@ -55,9 +55,9 @@
  *  - chunk-size: at most 16 significant hex digits (64 bits), and at most
  *    HTTP_MAX_CHUNK_TOKEN digits counting leading zeros (stricter than
  *    HAProxy 2.6 on zeros, laxer on values: it caps them at 2^52).
- *    Trailer sections run the head's field-line rules
- *    and field count, and refuse Content-Length, Transfer-Encoding and Host
- *    (RFC 9110 §6.5.1: framing and routing fields are never trailers).
+ *    Trailer sections run the head's field-line rules and field count; a
+ *    request's refuse Content-Length, Transfer-Encoding and Host (RFC 9110
+ *    §6.5.1: framing and routing fields are never trailers).
  *  - Transfer-Encoding: codings are tokens without parameters; chunked,
  *    gzip, x-gzip, deflate, compress and x-compress are known, others are
  *    501 (requests). In a request the final coding must be chunked and

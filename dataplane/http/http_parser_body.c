@@ -239,8 +239,8 @@ static enum http_result trailer_step(struct http_body *b, uint8_t c)
 		b->tname_len = 0;
 		in_name = true;
 		break;
-	case FE_COLON:
-		if (trailer_name_refused(b))
+	case FE_COLON: /* requests only: a replica's odd trailer is no 502 */
+		if (!b->is_response && trailer_name_refused(b))
 			return body_fail(b, HTTP_ERR_TRAILER_FIELD);
 		return HTTP_NEED_MORE;
 	default:

@@ -1283,6 +1283,11 @@ static const struct resp_case good_responses[] = {
 	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 	     "\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
 	     GET_, false, 1, 200, "OK", 1, F(CHUNKED), 0, true, false, 27),
+	/* a replica's framing field as a trailer is odd, not a 502 */
+	RESP("200 chunked, Content-Length trailer",
+	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	     "\r\n0\r\nContent-Length: 5\r\n\r\n",
+	     GET_, false, 1, 200, "OK", 1, F(CHUNKED), 0, true, false, 24),
 	RESP("200 close-delimited",
 	     "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"
 	     "all of this until EOF",
