@@ -45,7 +45,19 @@
  *  - The request-target may hold any VCHAR (0x21-0x7E); controls, DEL and
  *    bytes >= 0x80 are refused. Its form must fit the method: origin-form
  *    ("/..."), absolute-form ("scheme:..."), "*" only for OPTIONS, and
- *    authority-form only (and always) for CONNECT.
+ *    authority-form only (and always) for CONNECT. An absolute-form target
+ *    must be "http://" or "https://" with a non-empty authority of Host
+ *    characters, no userinfo and no fragment (TARGET_AUTHORITY); its
+ *    authority and origin-form rest are reported (§3.2.2: a proxy ignores
+ *    the received Host then).
+ *  - Host must be present once in HTTP/1.1 and may be empty only with an
+ *    absolute-form target (HOST_EMPTY otherwise, §3.2).
+ *  - chunk-size: at most 16 significant hex digits (64 bits), and at most
+ *    HTTP_MAX_CHUNK_TOKEN digits counting leading zeros (stricter than
+ *    HAProxy 2.6 on zeros, laxer on values: it caps them at 2^52).
+ *    Trailer sections run the head's field-line rules and field count; a
+ *    request's refuse Content-Length, Transfer-Encoding and Host (RFC 9110
+ *    §6.5.1: framing and routing fields are never trailers).
  *  - Transfer-Encoding: codings are tokens without parameters; chunked,
  *    gzip, x-gzip, deflate, compress and x-compress are known, others are
  *    501 (requests). In a request the final coding must be chunked and
@@ -74,6 +86,8 @@
 #define HTTP_MAX_METHOD_LEN 32 /* longer method token: 400 */
 #define HTTP_MAX_LEADING_EMPTY_LINES 4 /* CRLFs skipped before a request */
 #define HTTP_MAX_CHUNK_LINE 4096 /* chunk-size line with extensions */
+#define HTTP_MAX_CHUNK_DIGITS 16 /* significant hex digits: 64 bits */
+#define HTTP_MAX_CHUNK_TOKEN 32 /* chunk-size token, leading zeros too */
 
 enum http_result {
 	HTTP_NEED_MORE = 0, /* all input taken, message not finished yet */
@@ -119,15 +133,19 @@ enum http_result {
 	X(HOST_MISSING, 400, "HTTP/1.1 request without Host")                 \
 	X(HOST_DUPLICATE, 400, "more than one Host")                          \
 	X(HOST_INVALID, 400, "invalid character in Host")                     \
+	X(HOST_EMPTY, 400, "empty Host with a target that has no authority")  \
+	X(TARGET_AUTHORITY, 400, "absolute-form: bad scheme or authority")    \
 	X(CONNECTION_INVALID, 400, "Connection option is not a token")        \
 	X(EXPECTATION, 417, "expectation other than 100-continue")            \
 	X(BODY_TOO_LARGE, 413, "body over the configured limit")              \
 	X(CHUNK_SIZE, 400, "chunk-size missing or not hex")                   \
-	X(CHUNK_SIZE_OVERFLOW, 400, "chunk-size does not fit 60 bits")        \
+	X(CHUNK_SIZE_OVERFLOW, 400, "chunk-size over 16 significant digits")  \
+	X(CHUNK_SIZE_LONG, 400, "chunk-size token over 32 digits")            \
 	X(CHUNK_EXT, 400, "malformed chunk extension")                        \
 	X(CHUNK_LINE_TOO_LONG, 400, "chunk-size line over its limit")         \
 	X(CHUNK_DATA_CRLF, 400, "chunk data not followed by CRLF")            \
 	X(TRAILER_TOO_LARGE, 431, "trailer section over its limit")           \
+	X(TRAILER_FIELD, 400, "framing or routing field in the trailers")     \
 	X(TRUNCATED, 400, "connection closed before the message ended")
 
 enum http_error {
@@ -207,6 +225,13 @@ struct http_message {
 	bool upgrade; /* request: HTTP/1.1 Upgrade + Connection:
 			       * upgrade; response: status 101 */
 	bool host_present; /* request with exactly one Host */
+	struct http_span host; /* its value (OWS trimmed), when present */
+	/* absolute-form target (RFC 9112 §3.2.2): "http(s)://" authority,
+	 * then origin = path-abempty ["?" query] (may be empty: "/" is meant).
+	 * A proxy uses the authority as Host and forwards origin-form. */
+	bool absolute_form;
+	struct http_span authority;
+	struct http_span origin;
 	uint16_t n_headers;
 	struct http_header headers[HTTP_MAX_HEADERS]; /* keep last */
 };
@@ -250,8 +275,12 @@ struct http_body {
 	uint64_t remaining; /* bytes left in the body or current chunk */
 	uint64_t chunk_size; /* chunk-size being read */
 	uint64_t total; /* chunk data bytes so far */
+	uint64_t chunk_lines; /* chunk-size lines complete (last one too) */
 	uint32_t line_len; /* bytes of the current chunk-size line */
 	uint32_t trailer_len;
+	uint16_t trailer_fields; /* field lines in the trailer section */
+	uint8_t tname_len; /* bytes of the trailer field name seen so far */
+	char tname[18]; /* its first bytes: enough for the names refused */
 	struct http_limits lim;
 };
 

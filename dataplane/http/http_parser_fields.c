@@ -110,6 +110,7 @@ static enum http_error field_host(struct http_head *h, const char *v,
 
 	if (++h->host_count > 1)
 		return HTTP_ERR_HOST_DUPLICATE;
+	h->msg.host = h->cur.value;
 	for (i = 0; i < len; i++)
 		if (!(http_ctype[(uint8_t)v[i]] & C_HOST))
 			return HTTP_ERR_HOST_INVALID;
@@ -192,6 +193,12 @@ static enum http_result finish_request(struct http_head *h)
 
 	if (v11 && h->host_count == 0)
 		return head_fail(h, HTTP_ERR_HOST_MISSING);
+	/* RFC 9112 §3.2: an empty Host is only for a target URI without an
+	 * authority; origin-form and "*" always have one (HAProxy 2.6
+	 * forwards it; we do not). An absolute-form's own authority replaces
+	 * whatever Host says. */
+	if (h->host_count == 1 && m->host.len == 0 && !m->absolute_form)
+		return head_fail(h, HTTP_ERR_HOST_EMPTY);
 	if (h->te_seen && h->cl_seen)
 		return head_fail(h, HTTP_ERR_CL_AND_TE);
 	if (h->te_seen && !h->te_final_chunked)

@@ -131,6 +131,36 @@ static bool target_form_ok(enum http_method m, const char *t, uint32_t len)
 	return false;
 }
 
+/* absolute-form (RFC 9112 §3.2.2): only "http" and "https" URIs, whose
+ * authority must be a valid, non-empty Host (no userinfo: RFC 9110
+ * §4.2.4) and which carry no fragment. The authority and the origin-form
+ * rest are noted so the proxy can forward origin-form with the authority
+ * as Host. Other forms are left alone (target_form_ok checked them). */
+static enum http_error target_absolute(struct http_message *m, const char *buf,
+				       struct http_span t)
+{
+	const char *p = buf + t.off;
+	uint32_t i, s;
+
+	if (p[0] == '/' || p[0] == '*' || m->method == HTTP_METHOD_CONNECT)
+		return HTTP_ERR_NONE;
+	if (t.len > 7 && ieq(p, 7, "http://"))
+		s = 7;
+	else if (t.len > 8 && ieq(p, 8, "https://"))
+		s = 8;
+	else
+		return HTTP_ERR_TARGET_AUTHORITY;
+	for (i = s; i < t.len && p[i] != '/' && p[i] != '?'; i++)
+		if (!(http_ctype[(uint8_t)p[i]] & C_HOST))
+			return HTTP_ERR_TARGET_AUTHORITY;
+	if (i == s || memchr(p, '#', t.len))
+		return HTTP_ERR_TARGET_AUTHORITY;
+	m->absolute_form = true;
+	m->authority = (struct http_span){ t.off + s, i - s };
+	m->origin = (struct http_span){ t.off + i, t.len - i };
+	return HTTP_ERR_NONE;
+}
+
 static enum http_result on_method(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	uint32_t len = pos - h->tok_off;
@@ -153,6 +183,7 @@ static enum http_result on_method(struct http_head *h, uint8_t c, uint32_t pos)
 static enum http_result on_target(struct http_head *h, uint8_t c, uint32_t pos)
 {
 	uint32_t len = pos - h->tok_off;
+	enum http_error e;
 
 	if (c == ' ' || c == '\r') {
 		if (len == 0)
@@ -162,6 +193,9 @@ static enum http_result on_target(struct http_head *h, uint8_t c, uint32_t pos)
 		if (!target_form_ok(h->msg.method, h->buf + h->tok_off, len))
 			return head_fail(h, HTTP_ERR_TARGET_FORM);
 		h->msg.target = (struct http_span){ h->tok_off, len };
+		e = target_absolute(&h->msg, h->buf, h->msg.target);
+		if (e != HTTP_ERR_NONE)
+			return head_fail(h, e);
 		h->tok_off = pos + 1;
 		h->state = HS_VERSION;
 		return HTTP_NEED_MORE;
@@ -459,12 +493,18 @@ static size_t head_request_line(struct http_head *h, const uint8_t *p, size_t n)
 	method = method_lookup(c, (uint32_t)m);
 	if (!target_form_ok(method, c + m + 1, (uint32_t)(t - m - 1)))
 		return 0;
-	memcpy(h->buf, p, v + 10);
-	h->len = (uint32_t)(v + 10);
 	h->msg.method = method;
-	h->msg.method_span = (struct http_span){ 0, (uint32_t)m };
 	h->msg.target =
 		(struct http_span){ (uint32_t)m + 1, (uint32_t)(t - m - 1) };
+	/* spans are offsets: checked on p, valid in buf once copied */
+	if (target_absolute(&h->msg, c, h->msg.target) != HTTP_ERR_NONE) {
+		h->msg.method = HTTP_METHOD_OTHER;
+		h->msg.target = (struct http_span){ 0, 0 };
+		return 0;
+	}
+	memcpy(h->buf, p, v + 10);
+	h->len = (uint32_t)(v + 10);
+	h->msg.method_span = (struct http_span){ 0, (uint32_t)m };
 	h->msg.version_minor = minor;
 	h->state = HS_FIELDS;
 	h->fstate = FS_LINE_START;

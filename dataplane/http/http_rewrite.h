@@ -4,7 +4,10 @@
  * Connection field, every field it names, Keep-Alive, Proxy-Connection,
  * TE) and Weir's own added: X-Forwarded-For, X-Forwarded-Proto, and
  * X-Request-Id when absent. Transfer-Encoding stays: the body is forwarded
- * with its chunked framing intact. Pure functions into a caller buffer. */
+ * with its chunked framing intact. A request's Content-Length goes once,
+ * as the parsed number ("5, 5" becomes "5"), and an absolute-form target
+ * goes in origin-form with its authority as Host (RFC 9112 §3.2.2). Pure
+ * functions into a caller buffer. */
 #ifndef WEIR_HTTP_REWRITE_H
 #define WEIR_HTTP_REWRITE_H
 

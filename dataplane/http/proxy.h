@@ -76,6 +76,9 @@ struct proxy_config {
 	X(err_parse, "requests refused by the parser")                     \
 	X(err_503, "503: no server could take the request")                \
 	X(err_502, "502: replica failed or answered garbage")              \
+	X(e502_closed, "502 cause: replica closed/reset before answering") \
+	X(e502_bad_head, "502 cause: replica's response head invalid")     \
+	X(e502_send, "502 cause: request not taken by the backend conn")   \
 	X(err_504, "504: replica timed out")                               \
 	X(err_408, "408: request head too slow")                           \
 	X(retries, "requests redispatched to another replica")             \
@@ -84,6 +87,7 @@ struct proxy_config {
 	X(pool_retry_stale, "pooled connections found closed, retried")    \
 	X(client_aborts, "clients gone mid-request (backend closed too)")  \
 	X(backend_aborts, "backend connections lost mid-response")         \
+	X(body_reset, "bodies refused mid-stream: backend conn reset")     \
 	X(upgrades, "connections switched to a tunnel (101)")              \
 	X(probes, "re-probes of down servers")                             \
 	X(tables, "route tables adopted")                                  \

@@ -181,8 +181,17 @@ static bool sess_send_request(struct px_sess *s)
 
 		mbuf_ref(m, 1); /* one for the stack; ours stays */
 		if (tcp_send(b->tc, m)) {
+			bool stale = i == 0 && b->reused && !b->got_bytes;
+
 			mbuf_ref(m, -1);
 			bconn_release(b, false);
+			if (stale) { /* a pooled connection already dying */
+				CNT(s->px, pool_retry_stale);
+				s->tries--;
+				s->excl.n--;
+				return sess_dispatch(s);
+			}
+			CNT(s->px, e502_send);
 			return sess_error(s, 502, true);
 		}
 	}
@@ -387,6 +396,8 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 			return;
 		}
 	}
+	if (!connect_failed && why != LB_FAIL_TIMEOUT)
+		CNT(px, e502_closed); /* every 502 has its backend-side cause */
 	/* HAProxy's statuses: no connection to any server is 503 (its "SC"
 	 * termination), a server lost mid-request 502, a server that
 	 * timed out answering 504. */

@@ -1,5 +1,5 @@
 /* proxy_internal: what the proxy's files (proxy.c, proxy_session.c,
- * proxy_backend.c, proxy_health.c, proxy_table.c) share and nobody else
+ * proxy_backend.c, proxy_health.c, proxy_table.c, proxy_guard.c) share and nobody else
  * may use: the session and backend-connection types, their states and
  * the events that move them, and the functions one file calls in another.
  * Same rules as proxy.h: never block, never allocate after init. Two
@@ -71,6 +71,7 @@ struct px_sess {
 	bool resp_started; /* a byte of the response reached the client */
 	bool peer_fin; /* the client half-closed */
 	bool replayable; /* the whole request is still held */
+	bool held; /* chunked head kept back until its first chunk line */
 	uint32_t backend; /* table index of the chosen backend ... */
 	uint64_t backend_gen; /* ... in this table generation */
 	uint64_t backend_key; /* its px_backend.key, to find it again */
@@ -84,6 +85,7 @@ struct px_sess {
 	struct tw_entry timer;
 	char *reqbuf; /* head_max bytes from buf_pool */
 	struct http_body req_body;
+	struct http_body req_scan; /* ahead of req_body: every byte received */
 	/* large members last: not cleared on allocation */
 	struct rte_mbuf *replay[64]; /* request held for a retry (our refs) */
 	struct segq in; /* client bytes not yet consumed */
@@ -133,6 +135,13 @@ void sess_set_deadline(struct px_sess *s, uint32_t ms, uint16_t status);
 void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now);
 bool sess_forward_body(struct px_sess *s); /* client -> backend */
 bool bconn_pump(struct px_bconn *b); /* backend -> client */
+
+/* proxy_guard.c: chunked request bodies checked before they are relayed */
+bool sess_guard_start(struct px_sess *s); /* head routed: hold or dispatch */
+bool sess_guard_recv(struct px_sess *s, uint16_t from); /* new segments */
+bool sess_guard_fin(struct px_sess *s); /* the client half-closed */
+/* Invalid body framing: 400 (or status) and close, the backend reset. */
+bool sess_body_refused(struct px_sess *s, enum http_error e, uint16_t status);
 
 /* proxy_backend.c */
 struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv);

@@ -244,7 +244,7 @@ static bool sess_route(struct px_sess *s)
 	http_body_init(&s->req_body, &s->req);
 	s->req_done = body_empty(m);
 	s->state = s->req_done ? S_WAIT_RESPONSE : S_BODY;
-	return sess_dispatch(s);
+	return sess_guard_start(s); /* dispatches, or holds a chunked head */
 }
 
 /* Feeds queued client bytes to the head parser. Returns true if gone. */
@@ -339,13 +339,10 @@ bool sess_forward_body(struct px_sess *s)
 		if (s->state == S_BODY) {
 			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *),
 					   m->data_len, &used);
-			if (r == HTTP_ERROR) {
-				CNT(s->px, err_parse);
-				s->px->parse_errors[http_body_error(&next)]++;
-				bconn_release(s->bc, false);
-				return sess_error(
-					s, http_body_error_status(&next), true);
-			}
+			if (r == HTTP_ERROR) /* req_scan saw it first */
+				return sess_body_refused(
+					s, http_body_error(&next),
+					http_body_error_status(&next));
 		}
 		if (used && !relay_front(s->px, &s->in, used, send_to_backend,
 					 s, s->cc))
@@ -373,6 +370,10 @@ static bool sess_pump(struct px_sess *s)
 	case S_HEAD:
 		if (sess_read_head(s))
 			return true;
+		if (s->state == S_HEAD && s->peer_fin) { /* cannot end now */
+			sess_close(s);
+			return true;
+		}
 		if (s->state == S_HEAD)
 			sess_arm_for_state(s);
 		return false;
@@ -404,7 +405,7 @@ static bool sess_response_done(struct px_sess *s)
 		bconn_release(b, reusable);
 	}
 	release_replay(s);
-	if (s->close_after || !s->req_done) {
+	if (s->close_after || !s->req_done || (s->peer_fin && !s->in.n)) {
 		sess_close(s);
 		return true;
 	}
@@ -450,7 +451,8 @@ static bool relay_head(struct px_bconn *b)
 	if (m->status == 101) {
 		s->state = S_TUNNEL;
 		CNT(s->px, upgrades);
-	} else if (!s->req_done || m->framing == HTTP_FRAMING_CLOSE) {
+	} else if (!s->req_done || m->framing == HTTP_FRAMING_CLOSE ||
+		   (s->peer_fin && !s->in.n)) { /* the last one it will get */
 		s->close_after = true;
 	}
 	if (send_head_to_client(b, s->close_after && m->status != 101))
@@ -492,6 +494,7 @@ bool bconn_pump(struct px_bconn *b)
 			if (r == HTTP_ERROR) {
 				b->srv->failures++;
 				bconn_release(b, false);
+				CNT(s->px, e502_bad_head);
 				return sess_error(s, 502, true);
 			}
 			if (r == HTTP_COMPLETE && relay_head(b))
@@ -558,12 +561,15 @@ static void sess_free(struct px_sess *s)
 static void c_on_recv(struct tcp_conn *c, void *user, struct rte_mbuf *m)
 {
 	struct px_sess *s = user;
+	uint16_t from = s->in.n;
 
 	(void)c;
 	if (!segq_push(&s->in, m)) {
 		sess_abort(s);
 		return;
 	}
+	if (sess_guard_recv(s, from)) /* checked before any is relayed */
+		return;
 	sess_pump(s);
 }
 
@@ -590,13 +596,15 @@ static void c_on_peer_fin(struct tcp_conn *c, void *user)
 		tcp_shutdown(s->bc->tc);
 		return;
 	}
+	if (sess_guard_fin(s))
+		return;
 	if (s->state == S_HEAD && s->in.n == 0) {
 		sess_close(
 			s); /* no request pending, or one that cannot end now */
 		return;
 	}
-	s->close_after =
-		true; /* the request in progress still gets its answer */
+	/* The request in progress, and every one pipelined behind it, still
+	 * gets its answer: sess_response_done closes once none is left. */
 	if (s->state == S_BODY)
 		sess_forward_body(s); /* ends it if the body cannot end now */
 }

@@ -33,8 +33,12 @@ void sess_arm_for_state(struct px_sess *s)
 		else
 			sess_set_deadline(s, c->timeout_client_ms, 408);
 		break;
-	case S_BODY:
-		sess_set_deadline(s, c->timeout_client_ms, 0);
+	case S_BODY: /* held: the request is not complete yet (408) */
+		if (s->held && c->timeout_http_request_ms)
+			sess_set_deadline(s, c->timeout_http_request_ms, 408);
+		else
+			sess_set_deadline(s, c->timeout_client_ms,
+					  s->held ? 408 : 0);
 		break;
 	case S_WAIT_RESPONSE:
 		sess_set_deadline(s, c->timeout_server_ms, 504);
@@ -70,7 +74,7 @@ void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 		return;
 	}
 	if (s->deadline_status == 408 && !s->resp_started &&
-	    s->state == S_HEAD) {
+	    (s->state == S_HEAD || s->held)) {
 		sess_error(s, 408, true);
 		return;
 	}

@@ -45,6 +45,12 @@ static inline struct rte_mbuf *segq_peek(const struct segq *q)
 	return q->n ? q->m[q->head] : NULL;
 }
 
+/* The i-th queued segment (0 is the head), i < q->n. */
+static inline struct rte_mbuf *segq_at(const struct segq *q, uint16_t i)
+{
+	return q->m[(q->head + i) % QCAP];
+}
+
 static inline void segq_pop(struct segq *q)
 {
 	q->head = (uint16_t)((q->head + 1) % QCAP);

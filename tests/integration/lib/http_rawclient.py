@@ -7,9 +7,9 @@ operation has a timeout.
 A job is {"id": ..., "steps": [...], "nobody_first": N}; N (default 0)
 final responses answer HEAD requests (no body). Each job opens one TCP connection
 (TCP_NODELAY) and runs its steps on it:
-  {"op": "send", "data": B64, "split": "whole" | "byte" | "seed:N[:MAX]",
-   "pause_ms": P}  send the bytes whole, one byte per send(), or in pieces of
-                   1..MAX (default 24) bytes cut by random.Random(N); P ms
+  {"op": "send", "data": B64, "split": "whole" | "byte" | "at:K" | "seed:N[:MAX]",
+   "pause_ms": P}  send the bytes whole, one byte per send(), in two sends
+                   cut before byte K (at:K), or in pieces of 1..MAX (default 24) bytes cut by random.Random(N); P ms
                    between two sends (so each piece is its own segment)
   {"op": "read", "n": K, "timeout": T}
                    read until K responses (1xx included) are parsed, the
@@ -19,6 +19,7 @@ final responses answer HEAD requests (no body). Each job opens one TCP connectio
                    arrive are reported as "extra"
   {"op": "open_check", "time": T}
                    the connection must stay open and silent for T seconds
+  {"op": "shutdown"}  half-close (SHUT_WR); reading goes on
   {"op": "sleep", "time": T}
 A result: {"id", "responses": [{"status", "reason", "version", "headers":
 [[n, v]], "body_b64", "head_b64"}], "eof", "reset", "eof_after_s" (seconds
@@ -107,6 +108,9 @@ def pieces(data, split):
         return [data]
     if split == "byte":
         return [data[i:i + 1] for i in range(len(data))]
+    if split.startswith("at:"):  # two sends, cut before byte K
+        k = int(split[3:])
+        return [data[:k], data[k:]]
     if split.startswith("seed:"):
         f = split.split(":")
         rng = random.Random(int(f[1]))
@@ -232,6 +236,8 @@ def run_job(host, port, job):
                 c.close_wait(st)
             elif op == "open_check":
                 c.open_check(st)
+            elif op == "shutdown":
+                c.s.shutdown(socket.SHUT_WR)
             elif op == "sleep":
                 time.sleep(st["time"])
             else:

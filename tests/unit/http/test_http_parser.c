@@ -388,6 +388,36 @@ static const struct bad_case bad_requests[] = {
 	BAD("CONNECT with path", "CONNECT /" H11 "\r\n", 400, TARGET_FORM),
 	BAD("scheme starting with digit", "GET 1http://x/" H11 "\r\n", 400,
 	    TARGET_FORM),
+	/* absolute-form (RFC 9112 §3.2.2) */
+	BAD("absolute-form not http", "GET ftp://a/x" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	BAD("absolute-form without //", "GET http:/x" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	BAD("absolute-form empty authority", "GET http:///x" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	BAD("absolute-form scheme only", "GET http://" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	BAD("absolute-form userinfo", "GET http://u@a/x" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	BAD("absolute-form fragment", "GET http://a/x#f" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	BAD("absolute-form bad authority char", "GET http://a\"b/" H11 "\r\n",
+	    400, TARGET_AUTHORITY),
+	BAD("absolute-form mailto", "GET mailto:a@b" H11 "\r\n", 400,
+	    TARGET_AUTHORITY),
+	/* Host with an origin-form target */
+	BAD("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, HOST_EMPTY),
+	BAD("whitespace-only Host", "GET / HTTP/1.1\r\nHost: \t \r\n\r\n", 400,
+	    HOST_EMPTY),
+	BAD("empty Host, OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: \r\n\r\n",
+	    400, HOST_EMPTY),
+	BAD("empty Host, HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 400,
+	    HOST_EMPTY),
+	BAD("absolute-form, two Hosts",
+	    "GET http://a/ HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400,
+	    HOST_DUPLICATE),
+	BAD("absolute-form, HTTP/1.1 without Host",
+	    "GET http://a/ HTTP/1.1\r\n\r\n", 400, HOST_MISSING),
 	/* field lines */
 	BAD("space before first field", "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
 	    400, WS_BEFORE_FIELDS),
@@ -511,8 +541,34 @@ static const struct bad_case bad_requests[] = {
 	    CHUNK_SIZE),
 	BAD("chunk size overflow", CHK "fffffffffffffffff\r\n", 400,
 	    CHUNK_SIZE_OVERFLOW),
-	BAD("chunk size 2^60", CHK "1000000000000000\r\n", 400,
-	    CHUNK_SIZE_OVERFLOW),
+	BAD("chunk size 17 significant digits", CHK "10000000000000000\r\n",
+	    400, CHUNK_SIZE_OVERFLOW),
+	BAD("chunk size 17 digits after zeros", CHK "000010000000000000000\r\n",
+	    400, CHUNK_SIZE_OVERFLOW),
+	BAD("chunk size 33 digits (leading zeros)",
+	    CHK "000000000000000000000000000000005\r\nhello\r\n0\r\n\r\n", 400,
+	    CHUNK_SIZE_LONG),
+	BAD("chunk size 35 zeros then 5",
+	    CHK "000000000000000000000000000000000005\r\nhello\r\n0\r\n\r\n",
+	    400, CHUNK_SIZE_LONG),
+	BAD("last chunk of 33 zeros",
+	    CHK "000000000000000000000000000000000\r\n\r\n", 400,
+	    CHUNK_SIZE_LONG),
+	BAD("chunk ext NUL", CHK "5;a\0\r\nhello\r\n0\r\n\r\n", 400, CHUNK_EXT),
+	BAD("chunk ext bare value", CHK "5;=\r\nhello\r\n0\r\n\r\n", 400,
+	    CHUNK_EXT),
+	BAD("trailer Content-Length", CHK "0\r\nContent-Length: 5\r\n\r\n", 400,
+	    TRAILER_FIELD),
+	BAD("trailer Transfer-Encoding",
+	    CHK "0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, TRAILER_FIELD),
+	BAD("trailer host (any case)", CHK "0\r\nX: 1\r\nhOsT: b\r\n\r\n", 400,
+	    TRAILER_FIELD),
+	BAD("trailer SP before colon", CHK "0\r\nA : x\r\n\r\n", 400,
+	    WS_BEFORE_COLON),
+	BAD("trailer without colon", CHK "0\r\nAx\r\n\r\n", 400, NO_COLON),
+	BAD("trailer DEL in value", CHK "0\r\nA: \x7f\r\n\r\n", 400,
+	    FIELD_VALUE),
+	BAD("trailer bare CR", CHK "0\r\nA: x\ry\r\n\r\n", 400, BARE_CR),
 	BAD("chunk size trailing SP", CHK "5 \r\nhello\r\n0\r\n\r\n", 400,
 	    CHUNK_EXT),
 	BAD("chunk ext empty", CHK "5;\r\nhello\r\n0\r\n\r\n", 400, CHUNK_EXT),
@@ -726,6 +782,18 @@ static void test_limits(void)
 	text_str(&t, "\r\n\r\n");
 	expect_error(&req_cfg, "trailer over its limit", &t, 431,
 		     HTTP_ERR_TRAILER_TOO_LARGE);
+
+	/* trailers count their field lines as the head does: 100 fit */
+	t.len = 0;
+	text_str(&t, CHK "0\r\n");
+	for (i = 0; i < HTTP_MAX_HEADERS; i++)
+		text_str(&t, "T: v\r\n");
+	text_str(&t, "\r\n");
+	expect_ok(&req_cfg, "100 trailer fields", &t, 1);
+	t.len -= 2;
+	text_str(&t, "T: v\r\n\r\n");
+	expect_error(&req_cfg, "101 trailer fields", &t, 431,
+		     HTTP_ERR_TOO_MANY_FIELDS);
 	free(t.p);
 }
 
@@ -875,8 +943,25 @@ static const struct good_case good_requests[] = {
 	     "X-Name: caf\xc3\xa9\r\n\r\n",
 	     M(GET), "/", 1, F(NONE), 0, true, false, false, true,
 	     "Host=a|X-Name=caf\xc3\xa9", 0),
-	GOOD("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", M(GET), "/", 1,
-	     F(NONE), 0, true, false, false, true, "Host=", 0),
+	GOOD("absolute-form, empty Host",
+	     "GET http://b.example/x HTTP/1.1\r\nHost:\r\n\r\n", M(GET),
+	     "http://b.example/x", 1, F(NONE), 0, true, false, false, true,
+	     "Host=", 0),
+	GOOD("absolute-form HTTPS, no path, HTTP/1.0 without Host",
+	     "GET HTTPS://B:1?q HTTP/1.0\r\n\r\n", M(GET), "HTTPS://B:1?q", 0,
+	     F(NONE), 0, false, false, false, false, "", 0),
+	GOOD("chunk-size token of 32 digits (leading zeros)",
+	     CHK "00000000000000000000000000000005\r\nhello\r\n0\r\n\r\n",
+	     M(POST), "/u", 1, F(CHUNKED), 0, true, false, false, true,
+	     "Host=a|Transfer-Encoding=chunked", 46),
+	GOOD("last chunk of 32 zeros",
+	     CHK "00000000000000000000000000000000\r\n\r\n", M(POST), "/u", 1,
+	     F(CHUNKED), 0, true, false, false, true,
+	     "Host=a|Transfer-Encoding=chunked", 36),
+	GOOD("trailers like a head",
+	     CHK "0\r\nX-Sum: 42\r\nContent-Type-X: a\r\nHosts: y\r\n\r\n",
+	     M(POST), "/u", 1, F(CHUNKED), 0, true, false, false, true,
+	     "Host=a|Transfer-Encoding=chunked", 45),
 	GOOD("token chars in names",
 	     "DELETE /r HTTP/1.1\r\nhost: a\r\n"
 	     "X-!#$%&'*+.^_`|~: v\r\n\r\n",
@@ -1007,6 +1092,53 @@ static void test_consumed_exact(void)
 	WT_CHECK_EQ(c, 0);
 }
 
+/* absolute-form: the authority and the origin-form rest, whole and split
+ * (the fast request line and the byte machine must agree) */
+static void check_absolute(const char *in, bool absolute, const char *auth,
+			   const char *origin)
+{
+	static char buf[4096];
+	size_t len = strlen(in), step, i, c;
+
+	for (step = 1; step <= len; step = step == 1 ? len : len + 1) {
+		struct http_head h;
+		enum http_result r = HTTP_NEED_MORE;
+		char got[200];
+
+		http_request_init(&h, buf, sizeof(buf), NULL);
+		for (i = 0; i < len && r == HTTP_NEED_MORE; i += step)
+			r = http_head_feed(&h, in + i,
+					   len - i < step ? len - i : step, &c);
+		WT_CHECK_EQ(r, HTTP_COMPLETE);
+		WT_CHECK_EQ(h.msg.absolute_form, absolute);
+		if (!absolute)
+			continue;
+		copy_span(got, sizeof(got), &h, h.msg.authority);
+		WT_CHECK(strcmp(got, auth) == 0);
+		copy_span(got, sizeof(got), &h, h.msg.origin);
+		WT_CHECK(strcmp(got, origin) == 0);
+		if (wt_case_failed)
+			printf("#   '%s' (step %zu): %s\n", in, step, got);
+	}
+}
+
+static void test_absolute_form(void)
+{
+	check_absolute("GET http://a.example:8000/p/q?x=1 HTTP/1.1\r\n"
+		       "Host: other\r\n\r\n",
+		       true, "a.example:8000", "/p/q?x=1");
+	check_absolute("GET https://[::1]:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+		       true, "[::1]:443", "");
+	check_absolute("GET hTtP://h?q=/x HTTP/1.1\r\nHost: h\r\n\r\n", true,
+		       "h", "?q=/x");
+	check_absolute("GET /http://a/ HTTP/1.1\r\nHost: h\r\n\r\n", false,
+		       NULL, NULL);
+	check_absolute("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", false, NULL,
+		       NULL);
+	check_absolute("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", false,
+		       NULL, NULL);
+}
+
 static void test_header_find(void)
 {
 	static const char in[] = "GET / HTTP/1.1\r\nHost: a\r\nX-Session-Id: 1"
@@ -1092,6 +1224,25 @@ static void test_body_decoder(void)
 	WT_CHECK_EQ(http_body_feed(&b, "0\r\n", 3, &c), HTTP_ERROR);
 	WT_CHECK_EQ(c, 0);
 
+	/* 16 significant hex digits: the largest size, 2^64 - 1, is taken
+	 * (a 17th digit is refused: bad_requests[]) */
+	http_body_init_framing(&b, HTTP_FRAMING_CHUNKED, 0, false, NULL);
+	WT_CHECK_EQ(http_body_feed(&b, "0000ffffffffffffffff\r\nab", 24, &c),
+		    HTTP_NEED_MORE);
+	WT_CHECK_EQ(c, 24);
+	WT_CHECK_EQ(b.remaining, UINT64_MAX - 2);
+	http_body_init_framing(&b, HTTP_FRAMING_CHUNKED, 0, false, NULL);
+	WT_CHECK_EQ(http_body_feed(&b, "8000000000000000\r\n", 18, &c),
+		    HTTP_NEED_MORE);
+	WT_CHECK_EQ(b.remaining, 1ull << 63);
+	/* 32 digits is the token bound; the 33rd byte is the refused one */
+	http_body_init_framing(&b, HTTP_FRAMING_CHUNKED, 0, false, NULL);
+	WT_CHECK_EQ(http_body_feed(&b, "0000000000000000000000000000000012", 34,
+				   &c),
+		    HTTP_ERROR);
+	WT_CHECK_EQ(c, 33);
+	WT_CHECK_EQ(http_body_error(&b), HTTP_ERR_CHUNK_SIZE_LONG);
+
 	/* a truncated chunked body */
 	http_body_init_framing(&b, HTTP_FRAMING_CHUNKED, 0, false, NULL);
 	WT_CHECK_EQ(http_body_feed(&b, "5\r\nab", 5, &c), HTTP_NEED_MORE);
@@ -1132,6 +1283,11 @@ static const struct resp_case good_responses[] = {
 	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 	     "\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
 	     GET_, false, 1, 200, "OK", 1, F(CHUNKED), 0, true, false, 27),
+	/* a replica's framing field as a trailer is odd, not a 502 */
+	RESP("200 chunked, Content-Length trailer",
+	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	     "\r\n0\r\nContent-Length: 5\r\n\r\n",
+	     GET_, false, 1, 200, "OK", 1, F(CHUNKED), 0, true, false, 24),
 	RESP("200 close-delimited",
 	     "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"
 	     "all of this until EOF",
@@ -1520,6 +1676,7 @@ int main(void)
 	WT_RUN(test_valid_requests);
 	WT_RUN(test_pipelined_requests);
 	WT_RUN(test_consumed_exact);
+	WT_RUN(test_absolute_form);
 	WT_RUN(test_header_find);
 	WT_RUN(test_body_decoder);
 	WT_RUN(test_valid_responses);

@@ -103,9 +103,42 @@ static void test_response(void)
 		"Connection: Upgrade\r\n\r\n");
 }
 
+/* Content-Length goes once, as the framed number; absolute-form goes in
+ * origin-form with its authority as Host (RFC 9112 §3.2.2, §6.3). */
+static void test_normalise(void)
+{
+	struct http_rw_request o = { .client_ip = inet_addr("10.77.0.2"),
+				     .request_id = "id" };
+	size_t n;
+
+	parse_req("POST /a HTTP/1.1\r\nHost: h\r\ncontent-length: 5, 5\r\n"
+		  "X: 1\r\nContent-Length: 005\r\n\r\n");
+	n = http_rw_request(out, sizeof(out), &h, &o);
+	CHECK_OUT(n, "POST /a HTTP/1.1\r\nHost: h\r\ncontent-length: 5\r\n"
+		     "X: 1\r\nX-Forwarded-For: 10.77.0.2\r\n"
+		     "X-Forwarded-Proto: http\r\nX-Request-Id: id\r\n\r\n");
+	parse_req("GET http://auth.example:8000/p/q?x=1 HTTP/1.1\r\n"
+		  "X: 1\r\nHost: ignored\r\n\r\n");
+	n = http_rw_request(out, sizeof(out), &h, &o);
+	CHECK_OUT(n, "GET /p/q?x=1 HTTP/1.1\r\nX: 1\r\n"
+		     "Host: auth.example:8000\r\nX-Forwarded-For: 10.77.0.2\r\n"
+		     "X-Forwarded-Proto: http\r\nX-Request-Id: id\r\n\r\n");
+	parse_req("GET https://a?q HTTP/1.1\r\nHost:\r\n\r\n");
+	n = http_rw_request(out, sizeof(out), &h, &o);
+	CHECK_OUT(n, "GET /?q HTTP/1.1\r\nHost: a\r\n"
+		     "X-Forwarded-For: 10.77.0.2\r\n"
+		     "X-Forwarded-Proto: http\r\nX-Request-Id: id\r\n\r\n");
+	parse_req("GET http://b:1 HTTP/1.0\r\n\r\n");
+	n = http_rw_request(out, sizeof(out), &h, &o);
+	CHECK_OUT(n, "GET / HTTP/1.0\r\nHost: b:1\r\n"
+		     "X-Forwarded-For: 10.77.0.2\r\n"
+		     "X-Forwarded-Proto: http\r\nX-Request-Id: id\r\n\r\n");
+}
+
 int main(void)
 {
 	WT_RUN(test_request);
+	WT_RUN(test_normalise);
 	WT_RUN(test_response);
 	return wt_done();
 }
