@@ -140,7 +140,8 @@ static inline long tm_hex_line(const char *p, size_t n, size_t *used)
 static inline long tm_parse(const char *p, size_t n, bool response,
 			    struct tm_msg *m)
 {
-	const char *end = memmem(p, n, "\r\n\r\n", 4), *l;
+	/* memmem(NULL, 0, ...) is undefined: an empty buffer holds nothing */
+	const char *end = n ? memmem(p, n, "\r\n\r\n", 4) : NULL, *l;
 	size_t off;
 
 	memset(m, 0, sizeof(*m));
