@@ -218,6 +218,39 @@ static int name_ix_cmp(const void *a, const void *b)
 	return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
 }
 
+static int id_ix_cmp(const void *a, const void *b)
+{
+	const struct name_ix *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+/* Sorts v[0, m) with sort (key, then index) and finds the target earliest
+ * in document order whose key (compared with same) repeats an earlier
+ * one: *dup, and that earlier one *first. Returns false if none does. */
+static bool earliest_repeat(struct name_ix *v, unsigned int m,
+			    int (*sort)(const void *, const void *),
+			    int (*same)(const char *, const char *),
+			    unsigned int *dup, unsigned int *first)
+{
+	bool found = false;
+
+	qsort(v, m, sizeof(*v), sort);
+	for (unsigned int i = 1, run = 0; i < m; i++) {
+		if (same(v[i].name, v[run].name)) {
+			run = i;
+			continue;
+		}
+		if (!found || v[i].ix < *dup) {
+			*dup = v[i].ix;
+			*first = v[run].ix;
+			found = true;
+		}
+	}
+	return found;
+}
+
 /* Two targets of one list may not share a name, nor a sanitised name (they
  * would be one server to HAProxy-style tooling). Reports the first target
  * in document order that repeats an earlier one. */
@@ -225,30 +258,19 @@ static int check_names(struct jc_ctx *p, const struct tg_target *t,
 		       unsigned int n, const char *path, const char *list)
 {
 	struct name_ix *v;
-	unsigned int i, dup = n, first = 0, run;
+	unsigned int dup = 0, first = 0;
+	bool found;
 
 	if (n < 2)
 		return 0;
 	v = calloc(n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		v[i].name = t[i].name;
-		v[i].ix = i;
-	}
-	qsort(v, n, sizeof(*v), name_ix_cmp);
-	for (i = 1, run = 0; i < n; i++) {
-		if (sanitized_cmp(v[i].name, v[run].name)) {
-			run = i;
-			continue;
-		}
-		if (v[i].ix < dup) {
-			dup = v[i].ix;
-			first = v[run].ix;
-		}
-	}
+	for (unsigned int i = 0; i < n; i++)
+		v[i] = (struct name_ix){ t[i].name, i };
+	found = earliest_repeat(v, n, name_ix_cmp, sanitized_cmp, &dup, &first);
 	free(v);
-	if (dup == n)
+	if (!found)
 		return 0;
 	if (!strcmp(t[dup].name, t[first].name))
 		return jc_fail(p, "%s.%s[%u].name: \"%.80s\" duplicates %s[%u]",
@@ -259,43 +281,27 @@ static int check_names(struct jc_ctx *p, const struct tg_target *t,
 		path, list, dup, t[dup].name, list, first);
 }
 
-static int id_ix_cmp(const void *a, const void *b)
-{
-	const struct name_ix *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
-}
-
 /* Two targets of one list may not share a replica_id: the request router
  * answers with one, and it must name one replica. Empty ids are not
  * compared (Ray's fallback proxies have none). */
 static int check_replica_ids(struct jc_ctx *p, const struct tg_target *t,
 			     unsigned int n, const char *path, const char *list)
 {
-	struct name_ix *v = n > 1 ? calloc(n, sizeof(*v)) : NULL;
-	unsigned int m = 0, dup = n, first = 0;
+	struct name_ix *v;
+	unsigned int m = 0, dup = 0, first = 0;
+	bool found;
 
 	if (n < 2)
 		return 0;
+	v = calloc(n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++)
 		if (t[i].replica_id[0])
 			v[m++] = (struct name_ix){ t[i].replica_id, i };
-	qsort(v, m, sizeof(*v), id_ix_cmp);
-	for (unsigned int i = 1, run = 0; i < m; i++) {
-		if (strcmp(v[i].name, v[run].name)) {
-			run = i;
-			continue;
-		}
-		if (v[i].ix < dup) {
-			dup = v[i].ix;
-			first = v[run].ix;
-		}
-	}
+	found = earliest_repeat(v, m, id_ix_cmp, strcmp, &dup, &first);
 	free(v);
-	if (dup == n)
+	if (!found)
 		return 0;
 	return jc_fail(p, "%s.%s[%u].replica_id: \"%.80s\" duplicates %s[%u]",
 		       path, list, dup, t[dup].replica_id, list, first);
