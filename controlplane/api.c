@@ -82,29 +82,22 @@ static void add_table(cJSON *j, struct cp_api *a)
 /* Connection totals from the workers' exported counters. */
 static void add_connections(cJSON *j, struct cp_api *a)
 {
-	cJSON *st = cp_stats_json(a->st), *conn, *fe;
+	static const char *const keys[][2] = { { "current", "scur" },
+					       { "total", "stot" },
+					       { "requests", "req_tot" },
+					       { "refused", "dcon" } };
+	cJSON *fe = cp_frontend_json(a->st), *conn;
 
-	if (!st)
+	if (!fe)
 		return;
-	fe = cJSON_GetObjectItemCaseSensitive(st, "frontend");
 	conn = cJSON_AddObjectToObject(j, "connections");
-	cJSON_AddItemToObject(
-		conn, "current",
-		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "scur"),
-				1));
-	cJSON_AddItemToObject(
-		conn, "total",
-		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "stot"),
-				1));
-	cJSON_AddItemToObject(
-		conn, "requests",
-		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "req_tot"),
-				1));
-	cJSON_AddItemToObject(
-		conn, "refused",
-		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fe, "dcon"),
-				1));
-	cJSON_Delete(st);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cJSON_AddItemToObject(
+			conn, keys[i][0],
+			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+						fe, keys[i][1]),
+					1));
+	cJSON_Delete(fe);
 }
 
 static cJSON *info(struct cp_api *a)

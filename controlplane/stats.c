@@ -1,5 +1,6 @@
 /* See stats.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,15 @@ static int copy_block(struct weir_ctl *c, uint32_t i,
 			usleep(100);
 			continue;
 		}
+		/* the counters, then only the server entries in use (the
+		 * block holds room for WEIR_CTL_STAT_SERVERS of them) */
 		memcpy((char *)dst + sizeof(dst->seq),
 		       (const char *)src + sizeof(src->seq),
-		       sizeof(*dst) - sizeof(dst->seq));
+		       offsetof(struct weir_ctl_wstats, srv) -
+			       sizeof(dst->seq));
+		if (dst->n_srv > WEIR_CTL_STAT_SERVERS)
+			dst->n_srv = WEIR_CTL_STAT_SERVERS;
+		memcpy(dst->srv, src->srv, dst->n_srv * sizeof(dst->srv[0]));
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&src->seq, memory_order_relaxed);
 		if (s1 == s2)
@@ -79,8 +86,6 @@ static int snap_take(struct weir_ctl *c, struct snap *sn)
 			continue;
 		}
 		sn->w[i] = w;
-		if (w->n_srv > WEIR_CTL_STAT_SERVERS)
-			w->n_srv = WEIR_CTL_STAT_SERVERS;
 		sn->by_id[i] = calloc(w->n_srv + 1, sizeof(*sn->by_id[i]));
 		if (!sn->by_id[i])
 			return -ENOMEM;
@@ -307,6 +312,19 @@ static cJSON *worker_rows(const struct weir_ctl *c, const struct snap *sn)
 		cJSON_AddItemToArray(arr, r);
 	}
 	return arr;
+}
+
+cJSON *cp_frontend_json(struct cp_state *s)
+{
+	struct weir_ctl *c = s->pub.seg.ctl;
+	struct snap sn;
+	cJSON *r = NULL;
+
+	if (c && !snap_take(c, &sn))
+		r = frontend_row(c, &sn);
+	if (c)
+		snap_free(&sn);
+	return r;
 }
 
 cJSON *cp_stats_json(struct cp_state *s)

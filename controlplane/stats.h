@@ -19,6 +19,11 @@
  * "sessions_now"} for weir-dp attached to s; NULL when not attached. */
 cJSON *cp_stats_json(struct cp_state *s);
 
+/* The FRONTEND row alone ({scur, stot, req_tot, dcon, ...}): what
+ * /api/v1/info reports, without naming every server. NULL when not
+ * attached. */
+cJSON *cp_frontend_json(struct cp_state *s);
+
 /* The Prometheus text exposition (version 0.0.4) of the same, plus
  * weir's own (weir_table_version, weir_table_update_seconds, per-worker
  * counters). malloc'd, NUL-terminated; NULL when out of memory. */

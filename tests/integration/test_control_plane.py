@@ -372,24 +372,6 @@ def test_kill_cp(t, env):
     t.ok(env.same_dp(), "weir-cp killed and restarted: weir-dp never restarted")
 
 
-def send_raw_api(sock, data, timeout=5):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock)
-    s.sendall(data)
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except socket.timeout:
-        pass
-    s.close()
-    return out
-
-
 def bad_inputs(env):
     T = env.target
     good = lambda *g: json.dumps({"target_groups": list(g)})  # noqa: E731
