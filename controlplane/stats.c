@@ -136,20 +136,15 @@ static void agg_add(struct agg *a, const struct weir_ctl_srv_stat *e)
 	a->up += !strncmp(e->status, "UP", 2);
 }
 
+/* Adds one aggregate to another (servers into their backend). */
 static void agg_sum(struct agg *into, const struct agg *a)
 {
-	struct weir_ctl_srv_stat e = { .scur = a->scur,
-				       .smax = a->smax,
-				       .stot = a->stot,
-				       .econ = a->econ,
-				       .eresp = a->eresp,
-				       .wretr = a->wretr,
-				       .idle = a->idle,
-				       .chkdown = a->chkdown,
-				       .chkup = a->chkup };
-
-	memcpy(e.hrsp, a->hrsp, sizeof(e.hrsp));
-	agg_add(into, &e);
+	into->scur += a->scur, into->smax += a->smax, into->stot += a->stot;
+	into->econ += a->econ, into->eresp += a->eresp;
+	into->wretr += a->wretr, into->idle += a->idle;
+	for (int k = 0; k < 6; k++)
+		into->hrsp[k] += a->hrsp[k];
+	into->chkdown += a->chkdown, into->chkup += a->chkup;
 	into->up += a->up, into->down += a->down;
 	into->drain += a->drain, into->maint += a->maint;
 }
