@@ -5,9 +5,11 @@ backend namespace:
   ip netns exec NS /usr/bin/python3 recording_replica.py HOST PORT LOG PORTFILE
 
 Each connection gets a number; every recv() is appended to LOG as a record
-"<conn> <kind> <len>\\n" followed by <len> bytes, kind D (data), F (the
-peer's FIN) or R (a reset). The test reads the log from an offset (see
-read_log). Requests are answered minimally, in order, keep-alive: once a
+"<conn> <kind> <len>\\n" followed by <len> bytes, kind A (accepted, no
+bytes), D (data), F (the peer's FIN) or R (a reset). A tells a test which
+connections opened inside its window: a pooled connection from an earlier
+case may close (F) at any time when the proxy's idle pool expires it. The
+test reads the log from an offset (see read_log). Requests are answered minimally, in order, keep-alive: once a
 head (and its Content-Length or chunked body) is complete, "200 OK" with
 body "ok". Stdlib only; one thread per connection; stops on SIGTERM.
 """
@@ -73,6 +75,7 @@ def request_end(buf):
 
 
 def serve(c, conn, log):
+    record(log, conn, b"A")
     buf = b""
     try:
         while True:
