@@ -335,6 +335,27 @@ def test_held_truncated(t, env):
          {"statuses": st, "eof": res["eof"], "replica": got, "counters": d})
 
 
+def test_close_after_response(t, env):
+    """A replica that sends a whole response and closes at once, to a
+    client that reads late: the proxy still holds most of the body when
+    the replica's FIN comes; the client must get all of it."""
+    size = 1 << 20
+    res = env.client([{"id": "slow reader", "steps": [
+        {"op": "send", "data": B64(b"GET /big-close/%d HTTP/1.1\r\nHost: weir\r\n\r\n" % size)},
+        {"op": "sleep", "time": 1.0}, {"op": "read", "n": 1, "timeout": 10},
+        {"op": "send", "data": B64(b"GET /after HTTP/1.1\r\nHost: weir\r\n\r\n")},
+        {"op": "read", "n": 2, "timeout": 3}]}])[0]
+    rs = res["responses"]
+    got = len(unb64(rs[0]["body_b64"])) if rs else None
+    t.ok(len(rs) == 2 and rs[0]["status"] == 200 and got == size and rs[1]["status"] == 200
+         and not res["reset"],
+         "replica answers 1 MiB and closes at once, client reads late: the whole body arrives, "
+         "and the client connection serves the next request",
+         {"body": got, "statuses": [r["status"] for r in rs], "reset": res["reset"],
+          "error": res["error"]})
+    env.recorded()
+
+
 def test_mid_stream(t, env):
     env.recorded()
     for name, first, rest in MID:
@@ -420,6 +441,7 @@ def main():
         if "normalised" in only:
             test_normalised(t, env)
         if "mid" in only:
+            test_close_after_response(t, env)
             test_held_truncated(t, env)
             test_mid_stream(t, env)
         if "mix" in only:

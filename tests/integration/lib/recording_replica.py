@@ -9,11 +9,13 @@ Each connection gets a number; every recv() is appended to LOG as a record
 bytes), D (data), F (the peer's FIN) or R (a reset). A tells a test which
 connections opened inside its window: a pooled connection from an earlier
 case may close (F) at any time when the proxy's idle pool expires it. The
-test reads the log from an offset (see read_log). Requests are answered minimally, in order, keep-alive: once a
-head (and its Content-Length or chunked body) is complete, "200 OK" with
-body "ok". Stdlib only; one thread per connection; stops on SIGTERM.
+test reads the log from an offset (see read_log). Requests are answered
+minimally, in order, keep-alive: once a head (and its Content-Length or
+chunked body) is complete, "200 OK" with body "ok"; "/big-close/N": N
+bytes, "Connection: close", then the replica's FIN at once. Stdlib only; one thread per connection; stops on SIGTERM.
 """
 import os
+import re
 import signal
 import socket
 import sys
@@ -96,7 +98,14 @@ def serve(c, conn, log):
                     n = None
                 if n is None:
                     break
-                buf = buf[n:]
+                req, buf = buf[:n], buf[n:]
+                m = re.match(rb"[A-Z]+ /big-close/(\d+) ", req)
+                if m:  # a body of N bytes, then the replica closes
+                    size = int(m.group(1))
+                    c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                              b"Content-Length: %d\r\n\r\n" % size + b"b" * size)
+                    c.shutdown(socket.SHUT_WR)
+                    continue
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
                           b"Content-Type: text/plain\r\n\r\nok")
     except OSError:
