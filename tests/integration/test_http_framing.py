@@ -371,8 +371,9 @@ def test_mid_stream(t, env):
         h = first.index(b"\r\n\r\n") + 2
         want = first[:h] + (b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\nX-Request-Id: *\r\n\r\n"
                             % env.tb.cli_ip.encode()) + first[h + 2:]
-        got = {c: (mask(b"".join(d for k, d in ev if k == "D")),
-                   [k for k, _ in ev if k not in "AD"]) for c, ev in rec.items()}
+        data = data_bytes(rec)
+        got = {c: (mask(data[c]), [k for k, _ in ev if k not in ("A", "D")])
+               for c, ev in rec.items()}
         # The case's own connection is the one that carried bytes (new, or
         # reused from the pool). Any other may only be a connection pooled
         # by an earlier case that the idle pool closes now: opened before

@@ -12,7 +12,8 @@ case may close (F) at any time when the proxy's idle pool expires it. The
 test reads the log from an offset (see read_log). Requests are answered
 minimally, in order, keep-alive: once a head (and its Content-Length or
 chunked body) is complete, "200 OK" with body "ok"; "/big-close/N": N
-bytes, "Connection: close", then the replica's FIN at once. Stdlib only; one thread per connection; stops on SIGTERM.
+bytes, "Connection: close", then the replica's FIN at once. Stdlib only;
+one thread per connection; stops on SIGTERM.
 """
 import os
 import re
