@@ -79,8 +79,17 @@ static int stale(const char *shm)
 	return h.dp_pid <= 0 || (kill(h.dp_pid, 0) && errno == ESRCH);
 }
 
+/* Bytes of one worker's access-log ring of recs records (0: none). */
+static uint64_t log_stride(uint32_t recs)
+{
+	return recs ? sizeof(struct weir_ctl_log) +
+			       (uint64_t)recs *
+				       sizeof(struct weir_ctl_log_rec) :
+		      0;
+}
+
 static void init_header(struct weir_ctl *c, size_t size, uint32_t n_workers,
-			uint64_t slot_size)
+			uint64_t slot_size, uint32_t log_recs)
 {
 	uint64_t off = sizeof(*c);
 
@@ -99,13 +108,17 @@ static void init_header(struct weir_ctl *c, size_t size, uint32_t n_workers,
 	}
 	c->stats_offset = off;
 	c->stats_stride = sizeof(struct weir_ctl_wstats);
+	c->log_offset = off + n_workers * c->stats_stride;
+	c->log_stride = log_stride(log_recs);
+	c->log_recs = log_recs;
 	/* magic last: an attacher never sees a half-made header as valid */
 	atomic_thread_fence(memory_order_release);
 	c->magic = WEIR_CTL_MAGIC;
 }
 
 int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
-		   uint64_t slot_size, char *err, size_t errlen)
+		   uint64_t slot_size, uint32_t log_recs, char *err,
+		   size_t errlen)
 {
 	size_t size;
 	int fd, rc;
@@ -116,11 +129,12 @@ int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
 				"control segment: bad instance name \"%s\"",
 				name ? name : "");
 	if (n_workers == 0 || n_workers > WEIR_CTL_MAX_WORKERS ||
-	    slot_size < 4096 || slot_size % 4096)
+	    slot_size < 4096 || slot_size % 4096 ||
+	    log_recs > WEIR_CTL_LOG_RECS_MAX || (log_recs & (log_recs - 1)))
 		return seg_fail(
 			err, errlen, -EINVAL,
-			"control segment: %u workers, slot of %llu bytes",
-			n_workers, (unsigned long long)slot_size);
+			"control segment: %u workers, slot of %llu bytes, log ring of %u records",
+			n_workers, (unsigned long long)slot_size, log_recs);
 	if (!stale(s->name))
 		return seg_fail(
 			err, errlen, -EBUSY,
@@ -128,7 +142,8 @@ int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
 			s->name);
 	shm_unlink(s->name);
 	size = sizeof(struct weir_ctl) + WEIR_CTL_SLOTS * slot_size +
-	       n_workers * sizeof(struct weir_ctl_wstats);
+	       n_workers *
+		       (sizeof(struct weir_ctl_wstats) + log_stride(log_recs));
 	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return seg_fail(err, errlen, -errno, "shm_open %s: %s", s->name,
@@ -147,7 +162,7 @@ int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
 		return seg_fail(err, errlen, rc, "mmap %s: %s", s->name,
 				strerror(-rc));
 	}
-	init_header(s->ctl, size, n_workers, slot_size);
+	init_header(s->ctl, size, n_workers, slot_size, log_recs);
 	return 0;
 }
 
@@ -169,6 +184,13 @@ static int header_ok(const struct weir_ctl *c, size_t size)
 	    c->stats_offset % 64 || c->stats_offset > size ||
 	    (size - c->stats_offset) / c->stats_stride < c->n_workers ||
 	    c->n_counters > WEIR_CTL_COUNTERS)
+		return 0;
+	if (c->log_recs > WEIR_CTL_LOG_RECS_MAX ||
+	    (c->log_recs & (c->log_recs - 1)) ||
+	    c->log_stride != log_stride(c->log_recs) || c->log_offset % 64 ||
+	    c->log_offset > size ||
+	    (c->log_stride &&
+	     (size - c->log_offset) / c->log_stride < c->n_workers))
 		return 0;
 	return 1;
 }

@@ -22,12 +22,14 @@ struct ctl_seg {
  * Returns 0, or -ENAMETOOLONG / -EINVAL (empty, or a '/' in name). */
 int ctl_seg_name(const char *name, char *out, size_t outlen);
 
-/* weir-dp: creates the segment for n_workers workers and WEIR_CTL_SLOTS
- * slots of slot_size bytes each, replacing a stale one of a weir-dp that
+/* weir-dp: creates the segment for n_workers workers, WEIR_CTL_SLOTS
+ * slots of slot_size bytes each and an access-log ring of log_recs records
+ * per worker (a power of two up to WEIR_CTL_LOG_RECS_MAX; 0: none), replacing a stale one of a weir-dp that
  * died (one whose dp_pid no longer runs); refuses (-EBUSY) while another
  * live weir-dp owns the name. Returns 0 or a negative errno, err says why. */
 int ctl_seg_create(struct ctl_seg *s, const char *name, uint32_t n_workers,
-		   uint64_t slot_size, char *err, size_t errlen);
+		   uint64_t slot_size, uint32_t log_recs, char *err,
+		   size_t errlen);
 
 /* weir-cp: maps the segment of weir-dp instance name read-write and checks
  * its header (magic, ABI, sizes, slot bounds). Returns 0, -ENOENT when no

@@ -19,6 +19,8 @@
 #include "compile.h"
 #include "publish.h"
 
+struct cp_alog;
+
 /* Largest API body or state file. */
 #define CPS_BODY_MAX (16u << 20)
 
@@ -34,6 +36,7 @@ struct cp_state {
 	bool draining; /* the node drains (Ray's drain) */
 	uint64_t pushes, refused, coalesced;
 	uint64_t last_push_ns; /* CLOCK_REALTIME */
+	struct cp_alog *alog; /* the access log's writer; NULL: off */
 };
 
 void cps_init(struct cp_state *s, const char *state_path);

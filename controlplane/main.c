@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "api.h"
 #include "common/jsonfile.h"
 #include "compile.h"
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 		"usage: weir-cp run [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
 		"                   [--target-groups FILE] [--state-dir DIR]\n"
 		"                   [--balance leastconn|roundrobin|random]\n"
+		"                   [--access-log FILE|FIFO]\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
 		"       weir-cp --version\n"
 		"  --dp NAME             weir-dp's --file-prefix (default weir)\n"
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 		"  --target-groups FILE  first table, for a weir-dp that has none\n"
 		"  --state-dir DIR       state file NAME.json (default /run/weir)\n"
 		"  --balance ALGO        how every backend picks a replica (leastconn)\n"
+		"  --access-log PATH     one JSON line per request (SIGHUP reopens)\n"
 		"API: GET /api/v1/info, GET /api/v1/table, PUT /api/v1/target_groups,\n"
 		"     PUT /api/v1/fallback_targets (?wait=MS): see controlplane/api.h\n");
 }
@@ -98,16 +101,18 @@ static int check_target_groups(const char *path)
 	return 0;
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reopen;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		reopen = 1;
+	else
+		stop = 1;
 }
 
 struct cp_opts {
-	const char *dp, *api, *mgmt, *tg, *state_dir;
+	const char *dp, *api, *mgmt, *tg, *state_dir, *access_log;
 	int balance; /* enum weir_table_balance */
 	char api_buf[108], state_buf[256];
 };
@@ -133,6 +138,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "target-groups", required_argument, NULL, 't' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "balance", required_argument, NULL, 'b' },
+		{ "access-log", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -156,6 +162,9 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 			break;
 		case 's':
 			o->state_dir = optarg;
+			break;
+		case 'l':
+			o->access_log = optarg;
 			break;
 		case 'b':
 			o->balance = parse_balance(optarg);
@@ -203,10 +212,29 @@ static int load_initial(struct cp_state *st, const char *path)
 	return 0;
 }
 
+/* One turn of the main loop's access-log work: the workers fill their
+ * rings only while a writer is attached (log_on), and what they filled is
+ * written out. */
+static void access_log_tick(struct cp_state *st)
+{
+	struct weir_ctl *c = st->pub.seg.ctl;
+
+	if (reopen) {
+		reopen = 0;
+		if (st->alog && alog_reopen(st->alog))
+			fprintf(stderr, "weir-cp: access log %s: %s\n",
+				st->alog->path, strerror(st->alog->last_errno));
+	}
+	alog_switch(c, st->alog != NULL);
+	if (st->alog)
+		alog_drain(st->alog, c);
+}
+
 static int run(int argc, char **argv)
 {
 	static struct cp_state st;
 	static struct cp_api api;
+	static struct cp_alog alog;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct cp_opts o;
 	char err[512];
@@ -221,6 +249,13 @@ static int run(int argc, char **argv)
 	st.opts.knobs.balance = (uint8_t)o.balance;
 	if (load_initial(&st, o.tg))
 		return 1;
+	if (o.access_log) {
+		if (alog_open(&alog, o.access_log, err, sizeof(err))) {
+			fprintf(stderr, "weir-cp: %s\n", err);
+			return 1;
+		}
+		st.alog = &alog;
+	}
 	api.st = &st;
 	api.dp_name = o.dp;
 	pthread_mutex_init(&api.lock, NULL);
@@ -231,6 +266,7 @@ static int run(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	printf("weir-cp: ready (api %s%s%s, weir-dp \"%s\")\n", o.api,
 	       o.mgmt ? ", mgmt " : "", o.mgmt ? o.mgmt : "", o.dp);
@@ -239,6 +275,7 @@ static int run(int argc, char **argv)
 		pthread_mutex_lock(&api.lock);
 		int now = cps_attach(&st, o.dp);
 		cps_flush(&st);
+		access_log_tick(&st);
 		pthread_mutex_unlock(&api.lock);
 		if (now != attached && !now)
 			fprintf(stderr, "weir-cp: waiting for weir-dp \"%s\"\n",
@@ -248,6 +285,11 @@ static int run(int argc, char **argv)
 	}
 	api_stop(&api);
 	pthread_mutex_lock(&api.lock);
+	if (st.alog) { /* the workers stop filling; what they have is ours */
+		alog_switch(st.pub.seg.ctl, false);
+		alog_drain(st.alog, st.pub.seg.ctl);
+		alog_close(st.alog);
+	}
 	cps_fini(&st);
 	pthread_mutex_unlock(&api.lock);
 	return 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "stats.h"
+#include "alog.h"
 
 /* What one server (or backend, or the frontend) adds up to. */
 struct agg {
@@ -571,6 +572,27 @@ static void frontend_metrics(FILE *f, const struct weir_ctl *c,
 	}
 }
 
+/* The access log: on or off, lines written, records lost (a full ring in
+ * a worker, or a write that failed). */
+static void access_log_metrics(FILE *f, struct cp_state *s, struct weir_ctl *c)
+{
+	family(f, "weir_access_log_enabled", "gauge",
+	       "1 when weir-cp writes the access log.");
+	fprintf(f, "weir_access_log_enabled %d\n",
+		s->alog != NULL && c->log_recs != 0);
+	family(f, "weir_access_log_lines_total", "counter",
+	       "Access-log lines written.");
+	fprintf(f, "weir_access_log_lines_total %llu\n",
+		(unsigned long long)(s->alog ? s->alog->lines : 0));
+	family(f, "weir_access_log_dropped_total", "counter",
+	       "Access-log records lost: a worker's ring was full "
+	       "(dataplane) or a write failed (writer).");
+	fprintf(f, "weir_access_log_dropped_total{stage=\"dataplane\"} %llu\n",
+		(unsigned long long)alog_ring_drops(c));
+	fprintf(f, "weir_access_log_dropped_total{stage=\"writer\"} %llu\n",
+		(unsigned long long)(s->alog ? s->alog->write_drops : 0));
+}
+
 /* weir's own: the table, its update latency, and every worker counter. */
 static void weir_metrics(FILE *f, struct cp_state *s, const struct snap *sn)
 {
@@ -602,6 +624,7 @@ static void weir_metrics(FILE *f, struct cp_state *s, const struct snap *sn)
 	       "Table pushes refused (invalid).");
 	fprintf(f, "weir_table_refused_total %llu\n",
 		(unsigned long long)s->refused);
+	access_log_metrics(f, s, c);
 	for (uint32_t k = 0; k < c->n_counters; k++) {
 		char name[WEIR_CTL_COUNTER_NAME + 16];
 

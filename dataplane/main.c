@@ -181,9 +181,11 @@ static int open_control(char *err, size_t errlen)
 	int rc;
 
 	name = name ? name + 1 : dir;
-	rc = ctl_seg_create(&dp.seg, name, dp.n_workers,
-			    (uint64_t)dp.cfg.control.table_kb * 1024, err,
-			    errlen);
+	rc = ctl_seg_create(
+		&dp.seg, name, dp.n_workers,
+		(uint64_t)dp.cfg.control.table_kb * 1024,
+		dp.cfg.http.enabled ? dp.cfg.control.access_log_records : 0,
+		err, errlen);
 	if (rc)
 		return rc;
 	/* the order worker.c exports them in: packet counters, then HTTP */

@@ -353,6 +353,33 @@ static unsigned int poll_commands(struct worker *w)
  * waits). Counter order is the one main.c names (ctl_name_counters). */
 #define EXPORT_NS 200000000ull
 
+/* The access log follows weir-cp's switch (log_on), read every loop (one
+ * relaxed load), so the first request after weir-cp turns it on is
+ * logged. The clock offset (the stack clock is the TSC's, not the wall's)
+ * is refreshed with every export. */
+static void set_log(struct worker *w, uint64_t now, uint64_t rt_now)
+{
+	struct weir_ctl *c = w->ctlw.ctl;
+	bool on = c->log_recs &&
+		  atomic_load_explicit(&c->log_on, memory_order_relaxed);
+
+	proxy_set_log(w->px, on ? weir_ctl_log(c, w->id) : NULL, c->log_recs,
+		      (uint16_t)w->id, (int64_t)(rt_now - now));
+}
+
+static void poll_log_switch(struct worker *w)
+{
+	struct weir_ctl *c = w->ctlw.ctl;
+	bool on;
+
+	if (!w->px || !c)
+		return;
+	on = c->log_recs &&
+	     atomic_load_explicit(&c->log_on, memory_order_relaxed);
+	if (on != (w->px->log != NULL))
+		set_log(w, now_ns(w->dp), ctl_realtime_ns());
+}
+
 static void export_stats(struct worker *w, uint64_t now)
 {
 	struct weir_ctl_wstats *ws;
@@ -373,6 +400,8 @@ static void export_stats(struct worker *w, uint64_t now)
 		w->px ? proxy_export(w->px, ws->srv, WEIR_CTL_STAT_SERVERS) : 0;
 	ws->updated_ns = ctl_realtime_ns();
 	atomic_fetch_add_explicit(&ws->seq, 1, memory_order_release);
+	if (w->px)
+		set_log(w, now, ws->updated_ns);
 }
 
 static unsigned int poll_table(struct worker *w)
@@ -441,6 +470,7 @@ static unsigned int poll_once(struct worker *w)
 	n += poll_rings(w);
 	n += poll_commands(w);
 	n += poll_table(w);
+	poll_log_switch(w);
 	tcp_timers_run(w->tcp);
 	if (w->reass)
 		ipv4_reass_expire(w->reass, now_ns(w->dp), w->stats->c);

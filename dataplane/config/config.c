@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "common/json_check.h"
 #include "common/jsonfile.h"
+#include "weir/ctl.h"
 
 void config_defaults(struct dp_config *cfg)
 {
@@ -34,6 +35,7 @@ void config_defaults(struct dp_config *cfg)
 	cfg->memory.mbufs = 16383;
 	cfg->memory.ring_size = 1024;
 	cfg->control.table_kb = 4096;
+	cfg->control.access_log_records = 4096;
 	cfg->arp.reachable_s = 60;
 	cfg->arp.retry_ms = 1000;
 	cfg->arp.tries = 3;
@@ -459,15 +461,26 @@ static int parse_memory(struct jc_ctx *p, const cJSON *v, struct dp_config *cfg)
 static int parse_control(struct jc_ctx *p, const cJSON *v,
 			 struct dp_config *cfg)
 {
-	static const char *const keys[] = { "table_kb", NULL };
+	static const char *const keys[] = { "table_kb", "access_log_records",
+					    NULL };
+	uint32_t n;
 	int rc;
 
 	if (!cJSON_IsObject(v))
 		return jc_fail(p, "control: must be an object");
 	if ((rc = check_keys(p, v, "control", keys)) ||
 	    (rc = jc_get_uint(p, v, "table_kb", "control", 64, 1048576,
-			      &cfg->control.table_kb)))
+			      &cfg->control.table_kb)) ||
+	    (rc = jc_get_uint(p, v, "access_log_records", "control", 0,
+			      WEIR_CTL_LOG_RECS_MAX,
+			      &cfg->control.access_log_records)))
 		return rc;
+	n = cfg->control.access_log_records;
+	if (n & (n - 1))
+		return jc_fail(
+			p,
+			"control.access_log_records: %u is not a power of two (or 0: no access log)",
+			n);
 	return 0;
 }
 

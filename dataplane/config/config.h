@@ -65,6 +65,7 @@ struct dp_config {
 	} arp;
 	struct {
 		uint32_t table_kb; /* each control-segment slot (ctl.h) */
+		uint32_t access_log_records; /* per worker; 0: no access log */
 	} control;
 	struct {
 		uint32_t max_connections; /* TCBs per worker (TIME_WAIT apart) */

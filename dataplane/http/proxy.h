@@ -19,7 +19,8 @@
  *             | PROBE (an active health probe: connect, GET, close)
  * Files: proxy.c (set-up, timers), proxy_session.c (client side),
  * proxy_backend.c (pool, dispatch, retries), proxy_health.c (node health,
- * probes), proxy_table.c (table adoption), segq.h (segment FIFO).
+ * probes), proxy_table.c (table adoption), proxy_log.c (access-log
+ * records), segq.h (segment FIFO).
  */
 #ifndef WEIR_PROXY_H
 #define WEIR_PROXY_H
@@ -153,6 +154,10 @@ struct proxy {
 	struct lb_ctx lb;
 	uint64_t ctr[PX_CTR_MAX];
 	uint64_t parse_errors[HTTP_ERR_COUNT]; /* by enum http_error */
+	struct weir_ctl_log *log; /* access-log ring; NULL: the log is off */
+	uint32_t log_n; /* its records (a power of two) */
+	uint16_t log_worker;
+	int64_t log_rt_off; /* CLOCK_REALTIME - the stack clock, ns */
 };
 
 /* ---- functions ---------------------------------------------------------- */
@@ -192,6 +197,13 @@ struct px_server *proxy_server(struct proxy *px, uint64_t id);
  * returns how many entries may be in use. The worker's stats export. */
 uint32_t proxy_export(const struct proxy *px, struct weir_ctl_srv_stat *out,
 		      uint32_t cap);
+
+/* Turns the access log on (ring: this worker's ring of n records in the
+ * control segment) or off (ring NULL). rt_off converts the stack clock to
+ * CLOCK_REALTIME for the records' timestamps. Called between bursts; the
+ * worker refreshes it as weir-cp switches the log (proxy_log.c). */
+void proxy_set_log(struct proxy *px, struct weir_ctl_log *ring, uint32_t n,
+		   uint16_t worker, int64_t rt_off);
 
 /* The node's health as /-/healthz reports it. */
 enum http_fe_health proxy_health(struct proxy *px);

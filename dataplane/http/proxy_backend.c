@@ -216,6 +216,7 @@ static bool sess_dispatch_to(struct px_sess *s, int pos)
 	srv->port = t->port;
 	lb_exclude_add(&s->excl, slot);
 	s->tries++;
+	plog_dispatch(s, be->name, t);
 	b = srv->idle;
 	if (b) {
 		pool_unlink(b);

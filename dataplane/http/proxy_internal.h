@@ -64,6 +64,7 @@ struct px_sess {
 	struct proxy *px;
 	struct tcp_conn *cc;
 	uint32_t client_ip; /* network order */
+	uint16_t client_port; /* host order */
 	enum sess_state state;
 	bool req_done; /* whole request forwarded */
 	bool close_after; /* close the client after this response */
@@ -86,7 +87,14 @@ struct px_sess {
 	char *reqbuf; /* head_max bytes from buf_pool */
 	struct http_body req_body;
 	struct http_body req_scan; /* ahead of req_body: every byte received */
+	/* the access log (proxy_log.c): counts kept always, the record only
+	 * while the log is on */
+	bool lg_open; /* lrec describes the request in progress */
+	uint64_t t_start; /* its first byte was read (stack clock); 0: none */
+	uint64_t t_sent; /* it went to a replica; 0: not yet */
+	uint64_t lg_in, lg_out; /* its bytes from and to the client */
 	/* large members last: not cleared on allocation */
+	struct weir_ctl_log_rec lrec;
 	struct rte_mbuf *replay[64]; /* request held for a retry (our refs) */
 	struct segq in; /* client bytes not yet consumed */
 	struct http_head req;
@@ -142,6 +150,18 @@ bool sess_guard_recv(struct px_sess *s, uint16_t from); /* new segments */
 bool sess_guard_fin(struct px_sess *s); /* the client half-closed */
 /* Invalid body framing: 400 (or status) and close, the backend reset. */
 bool sess_body_refused(struct px_sess *s, enum http_error e, uint16_t status);
+
+/* proxy_log.c: the request's access-log record (no-ops while it is off).
+ * begin: routed (method, path); dispatch: sent to server t of backend;
+ * status: a response head went to the client (from_replica: relayed, else
+ * our own, which opens a record for a request refused before routing);
+ * end: the exchange is over (flags: WEIR_LOG_F_ABORTED), the record goes
+ * to the ring. */
+void plog_begin(struct px_sess *s, const char *path, size_t plen);
+void plog_dispatch(struct px_sess *s, const char *backend,
+		   const struct weir_table_server *t);
+void plog_status(struct px_sess *s, uint16_t status, bool from_replica);
+void plog_end(struct px_sess *s, uint8_t flags);
 
 /* proxy_backend.c */
 struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv);

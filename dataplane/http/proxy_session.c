@@ -104,6 +104,7 @@ void sess_abort(struct px_sess *s)
  * gets a reset instead. */
 void sess_cut(struct px_sess *s, bool looks_whole)
 {
+	plog_end(s, WEIR_LOG_F_ABORTED);
 	if (looks_whole || s->state == S_TUNNEL)
 		sess_abort(s);
 	else
@@ -118,12 +119,15 @@ static bool sess_reply(struct px_sess *s, const char *buf, size_t len,
 	struct rte_mbuf *m = len ? mbuf_from(s->px, buf, len) : NULL;
 
 	count_response(s->px, NULL, status);
+	plog_status(s, status, false);
 	if (!m || tcp_send(s->cc, m)) {
 		rte_pktmbuf_free(m);
 		CNT(s->px, nomem);
 		sess_abort(s);
 		return true;
 	}
+	s->lg_out += len;
+	plog_end(s, 0);
 	s->resp_started = true;
 	if (close) {
 		sess_close(s);
@@ -203,6 +207,7 @@ static bool sess_route(struct px_sess *s)
 	size_t n;
 
 	CNT(px, requests);
+	plog_begin(s, path, plen);
 	s->head_method = m->method == HTTP_METHOD_HEAD;
 	s->close_after = !m->keep_alive;
 	s->resp_started = false;
@@ -254,12 +259,15 @@ static bool sess_read_head(struct px_sess *s)
 
 	while (s->state == S_HEAD && (m = segq_peek(&s->in))) {
 		size_t used = 0;
-		enum http_result r = http_head_feed(&s->req,
-						    rte_pktmbuf_mtod(m, char *),
-						    m->data_len, &used);
+		enum http_result r;
 
+		if (!s->t_start)
+			s->t_start = s->px->tcp->now;
+		r = http_head_feed(&s->req, rte_pktmbuf_mtod(m, char *),
+				   m->data_len, &used);
 		tcp_recv_done(s->cc,
 			      (uint32_t)used); /* copied into our buffer */
+		s->lg_in += used;
 		if (used == m->data_len) {
 			segq_pop(&s->in);
 			rte_pktmbuf_free(m);
@@ -347,6 +355,7 @@ bool sess_forward_body(struct px_sess *s)
 		if (used && !relay_front(s->px, &s->in, used, send_to_backend,
 					 s, s->cc))
 			break; /* the backend's on_writable resumes */
+		s->lg_in += used;
 		s->req_body = next;
 		if (r == HTTP_COMPLETE) {
 			s->req_done = true;
@@ -400,6 +409,7 @@ static bool sess_response_done(struct px_sess *s)
 	bool reusable = b && b->resp.msg.keep_alive && s->req_done &&
 			b->resp.msg.framing != HTTP_FRAMING_CLOSE && !b->fin;
 
+	plog_end(s, 0);
 	if (b) {
 		b->resp_done = true;
 		bconn_release(b, reusable);
@@ -422,6 +432,8 @@ static bool send_head_to_client(struct px_bconn *b, bool close)
 	struct rte_mbuf *h = n ? mbuf_from(s->px, s->px->scratch, n) : NULL;
 
 	count_response(s->px, b->srv, b->resp.msg.status);
+	plog_status(s, b->resp.msg.status, true);
+	s->lg_out += n;
 	if (!h || tcp_send(s->cc, h)) {
 		rte_pktmbuf_free(h);
 		CNT(s->px, nomem);
@@ -523,6 +535,7 @@ bool bconn_pump(struct px_bconn *b)
 			return false;
 		}
 		b->resp_body = next;
+		s->lg_out += used;
 		if (r == HTTP_COMPLETE)
 			return sess_response_done(s);
 		if (used && s->state == S_WAIT_RESPONSE)
@@ -548,6 +561,8 @@ static void sess_free(struct px_sess *s)
 	struct proxy *px = s->px;
 
 	tw_cancel(&px->wheel, &s->timer);
+	if (s->lg_open) /* a tunnel ends this way; anything else broke off */
+		plog_end(s, s->state == S_TUNNEL ? 0 : WEIR_LOG_F_ABORTED);
 	if (s->bc) {
 		CNT(px, client_aborts);
 		bconn_release(s->bc, false); /* never pooled mid-request */
@@ -652,6 +667,7 @@ int sess_on_accept(struct tcp_conn *c, void *ctx)
 	s->cc = c;
 	s->reqbuf = buf;
 	s->client_ip = rte_cpu_to_be_32(tcp_conn_key(c)->remote_ip);
+	s->client_port = tcp_conn_key(c)->remote_port;
 	s->state = S_HEAD;
 	http_request_init(&s->req, buf, px->cfg.head_max, NULL);
 	tw_entry_init(&s->timer, sess_timer);

@@ -25,13 +25,14 @@
 #include <stdint.h>
 
 #define WEIR_CTL_MAGIC 0x314c544352494557ull /* "WEIRCTL1", little end. */
-#define WEIR_CTL_ABI_VERSION 2u
+#define WEIR_CTL_ABI_VERSION 3u
 #define WEIR_CTL_MAX_WORKERS 16
 #define WEIR_CTL_SLOTS 4 /* published + adopting + being written + spare */
 #define WEIR_CTL_NAME_MAX 64 /* "/weir-<name>", NUL included */
 #define WEIR_CTL_COUNTERS 128 /* counters each worker exports */
 #define WEIR_CTL_COUNTER_NAME 40 /* "dp_rx_frames", NUL included */
 #define WEIR_CTL_STAT_SERVERS 4096 /* server slots each worker exports */
+#define WEIR_CTL_LOG_RECS_MAX 65536 /* access-log records per worker ring */
 
 /* current: the published snapshot, one word so a reader sees slot and
  * generation together: (generation << 8) | slot; 0 = nothing published. */
@@ -105,7 +106,8 @@ struct weir_ctl {
 	_Atomic uint64_t published_ns; /* CLOCK_REALTIME of the last publish */
 	_Atomic int64_t cp_pid; /* the weir-cp attached now; 0 = none */
 	_Atomic uint64_t cp_attach_ns;
-	uint64_t reserved1[4];
+	_Atomic uint64_t log_on; /* 1: a weir-cp writes the access log */
+	uint64_t reserved1[3];
 
 	struct weir_ctl_worker workers[WEIR_CTL_MAX_WORKERS];
 	struct weir_ctl_slot slots[WEIR_CTL_SLOTS];
@@ -118,8 +120,61 @@ struct weir_ctl {
 	uint32_t n_counters;
 	uint32_t reserved2;
 	char counter_names[WEIR_CTL_COUNTERS][WEIR_CTL_COUNTER_NAME];
+
+	/* written once by weir-dp at start: the access-log rings (n_workers
+	 * blocks of log_stride bytes, log_recs records each, a power of two;
+	 * 0: no rings, the log is off) */
+	uint64_t log_offset;
+	uint64_t log_stride;
+	uint32_t log_recs;
+	uint32_t reserved3;
 };
 
+/* ---- the access log: one lossy ring per worker ------------------------- */
+
+/* One request as the worker saw it; weir-cp turns it into a JSON line.
+ * Strings are NUL-terminated (cut to fit). */
+#define WEIR_LOG_F_LOCAL 0x1u /* answered by the proxy (404, healthz, 503) */
+#define WEIR_LOG_F_ABORTED 0x2u /* the exchange broke off (either side) */
+#define WEIR_LOG_F_BADREQ 0x4u /* refused before its head was understood */
+
+struct weir_ctl_log_rec {
+	uint64_t end_ns; /* CLOCK_REALTIME when the exchange ended */
+	uint64_t bytes_in; /* request bytes from the client (head + body) */
+	uint64_t bytes_out; /* response bytes to the client */
+	uint32_t total_us; /* first request byte to the end */
+	uint32_t backend_us; /* sent to the replica -> its head; UINT32_MAX:
+			      * no replica answered */
+	uint32_t client_ip; /* network order */
+	uint16_t client_port; /* host order */
+	uint16_t status; /* sent to the client; 0: none */
+	uint8_t tries; /* replicas tried (1 + retries); 0: none */
+	uint8_t flags; /* WEIR_LOG_F_* */
+	uint16_t worker;
+	char method[16];
+	char path[128];
+	char backend[136]; /* "http-<app>" */
+	char server[120]; /* the last replica tried (actor name) */
+	char replica_id[64];
+	uint8_t reserved[4];
+};
+
+/* A single-producer (the worker) single-consumer (weir-cp) ring. The
+ * worker writes rec[head % n] and then publishes head + 1; weir-cp reads
+ * [tail, head) and then publishes tail. When head - tail == n the worker
+ * counts a drop and goes on: it never waits for weir-cp (a log nobody
+ * reads must never stall traffic). */
+struct weir_ctl_log {
+	_Atomic uint64_t head; /* worker */
+	_Atomic uint64_t drops; /* worker: records lost to a full ring */
+	uint64_t reserved0[6];
+	_Atomic uint64_t tail __attribute__((aligned(64))); /* weir-cp */
+	uint64_t reserved1[7];
+	struct weir_ctl_log_rec rec[];
+};
+
+_Static_assert(sizeof(struct weir_ctl_log_rec) == 512, "ctl log rec layout");
+_Static_assert(sizeof(struct weir_ctl_log) == 128, "ctl log layout");
 _Static_assert(sizeof(struct weir_ctl_worker) == 64, "ctl worker layout");
 _Static_assert(sizeof(struct weir_ctl_slot) == 64, "ctl slot layout");
 _Static_assert(sizeof(struct weir_ctl_srv_stat) == 160, "ctl srv stat layout");
@@ -134,6 +189,39 @@ static inline struct weir_ctl_wstats *weir_ctl_wstats(struct weir_ctl *c,
 {
 	return (struct weir_ctl_wstats *)(void *)((char *)c + c->stats_offset +
 						  worker * c->stats_stride);
+}
+
+static inline struct weir_ctl_log *weir_ctl_log(struct weir_ctl *c,
+						uint32_t worker)
+{
+	return (struct weir_ctl_log *)(void *)((char *)c + c->log_offset +
+					       worker * c->log_stride);
+}
+
+/* The worker's side: a record to fill, or NULL (a drop, counted) when the
+ * ring is full; weir_log_commit publishes it. n: the ring's log_recs. */
+static inline struct weir_ctl_log_rec *weir_log_reserve(struct weir_ctl_log *l,
+							uint32_t n)
+{
+	uint64_t head = atomic_load_explicit(&l->head, memory_order_relaxed);
+	uint64_t tail = atomic_load_explicit(&l->tail, memory_order_acquire);
+
+	if (head - tail >= n) {
+		atomic_store_explicit(
+			&l->drops,
+			atomic_load_explicit(&l->drops, memory_order_relaxed) +
+				1,
+			memory_order_relaxed);
+		return NULL;
+	}
+	return &l->rec[head & (n - 1)];
+}
+
+static inline void weir_log_commit(struct weir_ctl_log *l)
+{
+	uint64_t head = atomic_load_explicit(&l->head, memory_order_relaxed);
+
+	atomic_store_explicit(&l->head, head + 1, memory_order_release);
 }
 
 #endif

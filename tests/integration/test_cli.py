@@ -49,6 +49,9 @@ def main():
         "balance.json": (dict(GOOD, http={"balance": "roundrobin"}), "http.balance: the table carries it now"),
         "table_kb.json": (dict(GOOD, control={"table_kb": 10}), "control.table_kb"),
         "control_key.json": (dict(GOOD, control={"tables": 1}), "control.tables: unknown key"),
+        "alog_pow2.json": (dict(GOOD, control={"access_log_records": 48}),
+                           "control.access_log_records: 48 is not a power of two"),
+        "alog_max.json": (dict(GOOD, control={"access_log_records": 1 << 20}), "control.access_log_records"),
     }
     for name, (content, want) in bad.items():
         path = write(tmp, name, content)

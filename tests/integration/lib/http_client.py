@@ -12,6 +12,7 @@ Each prints one JSON line. Stdlib only; every socket has a timeout.
   keepalive URL CONNS REQS       REQS requests on each of CONNS connections
   load URL RATE SECONDS THREADS  constant-rate GETs; counts by outcome
   ids URL N                      replica id of N requests on one connection
+  latency URL N                  N requests on one connection: p50/p99 ms
 """
 import base64
 import hashlib
@@ -189,6 +190,28 @@ def keepalive(url, conns, reqs):
     return {"counts": counts}
 
 
+def latency(url, n):
+    """n requests one after another on one keep-alive connection: status
+    counts and the p50/p99/max latency in ms."""
+    h, p, path = split(url)
+    c = http.client.HTTPConnection(h, p, timeout=T)
+    counts, ms = {}, []
+    for _ in range(int(n)):
+        t0 = time.perf_counter()
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            k = str(r.status)
+        except Exception as e:  # noqa: BLE001 - counted, reported
+            k = e.__class__.__name__
+            c = http.client.HTTPConnection(h, p, timeout=T)
+        ms.append((time.perf_counter() - t0) * 1000)
+        counts[k] = counts.get(k, 0) + 1
+    ms.sort()
+    return {"counts": counts, "p50": ms[len(ms) // 2], "p99": ms[int(len(ms) * 0.99)], "max": ms[-1]}
+
+
 def ids(url, n):
     """n requests on one keep-alive connection: the replica id of each."""
     h, p, path = split(url)
@@ -243,7 +266,8 @@ def load(url, rate, seconds, threads):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"raw": raw, "get": get, "upload": upload, "download": download, "sse": sse, "ws": ws,
-          "abort": abort, "keepalive": keepalive, "load": load, "ids": ids}[cmd]
+          "abort": abort, "keepalive": keepalive, "load": load, "ids": ids,
+          "latency": latency}[cmd]
     print(json.dumps(fn(*args)), flush=True)
 
 

@@ -103,7 +103,8 @@ class WeirCP:
     namespace (it only needs /dev/shm): its API socket and state file live
     in dir."""
 
-    def __init__(self, prefix, dir, target_groups=None, balance=None, mgmt=None):
+    def __init__(self, prefix, dir, target_groups=None, balance=None, mgmt=None,
+                 access_log=None):
         self.prefix, self.dir = prefix, dir
         self.sock = os.path.join(dir, "cp.sock")
         self.log_path = os.path.join(dir, "weir-cp.log")
@@ -115,6 +116,8 @@ class WeirCP:
             self.args += ["--balance", balance]
         if mgmt:
             self.args += ["--mgmt", mgmt]
+        if access_log:
+            self.args += ["--access-log", access_log]
         self.proc = None
         self.start()
         atexit.register(self.stop)
@@ -186,7 +189,7 @@ class WeirDP:
     weir-cp run, and start-up waits until that first table is live."""
 
     def __init__(self, tb, workers=2, driver="af_xdp", extra=None, prefix=None,
-                 cp=True, cp_mgmt=None):
+                 cp=True, cp_mgmt=None, cp_access_log=None):
         self.tb = tb
         self.prefix = prefix or ("w" + tb.name)
         cfg = {"port": {"iface": tb.lb_if, "driver": driver},
@@ -198,7 +201,8 @@ class WeirDP:
         if "http" in cfg and cp:
             cfg["http"] = dict(cfg["http"])
             cp_args = {"target_groups": cfg["http"].pop("target_groups", None),
-                       "balance": cfg["http"].pop("balance", None), "mgmt": cp_mgmt}
+                       "balance": cfg["http"].pop("balance", None), "mgmt": cp_mgmt,
+                       "access_log": cp_access_log}
         self.cp = None
         self.dir = tempfile.mkdtemp(prefix="weir-dp-")
         self.cfg_path = os.path.join(self.dir, "weir.json")

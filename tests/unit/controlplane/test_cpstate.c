@@ -41,7 +41,7 @@ static void setup(struct ctl_seg *dp, uint32_t workers)
 	snprintf(state_path, sizeof(state_path), "/tmp/wtcps%d.json",
 		 (int)getpid());
 	unlink(state_path);
-	WT_CHECK_EQ(ctl_seg_create(dp, seg_name, workers, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(dp, seg_name, workers, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 }
@@ -194,7 +194,7 @@ static void test_restart(void)
 	WT_CHECK(t && t->generation == 3 && t->n_servers == 5);
 	/* weir-dp restarts: a new, empty segment gets our table */
 	ctl_seg_destroy(&dp);
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	ctl_dp_bind(&w, dp.ctl, 0);
@@ -221,7 +221,7 @@ static void test_too_big(void)
 	size_t n = 0, cap = 1 << 20;
 
 	snprintf(seg_name, sizeof(seg_name), "wtcps%d", (int)getpid());
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, 8192, err, sizeof(err)),
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, 8192, 0, err, sizeof(err)),
 		    0);
 	cps_init(&s, NULL);
 	WT_CHECK_EQ(cps_attach(&s, seg_name), 1);

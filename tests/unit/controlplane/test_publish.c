@@ -55,11 +55,11 @@ static void test_create_attach(void)
 	struct cp_pub cp;
 	char err[256] = "";
 
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	/* a second weir-dp under the same name is refused, named */
-	WT_CHECK_EQ(ctl_seg_create(&again, seg_name, 2, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&again, seg_name, 2, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    -EBUSY);
 	WT_CHECK(strstr(err, "running weir-dp") != NULL);
@@ -74,14 +74,15 @@ static void test_create_attach(void)
 	ctl_seg_destroy(&dp);
 	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), -ENOENT);
 	WT_CHECK(strstr(err, "no weir-dp") != NULL);
-	WT_CHECK_EQ(ctl_seg_create(&dp, "", 2, SLOT_SIZE, err, sizeof(err)),
+	WT_CHECK_EQ(ctl_seg_create(&dp, "", 2, SLOT_SIZE, 0, err, sizeof(err)),
 		    -EINVAL);
-	WT_CHECK_EQ(ctl_seg_create(&dp, "a/b", 2, SLOT_SIZE, err, sizeof(err)),
-		    -EINVAL);
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 0, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, "a/b", 2, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    -EINVAL);
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, 1000, err, sizeof(err)),
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 0, SLOT_SIZE, 0, err,
+				   sizeof(err)),
+		    -EINVAL);
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, 1000, 0, err, sizeof(err)),
 		    -EINVAL);
 }
 
@@ -97,7 +98,7 @@ static void test_stale_and_abi(void)
 	if (child == 0) {
 		struct ctl_seg s;
 
-		_exit(ctl_seg_create(&s, seg_name, 1, SLOT_SIZE, err,
+		_exit(ctl_seg_create(&s, seg_name, 1, SLOT_SIZE, 0, err,
 				     sizeof(err)) ?
 			      1 :
 			      0); /* exits without removing it */
@@ -105,7 +106,7 @@ static void test_stale_and_abi(void)
 	int st = 0;
 	waitpid(child, &st, 0);
 	WT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	WT_CHECK_EQ(dp.ctl->n_workers, 2);
@@ -122,13 +123,13 @@ static void test_stale_and_abi(void)
 	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), -EINVAL);
 	ctl_seg_destroy(&dp);
 	/* a restarted weir-dp's segment is a different object */
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), 0);
 	ctl_seg_destroy(&dp);
 	WT_CHECK(!ctl_seg_same(&cp.seg));
-	WT_CHECK_EQ(ctl_seg_create(&dp2, seg_name, 1, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp2, seg_name, 1, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	WT_CHECK(!ctl_seg_same(&cp.seg));
@@ -151,7 +152,7 @@ static void test_publish_adopt(void)
 	WT_CHECK(a && b);
 	if (!a || !b)
 		return;
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 2, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	ctl_dp_bind(&w0, dp.ctl, 0);
@@ -218,7 +219,7 @@ static void test_refused(void)
 
 	if (!a)
 		return;
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, err,
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, 1, SLOT_SIZE, 0, err,
 				   sizeof(err)),
 		    0);
 	ctl_dp_bind(&w, dp.ctl, 0);
@@ -321,8 +322,8 @@ static void test_race_no_early_reclaim(void)
 	WT_CHECK(r.tables[0] && r.tables[1] && r.tables[2]);
 	if (!r.tables[0] || !r.tables[1] || !r.tables[2])
 		return;
-	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, RACE_WORKERS, SLOT_SIZE, err,
-				   sizeof(err)),
+	WT_CHECK_EQ(ctl_seg_create(&dp, seg_name, RACE_WORKERS, SLOT_SIZE, 0,
+				   err, sizeof(err)),
 		    0);
 	WT_CHECK_EQ(pub_attach(&cp, seg_name, err, sizeof(err)), 0);
 	r.ctl = dp.ctl;

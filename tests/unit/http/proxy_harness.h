@@ -356,6 +356,7 @@ enum ph_kind {
 	K_BAD, /* malformed: 400 expected, nothing reaches a replica */
 	K_RST, /* the replica resets mid-response: may end truncated */
 	K_SLOW, /* answered after the server timeout: Ray's 500 expected */
+	K_LOCAL, /* answered by the proxy itself (404, healthz): any status */
 };
 
 struct ph_expect {
@@ -397,6 +398,8 @@ static inline void ph_check_response(struct ph_client *cl, struct tm_msg *m)
 	e->status = m->status;
 	ph_answers++;
 	cl->saw_close |= m->close || m->status >= 400;
+	if (e->kind == K_LOCAL)
+		return;
 	if (e->kind == K_BAD) { /* refused at the head, whatever else */
 		if (m->status != 400)
 			PH_FAIL("request %u: malformed, answered %d", e->id,
