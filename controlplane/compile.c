@@ -46,6 +46,7 @@ void cp_compile_defaults(struct cp_compile_opts *o)
 	k->health.fall = 2;
 	k->health.rise = 2;
 	k->health.expect_status = 200;
+	k->health.timeout_ms = 1000;
 	k->retries = 1;
 	k->maxconn_per_server = 0;
 	k->router_timeout_ms = 5000;
@@ -182,6 +183,22 @@ static void fill_server(struct weir_table_server *s, const struct tg_target *t,
 	s->flags = flags;
 }
 
+/* The group's health_check fields over the defaults (0 / "": not given). */
+static void override_health(struct weir_table_health *h,
+			    const struct weir_table_health *g)
+{
+	if (g->path[0])
+		memcpy(h->path, g->path, sizeof(h->path));
+	h->inter_ms = g->inter_ms ? g->inter_ms : h->inter_ms;
+	h->fastinter_ms = g->fastinter_ms ? g->fastinter_ms : h->fastinter_ms;
+	h->downinter_ms = g->downinter_ms ? g->downinter_ms : h->downinter_ms;
+	h->timeout_ms = g->timeout_ms ? g->timeout_ms : h->timeout_ms;
+	h->rise = g->rise ? g->rise : h->rise;
+	h->fall = g->fall ? g->fall : h->fall;
+	h->expect_status = g->expect_status ? g->expect_status :
+					      h->expect_status;
+}
+
 /* Appends targets (sorted through tmp, an array of n pointers) as servers
  * of backend b starting at *next. */
 static void add_servers(struct weir_table_server *srv, uint32_t *next,
@@ -212,6 +229,7 @@ static void fill_backend(struct weir_table_backend *be,
 	be->flags = (g->router_fallback ? WEIR_BACKEND_F_ROUTER_FALLBACK : 0) |
 		    (g->is_router_application ? WEIR_BACKEND_F_ROUTER_APP : 0);
 	be->knobs = o->knobs;
+	override_health(&be->knobs.health, &g->health);
 }
 
 static unsigned int max_list(const struct tg_model *m)

@@ -400,6 +400,53 @@ static int check_route_prefix(struct jc_ctx *p, const char *rp,
 	return 0;
 }
 
+/* "health_check": {"path", "inter_ms", "fastinter_ms", "downinter_ms",
+ * "rise", "fall", "timeout_ms", "expect_status"}, each optional (HAProxy's
+ * `option httpchk GET path`, `check inter .. fall ..`, `timeout check`,
+ * `http-check expect status`). */
+static int parse_health(struct jc_ctx *p, const cJSON *g, const char *path,
+			struct weir_table_health *h)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "health_check");
+	uint32_t rise = 0, fall = 0, expect = 0;
+	char hp[160];
+	int rc;
+
+	if (jc_absent(p, v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return jc_fail(p, "%s.health_check: must be an object", path);
+	snprintf(hp, sizeof(hp), "%s.health_check", path);
+	if ((rc = get_string(p, v, "path", hp, 0, h->path, sizeof(h->path),
+			     NULL)))
+		return rc;
+	if (h->path[0] != '\0' && h->path[0] != '/')
+		return jc_fail(p, "%s.path: \"%s\" must start with '/'", hp,
+			       h->path);
+	for (const char *c = h->path; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return jc_fail(
+				p,
+				"%s.path: a space, control or non-ASCII byte at %zu",
+				hp, (size_t)(c - h->path));
+	if ((rc = jc_get_uint(p, v, "inter_ms", hp, 10, 3600000,
+			      &h->inter_ms)) ||
+	    (rc = jc_get_uint(p, v, "fastinter_ms", hp, 10, 3600000,
+			      &h->fastinter_ms)) ||
+	    (rc = jc_get_uint(p, v, "downinter_ms", hp, 10, 3600000,
+			      &h->downinter_ms)) ||
+	    (rc = jc_get_uint(p, v, "timeout_ms", hp, 10, 600000,
+			      &h->timeout_ms)) ||
+	    (rc = jc_get_uint(p, v, "rise", hp, 1, 1000, &rise)) ||
+	    (rc = jc_get_uint(p, v, "fall", hp, 1, 1000, &fall)) ||
+	    (rc = jc_get_uint(p, v, "expect_status", hp, 100, 599, &expect)))
+		return rc;
+	h->rise = (uint16_t)rise;
+	h->fall = (uint16_t)fall;
+	h->expect_status = (uint16_t)expect;
+	return 0;
+}
+
 static int parse_group(struct jc_ctx *p, const cJSON *g, const char *path,
 		       struct tg_group *grp)
 {
@@ -429,7 +476,8 @@ static int parse_group(struct jc_ctx *p, const cJSON *g, const char *path,
 	    (rc = jc_get_bool(p, g, "is_router_application", path,
 			      &grp->is_router_application)))
 		return rc;
-	if ((rc = parse_target_list(p, g, "targets", path, 1, &grp->targets,
+	if ((rc = parse_health(p, g, path, &grp->health)) ||
+	    (rc = parse_target_list(p, g, "targets", path, 1, &grp->targets,
 				    &grp->n_targets)))
 		return rc;
 	return parse_target_list(p, g, "ingress_request_router_targets", path,

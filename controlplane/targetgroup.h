@@ -40,6 +40,9 @@ struct tg_group {
 	unsigned int n_targets;
 	struct tg_target *routers; /* ingress_request_router_targets (HTTP) */
 	unsigned int n_routers;
+	/* the group's "health_check" (a Weir extension); a field left 0 or
+	 * "" takes the global default */
+	struct weir_table_health health;
 	unsigned int index; /* position in the document, for messages */
 };
 

@@ -25,6 +25,7 @@
 #define ARP_WRITER 0 /* the worker that owns queue 0 */
 #define ARP_TICK_NS 10000000ull /* neighbour retries are in 10 ms steps */
 #define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
+#define CMD_RING 4096 /* commands and health messages waiting per worker */
 
 static inline uint64_t now_ns(const struct dataplane *dp)
 {
@@ -314,6 +315,24 @@ static uint64_t tcp_clock(void *ctx)
 	return now_ns(ctx);
 }
 
+/* The proxies' health bus (proxy.h): a message for worker `to` rides
+ * its command ring (multi-producer; never waits: full is -ENOBUFS and the
+ * proxy sends again later). */
+static int health_send(void *ctx, uint16_t to, const struct px_hmsg *m)
+{
+	struct dataplane *dp = ctx;
+
+	if (to >= dp->n_workers)
+		return -EINVAL;
+	return worker_post(
+		&dp->workers[to],
+		&(struct worker_cmd){ .op = WORKER_CMD_HEALTH,
+				      .mode = m->op,
+				      .port = (uint16_t)(m->from | m->why << 8),
+				      .ip = m->word,
+				      .bytes = m->id });
+}
+
 int worker_post(struct worker *w, const struct worker_cmd *cmd)
 {
 	struct worker_cmd copy =
@@ -335,6 +354,14 @@ static unsigned int poll_commands(struct worker *w)
 					(enum cfg_app_mode)cmd.mode, cmd.bytes);
 		else if (cmd.op == WORKER_CMD_DRAIN && w->px)
 			w->px->draining = cmd.bytes != 0;
+		else if (cmd.op == WORKER_CMD_HEALTH && w->px)
+			proxy_health_msg(
+				w->px, &(struct px_hmsg){
+					       .id = cmd.bytes,
+					       .word = cmd.ip,
+					       .op = cmd.mode,
+					       .why = (uint8_t)(cmd.port >> 8),
+					       .from = cmd.port & 0xff });
 		n++;
 	}
 	return n;
@@ -676,10 +703,15 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 				w->id);
 			return -ENOMEM;
 		}
+		proxy_set_bus(w->px,
+			      &(struct proxy_bus){ .self = (uint16_t)w->id,
+						   .n = (uint16_t)dp->n_workers,
+						   .send = health_send,
+						   .ctx = dp });
 	}
 	snprintf(rname, sizeof(rname), "weir_ctl_%u", w->id);
-	w->ctl = rte_ring_create_elem(rname, sizeof(struct worker_cmd), 64,
-				      rte_socket_id(), RING_F_SC_DEQ);
+	w->ctl = rte_ring_create_elem(rname, sizeof(struct worker_cmd),
+				      CMD_RING, rte_socket_id(), RING_F_SC_DEQ);
 	if (!w->ctl) {
 		snprintf(err, errlen,
 			 "cannot create the control ring of worker %u", w->id);

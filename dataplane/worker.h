@@ -86,6 +86,9 @@ struct worker_cmd {
 
 #define WORKER_CMD_CONNECT 1 /* testapp_connect(ip, port, mode, bytes) */
 #define WORKER_CMD_DRAIN 2 /* the proxy's drain flag := bytes (0/1) */
+#define WORKER_CMD_HEALTH \
+	3 /* proxy_health_msg: mode op, port from | why << 8,
+			     * ip word, bytes server id */
 
 /* Queues cmd for worker w; any thread. Returns 0 or -ENOBUFS. */
 int worker_post(struct worker *w, const struct worker_cmd *cmd);

@@ -73,7 +73,7 @@ static void sweep(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 			continue;
 		pool_expire(srv, now, idle_ns);
 		if (srv->in_table)
-			probe_if_due(px, srv, now);
+			health_sweep(px, srv, now);
 	}
 	tw_arm(w, e, now + SWEEP_NS);
 }
@@ -149,6 +149,7 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 			    sizeof(px->servers[0]), &px->servers[0].health,
 			    sizeof(px->servers[0]), px->servers_cap,
 			    rte_rand());
+	px->bus = (struct proxy_bus){ .self = 0, .n = 1 };
 	tw_init(&px->wheel, 0, now);
 	tw_entry_init(&px->sweep, sweep);
 	tw_arm(&px->wheel, &px->sweep, now + SWEEP_NS);

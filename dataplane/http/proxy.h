@@ -90,7 +90,8 @@ struct proxy_config {
 	X(backend_aborts, "backend connections lost mid-response")         \
 	X(body_reset, "bodies refused mid-stream: backend conn reset")     \
 	X(upgrades, "connections switched to a tunnel (101)")              \
-	X(probes, "re-probes of down servers")                             \
+	X(probes, "health checks started")                                 \
+	X(hbus_resent, "health messages a full ring refused (sent again)") \
 	X(tables, "route tables adopted")                                  \
 	X(backend_gone, "retries refused: the app left the table")         \
 	X(nomem, "requests failed for lack of mbufs or objects")
@@ -117,7 +118,44 @@ struct px_server {
 	uint64_t requests, resp[6], failures, retries_from;
 	uint64_t econ; /* of the failures, connects that failed */
 	uint32_t smax; /* most requests in flight at once */
-	struct lb_health health;
+	/* its active check, from the table (the first backend naming it) */
+	char hc_path[WEIR_TABLE_HEALTH_PATH_MAX];
+	uint16_t hc_expect;
+	uint32_t hc_timeout_ms;
+	uint64_t hc_gen; /* the table generation that set them */
+	bool hb_dirty; /* owner: its state still to be sent to some worker */
+	bool hb_sync; /* not owner: the owner's state still to be asked for */
+	struct lb_health health; /* owner: the state; others: its mirror */
+};
+
+/* Health between the workers' proxies (proxy_health.c). Each server's
+ * checks and state belong to one worker, its owner (a function of the id,
+ * so every worker knows it): the owner runs the checks and the state
+ * machine and sends its state to the others, which mirror it; what their
+ * own traffic sees (a connect failure, a reset, a timeout) they send to
+ * the owner, which counts it toward fall. With one worker the bus is
+ * empty and everything is local. */
+enum px_hmsg_op {
+	PX_HMSG_FAIL, /* live traffic failed (why): to the owner */
+	PX_HMSG_OK, /* live traffic succeeded while transitional: to the owner */
+	PX_HMSG_WORD, /* the owner's lb_health word: to a mirror */
+	PX_HMSG_SYNC, /* a new mirror asks the owner for its word */
+};
+
+struct px_hmsg {
+	uint64_t id; /* server id */
+	uint32_t word;
+	uint8_t op; /* enum px_hmsg_op */
+	uint8_t why; /* enum lb_fail_reason (PX_HMSG_FAIL) */
+	uint16_t from; /* the sending worker */
+};
+
+struct proxy_bus {
+	uint16_t self, n; /* this worker, of n sharing the servers */
+	/* queues m for worker `to`'s proxy_health_msg; 0 or -ENOBUFS. Never
+	 * blocks. */
+	int (*send)(void *ctx, uint16_t to, const struct px_hmsg *m);
+	void *ctx;
 };
 
 /* A backend of the current table as lb_select sees it. */
@@ -152,6 +190,7 @@ struct proxy {
 	uint32_t srv_index_mask;
 	uint32_t free_cursor; /* where the search for a free slot starts */
 	struct lb_ctx lb;
+	struct proxy_bus bus; /* n 1 (alone) until proxy_set_bus */
 	uint64_t ctr[PX_CTR_MAX];
 	uint64_t parse_errors[HTTP_ERR_COUNT]; /* by enum http_error */
 	struct weir_ctl_log *log; /* access-log ring; NULL: the log is off */
@@ -204,6 +243,12 @@ uint32_t proxy_export(const struct proxy *px, struct weir_ctl_srv_stat *out,
  * worker refreshes it as weir-cp switches the log (proxy_log.c). */
 void proxy_set_log(struct proxy *px, struct weir_ctl_log *ring, uint32_t n,
 		   uint16_t worker, int64_t rt_off);
+
+/* Joins px to the other workers' proxies (before the first table). */
+void proxy_set_bus(struct proxy *px, const struct proxy_bus *bus);
+
+/* A message another worker's proxy sent over the bus. Between bursts. */
+void proxy_health_msg(struct proxy *px, const struct px_hmsg *m);
 
 /* The node's health as /-/healthz reports it. */
 enum http_fe_health proxy_health(struct proxy *px);

@@ -363,7 +363,7 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 	if (!stale) {
 		b->srv->failures++;
 		b->srv->econ += connect_failed;
-		lb_health_on_failure(&b->srv->health, px->now, why);
+		health_event(px, b->srv, false, why);
 	}
 	if (!s) {
 		bconn_release(b, false);
@@ -434,7 +434,7 @@ static void b_on_connected(struct tcp_conn *c, void *user)
 		return;
 	}
 	b->state = B_BUSY;
-	lb_health_on_success(&b->srv->health, b->px->now);
+	health_event(b->px, b->srv, true, LB_FAIL_CONNECT);
 	if (b->sess)
 		sess_send_request(b->sess);
 }

@@ -175,8 +175,15 @@ void release_replay(struct px_sess *s); /* drops the request's copy */
 int to_backend(struct px_sess *s, struct rte_mbuf *m); /* + replay copy */
 void pool_expire(struct px_server *srv, uint64_t now, uint64_t idle_ns);
 
-/* proxy_health.c: active probes, over a B_PROBE connection */
-void probe_if_due(struct proxy *px, struct px_server *srv, uint64_t now);
+/* proxy_health.c: the server's state across workers (its owner decides)
+ * and the active checks, over a B_PROBE connection. health_event: live
+ * traffic with srv succeeded (ok) or failed (why); health_sweep: the
+ * periodic sweep (checks due, messages to send again); health_new_server:
+ * a slot was made for a server. */
+void health_event(struct proxy *px, struct px_server *srv, bool ok,
+		  enum lb_fail_reason why);
+void health_sweep(struct proxy *px, struct px_server *srv, uint64_t now);
+void health_new_server(struct proxy *px, struct px_server *srv);
 void probe_send(struct px_bconn *b); /* connected */
 void probe_recv(struct px_bconn *b, struct rte_mbuf *m);
 void probe_failed(struct px_bconn *b, enum lb_fail_reason why);

@@ -58,6 +58,7 @@ static struct px_server *slot_new(struct proxy *px, uint64_t id)
 		srv->id = id;
 		/* Ray announces running replicas: they start UP. */
 		lb_health_init(&srv->health, NULL, true, px->now);
+		health_new_server(px, srv);
 		px->free_cursor = i + 1;
 		px->n_servers++;
 		index_add(px, i);
@@ -102,6 +103,15 @@ static void retire_servers(struct proxy *px)
 	for (uint32_t i = 0; i < px->servers_cap; i++)
 		if (px->servers[i].id)
 			index_add(px, i);
+}
+
+/* The check a backend asks for (path, expected status, timeout). */
+static void set_check(struct px_server *srv, const struct weir_table_health *th)
+{
+	memcpy(srv->hc_path, th->path, sizeof(srv->hc_path));
+	srv->hc_path[sizeof(srv->hc_path) - 1] = '\0';
+	srv->hc_expect = th->expect_status ? th->expect_status : 200;
+	srv->hc_timeout_ms = th->timeout_ms ? th->timeout_ms : 1000;
 }
 
 /* The operator's state for a server, as weir-cp compiled it in. */
@@ -154,6 +164,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		struct lb_health_cfg hc = {
 			.fall = th->fall,
 			.rise = th->rise,
+			.active = true,
 			.inter_ns = th->inter_ms * NS_PER_MS,
 			.fastinter_ns = th->fastinter_ms * NS_PER_MS,
 			.downinter_ns = th->downinter_ms * NS_PER_MS,
@@ -161,6 +172,10 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 
 		srv->ip = ts->ip;
 		srv->port = ts->port;
+		if (srv->hc_gen != t->generation) { /* the first backend's */
+			srv->hc_gen = t->generation;
+			set_check(srv, th);
+		}
 		lb_health_set_admin(&srv->health, admin_of(ts->flags), px->now);
 		if (lb_health_cfg_check(&hc) ==
 		    0) /* the table's knobs, state kept */

@@ -62,8 +62,7 @@ void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 		struct px_bconn *b = s->bc;
 
 		if (b->srv)
-			lb_health_on_failure(&b->srv->health, now,
-					     LB_FAIL_TIMEOUT);
+			health_event(s->px, b->srv, false, LB_FAIL_TIMEOUT);
 		bconn_release(b, false);
 		sess_error(s, 504, true);
 		return;

@@ -22,6 +22,7 @@ void lb_health_cfg_default(struct lb_health_cfg *c)
 	c->inter_ns = LB_HEALTH_INTER_DEFAULT_NS;
 	c->fastinter_ns = LB_HEALTH_FASTINTER_DEFAULT_NS;
 	c->downinter_ns = LB_HEALTH_DOWNINTER_DEFAULT_NS;
+	c->active = false;
 }
 
 int lb_health_cfg_check(const struct lb_health_cfg *c)
@@ -91,7 +92,8 @@ static int go_up(struct lb_health *h, uint64_t now)
 {
 	h->fails = 0;
 	h->oks = 0;
-	h->next_probe_ns = LB_HEALTH_NEVER;
+	h->next_probe_ns = h->cfg.active ? add_sat(now, h->cfg.inter_ns) :
+					   LB_HEALTH_NEVER;
 	stat_inc(&h->went_up);
 	atomic_store_explicit(&h->last_change_ns, now, memory_order_relaxed);
 	republish(h, true);
@@ -119,8 +121,11 @@ int lb_health_init(struct lb_health *h, const struct lb_health_cfg *cfg,
 	h->oks = 0;
 	h->probing = false;
 	h->cfg = *cfg;
-	h->next_probe_ns = up ? LB_HEALTH_NEVER :
-				add_sat(now, cfg->downinter_ns);
+	/* a new UP server gets its first check soon (fastinter): a table
+	 * names replicas that are running, not ones known to answer */
+	h->next_probe_ns = !up	       ? add_sat(now, cfg->downinter_ns) :
+			   cfg->active ? add_sat(now, cfg->fastinter_ns) :
+					 LB_HEALTH_NEVER;
 	atomic_store_explicit(&h->went_down, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->went_up, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->last_change_ns, now, memory_order_relaxed);
@@ -143,10 +148,12 @@ int lb_health_set_config(struct lb_health *h, const struct lb_health_cfg *cfg,
 		h->fails = cfg->fall - 1;
 	if (h->oks >= cfg->rise)
 		h->oks = cfg->rise - 1;
-	if (!is_up(h) && !h->probing) {
-		uint64_t latest = add_sat(now, cfg->downinter_ns);
+	if (!h->probing && (!is_up(h) || cfg->active)) {
+		uint64_t latest = add_sat(now, lb_health_interval(h));
 		if (h->next_probe_ns > latest)
 			h->next_probe_ns = latest;
+	} else if (is_up(h) && !cfg->active) {
+		h->next_probe_ns = LB_HEALTH_NEVER;
 	}
 	republish(h, is_up(h));
 	return 0;
@@ -157,6 +164,10 @@ static int count_failure(struct lb_health *h, uint64_t now)
 	if (++h->fails >= h->cfg.fall)
 		return go_down(h, now);
 	republish(h, true);
+	/* transitional: the next check comes fastinter after this failure */
+	if (h->cfg.active && !h->probing &&
+	    h->next_probe_ns > add_sat(now, h->cfg.fastinter_ns))
+		h->next_probe_ns = add_sat(now, h->cfg.fastinter_ns);
 	return LB_HEALTH_SAME;
 }
 
@@ -185,12 +196,13 @@ int lb_health_on_failure(struct lb_health *h, uint64_t now,
 
 bool lb_health_due(const struct lb_health *h, uint64_t now)
 {
-	return h != NULL && !h->probing && !is_up(h) && now >= h->next_probe_ns;
+	return h != NULL && !h->probing && (!is_up(h) || h->cfg.active) &&
+	       now >= h->next_probe_ns;
 }
 
 uint64_t lb_health_next_due(const struct lb_health *h)
 {
-	if (h == NULL || h->probing || is_up(h))
+	if (h == NULL || h->probing || (is_up(h) && !h->cfg.active))
 		return LB_HEALTH_NEVER;
 	return h->next_probe_ns;
 }
@@ -248,6 +260,21 @@ int lb_health_set_admin(struct lb_health *h, enum lb_admin admin, uint64_t now)
 				      memory_order_relaxed);
 	publish(h, bits);
 	return 0;
+}
+
+bool lb_health_mirror(struct lb_health *h, uint32_t owner_word, uint64_t now)
+{
+	uint32_t word = atomic_load_explicit(&h->word, memory_order_relaxed);
+	uint32_t op = LB_HS_UP | LB_HS_TRANSITIONAL;
+	uint32_t bits = (word & LB_HS_ADMIN_MASK) | (owner_word & op);
+
+	if ((word & ((1u << LB_HS_SEQ_SHIFT) - 1)) == bits)
+		return false;
+	if ((word ^ owner_word) & LB_HS_UP) /* counted by the owner only */
+		atomic_store_explicit(&h->last_change_ns, now,
+				      memory_order_relaxed);
+	publish(h, bits);
+	return true;
 }
 
 uint64_t lb_health_interval(const struct lb_health *h)

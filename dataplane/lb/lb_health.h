@@ -64,8 +64,10 @@ enum lb_health_change {
 struct lb_health_cfg {
 	uint16_t fall; /* consecutive failures that take a server DOWN */
 	uint16_t rise; /* consecutive probe successes that bring it UP */
-	uint64_t inter_ns; /* active checks of an UP server (later) */
-	uint64_t fastinter_ns; /* active checks while transitional (later) */
+	bool active; /* UP servers are checked too (every inter, fastinter
+		      * while transitional); false: only DOWN ones re-probed */
+	uint64_t inter_ns; /* active checks of an UP server */
+	uint64_t fastinter_ns; /* active checks while transitional */
 	uint64_t downinter_ns; /* re-probes of a DOWN server */
 };
 
@@ -86,7 +88,7 @@ struct lb_health {
 } __attribute__((aligned(64)));
 
 /* Fills c with Ray Serve's defaults: fall 2, rise 2, inter 5 s, fastinter
- * 250 ms, downinter 250 ms. */
+ * 250 ms, downinter 250 ms; passive only (active false). */
 void lb_health_cfg_default(struct lb_health_cfg *c);
 
 /* Returns 0 if c is usable, -EINVAL if c is NULL, fall or rise is 0, or an
@@ -122,12 +124,14 @@ int lb_health_on_success(struct lb_health *h, uint64_t now);
 int lb_health_on_failure(struct lb_health *h, uint64_t now,
 			 enum lb_fail_reason why);
 
-/* True when a DOWN server should be re-probed now (`GET /-/healthz`): it
- * is DOWN, no probe is in flight and its downinter has elapsed. */
+/* True when a check is due now (`GET <path>`): no probe is in flight, the
+ * server is DOWN (or cfg.active) and its interval has elapsed. With
+ * cfg.active an UP server is checked every inter, and every fastinter
+ * once a failure (a check's or live traffic's) counts toward fall. */
 bool lb_health_due(const struct lb_health *h, uint64_t now);
 
-/* When the next re-probe is due (for arming a timer), LB_HEALTH_NEVER when
- * the server is UP or a probe is in flight. */
+/* When the next check is due (for arming a timer), LB_HEALTH_NEVER when
+ * none is scheduled (UP and passive only) or a probe is in flight. */
 uint64_t lb_health_next_due(const struct lb_health *h);
 
 /* The caller starts a probe now. The next one becomes due one interval
@@ -148,6 +152,12 @@ int lb_health_probe_ok(struct lb_health *h, uint64_t now);
  * LB_FAIL_TIMEOUT). Returns the lb_health_change, or -EINVAL. */
 int lb_health_probe_failed(struct lb_health *h, uint64_t now,
 			   enum lb_fail_reason why);
+
+/* A worker that does not own the server's checks copies the owner's
+ * operational bits (LB_HS_UP, LB_HS_TRANSITIONAL of the owner's word) into
+ * its own copy, keeping its own admin bits (each worker applies the
+ * table's). Its own writer is that worker. Returns whether it changed. */
+bool lb_health_mirror(struct lb_health *h, uint32_t owner_word, uint64_t now);
 
 /* Sets the administrative state (single writer: the owning lcore relays
  * the operator's command). Returns 0, or -EINVAL (NULL h, bad state). */

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define WEIR_TABLE_MAGIC 0x3142415452494557ull /* "WEIRTAB1", little end. */
-#define WEIR_TABLE_ABI_VERSION 1u
+#define WEIR_TABLE_ABI_VERSION 2u
 
 /* Sizes of the fixed string fields, NUL included (longest input is one
  * less). */
@@ -81,10 +81,12 @@ struct weir_table_health {
 	uint16_t rise; /* 2 successes: up */
 	uint16_t expect_status; /* 200 */
 	uint16_t reserved;
+	uint32_t timeout_ms; /* 1000: a check not answered by then failed */
+	uint32_t reserved2;
 };
 
-/* The knobs of one backend (copied from the globals; per-group overrides
- * come later). */
+/* The knobs of one backend: the globals, with the group's own where it
+ * gave them (health_check). */
 struct weir_table_knobs {
 	struct weir_table_timeouts timeouts;
 	struct weir_table_health health;

@@ -9,6 +9,7 @@
 #include "wtest.h"
 
 #define MS 1000000ull
+#define SEC (1000 * MS)
 #define T0 (1000 * MS) /* arbitrary non-zero start */
 
 static struct lb_health h;
@@ -313,6 +314,84 @@ static void test_custom_config(void)
 	WT_CHECK_EQ(h.cfg.rise, 1); /* unchanged */
 }
 
+/* Active checks (HAProxy's `check inter 5s fastinter 250ms downinter
+ * 250ms fall 2 rise 2`): an UP server is checked every inter; a failed
+ * check makes it transitional and the next comes fastinter later; fall
+ * failures take it DOWN, re-probed every downinter; rise successes bring
+ * it back and the cadence returns to inter. A live-traffic failure also
+ * pulls the next check to fastinter. */
+static void test_active_checks(void)
+{
+	struct lb_health_cfg c;
+	uint64_t t;
+
+	lb_health_cfg_default(&c);
+	c.active = true;
+	WT_CHECK_EQ(lb_health_init(&h, &c, true, T0), 0);
+	WT_CHECK_EQ(lb_health_next_due(&h), T0 + 250 * MS); /* first: soon */
+	WT_CHECK(!lb_health_due(&h, T0 + 249 * MS));
+	t = T0 + 250 * MS;
+	WT_CHECK(lb_health_due(&h, t));
+	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
+	WT_CHECK(!lb_health_due(&h, t + 10 * SEC)); /* one at a time */
+	WT_CHECK_EQ(lb_health_probe_ok(&h, t + MS), LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_next_due(&h), t + 5 * SEC); /* stable: inter */
+	t += 5 * SEC;
+	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
+	WT_CHECK_EQ(lb_health_probe_failed(&h, t + 2 * MS, LB_FAIL_STATUS),
+		    LB_HEALTH_SAME);
+	WT_CHECK(lb_health_read(&h) & LB_HS_TRANSITIONAL);
+	WT_CHECK_EQ(lb_health_next_due(&h), t + 252 * MS); /* fastinter */
+	t += 252 * MS;
+	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
+	WT_CHECK_EQ(lb_health_probe_failed(&h, t + 2 * MS, LB_FAIL_TIMEOUT),
+		    LB_HEALTH_WENT_DOWN);
+	WT_CHECK_EQ(lb_health_next_due(&h), t + 2 * MS + 250 * MS);
+	t += 2 * MS + 250 * MS;
+	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
+	WT_CHECK_EQ(lb_health_probe_ok(&h, t + MS), LB_HEALTH_SAME);
+	t += 250 * MS; /* transitional while DOWN: fastinter */
+	WT_CHECK_EQ(lb_health_next_due(&h), t);
+	WT_CHECK_EQ(lb_health_probe_begin(&h, t), 0);
+	WT_CHECK_EQ(lb_health_probe_ok(&h, t + MS), LB_HEALTH_WENT_UP);
+	WT_CHECK_EQ(lb_health_next_due(&h), t + MS + 5 * SEC);
+	/* live traffic fails once: the next check comes fastinter later */
+	WT_CHECK_EQ(lb_health_on_failure(&h, t + SEC, LB_FAIL_RESET),
+		    LB_HEALTH_SAME);
+	WT_CHECK_EQ(lb_health_next_due(&h), t + SEC + 250 * MS);
+	/* passive only again (a table turns checks off): no UP check */
+	c.active = false;
+	WT_CHECK_EQ(lb_health_set_config(&h, &c, t + SEC), 0);
+	WT_CHECK_EQ(lb_health_next_due(&h), LB_HEALTH_NEVER);
+}
+
+/* A worker that does not own the checks mirrors the owner's word: its
+ * operational bits follow, its admin bits stay its own, and its counts of
+ * transitions stay 0 (the owner's are the ones exported). */
+static void test_mirror(void)
+{
+	struct lb_health owner;
+	uint32_t w;
+
+	fresh(true);
+	WT_CHECK_EQ(lb_health_init(&owner, NULL, true, T0), 0);
+	WT_CHECK_EQ(lb_health_set_admin(&h, LB_ADMIN_DRAIN, T0), 0);
+	WT_CHECK(!lb_health_mirror(&h, lb_health_read(&owner), T0));
+	lb_health_on_failure(&owner, T0, LB_FAIL_CONNECT);
+	lb_health_on_failure(&owner, T0, LB_FAIL_CONNECT);
+	WT_CHECK(lb_health_mirror(&h, lb_health_read(&owner), T0 + 3));
+	w = lb_health_read(&h);
+	WT_CHECK(!lb_hs_up(w));
+	WT_CHECK_EQ(lb_hs_admin(w), LB_ADMIN_DRAIN);
+	WT_CHECK_EQ(atomic_load(&h.last_change_ns), T0 + 3);
+	WT_CHECK_EQ(went_down(), 0);
+	lb_health_probe_begin(&owner, T0 + SEC);
+	lb_health_probe_ok(&owner, T0 + SEC);
+	WT_CHECK(lb_health_mirror(&h, lb_health_read(&owner), T0 + SEC));
+	WT_CHECK(lb_health_read(&h) & LB_HS_TRANSITIONAL);
+	WT_CHECK(!lb_hs_up(lb_health_read(&h)));
+}
+
 static void test_admin_states(void)
 {
 	fresh(true);
@@ -529,5 +608,7 @@ int main(void)
 	WT_RUN(test_seq_counts_every_change);
 	WT_RUN(test_random_against_model);
 	WT_RUN(test_concurrent_reader);
+	WT_RUN(test_active_checks);
+	WT_RUN(test_mirror);
 	return wt_done();
 }
