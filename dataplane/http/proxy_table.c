@@ -133,6 +133,43 @@ static uint64_t name_key(const char *name)
 	return h;
 }
 
+/* Server i of t: its slot (kept, or new) takes the table's address,
+ * check, admin state and knobs; m becomes its member entry. Returns 0 or
+ * -ENOSPC (no slot left). */
+static int adopt_server(struct proxy *px, const struct weir_table *t,
+			uint32_t i, struct lb_member *m)
+{
+	const struct weir_table_server *ts = &weir_table_servers(t)[i];
+	const struct weir_table_health *th =
+		&weir_table_backends(t)[ts->backend].knobs.health;
+	struct px_server *srv = server_slot(px, ts->id);
+	struct lb_health_cfg hc = {
+		.fall = th->fall,
+		.rise = th->rise,
+		.active = true,
+		.inter_ns = th->inter_ms * NS_PER_MS,
+		.fastinter_ns = th->fastinter_ms * NS_PER_MS,
+		.downinter_ns = th->downinter_ms * NS_PER_MS,
+	};
+
+	if (!srv)
+		return -ENOSPC;
+	srv->ip = ts->ip;
+	srv->port = ts->port;
+	if (srv->hc_gen != t->generation) { /* the first backend's check */
+		srv->hc_gen = t->generation;
+		set_check(srv, th);
+	}
+	lb_health_set_admin(&srv->health, admin_of(ts->flags), px->now);
+	if (lb_health_cfg_check(&hc) == 0) /* the table's knobs, state kept */
+		lb_health_set_config(&srv->health, &hc, px->now);
+	m->srv = (uint32_t)(srv - px->servers);
+	m->weight = ts->weight;
+	m->flags = ts->flags & WEIR_SERVER_F_BACKUP ? LB_MEMBER_BACKUP : 0;
+	m->maxconn = ts->maxconn;
+	return 0;
+}
+
 int proxy_set_table(struct proxy *px, const struct weir_table *t)
 {
 	struct lb_member *members = NULL;
@@ -152,39 +189,10 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; t && i < t->n_servers; i++) {
-		const struct weir_table_server *ts = &weir_table_servers(t)[i];
-		struct px_server *srv = server_slot(px, ts->id);
-
-		if (!srv) {
+		if (adopt_server(px, t, i, &members[i])) {
 			rte_free(members), rte_free(wrr), rte_free(bes);
 			return -ENOSPC;
 		}
-		const struct weir_table_health *th =
-			&weir_table_backends(t)[ts->backend].knobs.health;
-		struct lb_health_cfg hc = {
-			.fall = th->fall,
-			.rise = th->rise,
-			.active = true,
-			.inter_ns = th->inter_ms * NS_PER_MS,
-			.fastinter_ns = th->fastinter_ms * NS_PER_MS,
-			.downinter_ns = th->downinter_ms * NS_PER_MS,
-		};
-
-		srv->ip = ts->ip;
-		srv->port = ts->port;
-		if (srv->hc_gen != t->generation) { /* the first backend's */
-			srv->hc_gen = t->generation;
-			set_check(srv, th);
-		}
-		lb_health_set_admin(&srv->health, admin_of(ts->flags), px->now);
-		if (lb_health_cfg_check(&hc) ==
-		    0) /* the table's knobs, state kept */
-			lb_health_set_config(&srv->health, &hc, px->now);
-		members[i].srv = (uint32_t)(srv - px->servers);
-		members[i].weight = ts->weight;
-		members[i].flags =
-			ts->flags & WEIR_SERVER_F_BACKUP ? LB_MEMBER_BACKUP : 0;
-		members[i].maxconn = ts->maxconn;
 	}
 	for (uint32_t i = 0; t && i < t->n_backends; i++) {
 		const struct weir_table_backend *be =
