@@ -24,7 +24,7 @@ struct rt_slot {
 struct rt_stats {
 	uint64_t sent[4], answered[4], ok200[4], st400, st500, st503;
 	uint64_t unanswered, conns, pipelined, cuts, closes, aborts;
-	uint64_t close_reqs, long_spans, holds;
+	uint64_t close_reqs, long_spans, holds, expires;
 };
 
 static uint64_t rt_seed, rt_rng;
@@ -229,7 +229,16 @@ static void act_cut(void)
 
 static void rt_let_go(int i, bool abort)
 {
-	ph_client_close(&ph_cli[i], abort);
+	struct ph_client *cl = &ph_cli[i];
+
+	/* an orderly close reads what it holds first: a TCB closed on an
+	 * unread, shut window would linger for fin_wait2 (30 s), past the
+	 * teardown's wait */
+	if (!abort && cl->c && cl->unread) {
+		tcp_recv_done(cl->c, cl->unread);
+		cl->unread = 0;
+	}
+	ph_client_close(cl, abort);
 	if (abort)
 		st.aborts++;
 	else
@@ -256,6 +265,26 @@ static void act_client_rate(void)
 		ph_cli[i].rate = chance(40) ? 0 : 300 + rnd_below(5000);
 }
 
+static void rt_hold(unsigned int k, uint32_t ms)
+{
+	ph_hold[N_R0 + k][N_PROXY] = true;
+	rt_hold_until[k] = vnow + ms * MS;
+	st.holds++;
+}
+
+/* A replica whose keep-alive is short closes its pooled connections
+ * while its FINs wait on the wire: requests that pick them meanwhile
+ * meet a closed connection (the proxy must retry them). */
+static void act_expire(void)
+{
+	unsigned int k = rnd_below(ph_n_rep);
+	uint32_t idle = 5 + rnd_below(40);
+
+	ph_rep[k].idle_close_ns = idle * MS;
+	rt_hold(k, idle + 5 + rnd_below(40));
+	st.expires++;
+}
+
 static void act_replica(void)
 {
 	unsigned int k = rnd_below(ph_n_rep);
@@ -269,9 +298,7 @@ static void act_replica(void)
 		r->idle_close_ns = chance(30) ? 0 : (5 + rnd_below(300)) * MS;
 		break;
 	default: /* what it sends waits: its FINs cross new requests */
-		ph_hold[N_R0 + k][N_PROXY] = true;
-		rt_hold_until[k] = vnow + (1 + rnd_below(40)) * MS;
-		st.holds++;
+		rt_hold(k, 1 + rnd_below(40));
 		break;
 	}
 }
@@ -295,13 +322,42 @@ static void rt_collect(const struct ph_client *cl)
 	}
 }
 
+/* A failed client's story: its requests and what came back. */
+static void rt_dump(int i)
+{
+	const struct ph_client *cl = &ph_cli[i];
+
+	printf("#   seed %llu step %u: client %d: rate %u, %s%s%s%s, "
+	       "%llu bytes in, %zu of %zu out, requests:",
+	       (unsigned long long)rt_seed, rt_step_no, i, cl->rate,
+	       cl->reset ? "reset" :
+	       cl->fin	 ? "fin" :
+			   "open",
+	       cl->we_closed ? " we closed" : "",
+	       cl->saw_close ? " saw close" : "",
+	       rt_slot[i].closing ? " closing" : "",
+	       (unsigned long long)cl->rx_total, cl->sent, cl->out.len);
+	for (unsigned int k = 0; k < cl->n_exp; k++)
+		printf(" %u/k%d/%d", cl->exp[k].id, cl->exp[k].kind,
+		       cl->exp[k].status);
+	printf("\n");
+	if (getenv("WEIR_RAND_TRACE"))
+		for (unsigned int k = 0; k < PX_CTR_MAX; k++)
+			printf("#     %s %llu\n", proxy_counter_name(k),
+			       (unsigned long long)ph_px.ctr[k]);
+}
+
 /* Counts what it saw and frees the slot (the harness checks that every
  * request was answered or excused). */
 static void rt_retire(int i)
 {
+	int errors = ph_errors;
+
 	ph_client_parse(&ph_cli[i]);
 	rt_collect(&ph_cli[i]);
 	ph_client_retire(&ph_cli[i]);
+	if (ph_errors > errors)
+		rt_dump(i);
 }
 
 /* A request pending without a byte moving either way for RT_STALL is
@@ -393,7 +449,9 @@ static bool rt_step(void)
 		act_client_rate();
 	else if (a < 54)
 		act_replica();
-	else if (a == 54)
+	else if (a < 56)
+		act_expire();
+	else if (a == 56)
 		ticks = 250 + rnd_below(1250), st.long_spans++;
 	for (uint32_t t = 0; t < ticks; t++)
 		rt_tick(MS);
