@@ -328,7 +328,8 @@ static void rt_dump(int i)
 	const struct ph_client *cl = &ph_cli[i];
 
 	printf("#   seed %llu step %u: client %d: rate %u, %s%s%s%s, "
-	       "%llu bytes in, %zu of %zu out, requests:",
+	       "%llu bytes in, %zu of %zu out, "
+	       "requests (id/kind/length/status):",
 	       (unsigned long long)rt_seed, rt_step_no, i, cl->rate,
 	       cl->reset ? "reset" :
 	       cl->fin	 ? "fin" :
@@ -338,8 +339,8 @@ static void rt_dump(int i)
 	       rt_slot[i].closing ? " closing" : "",
 	       (unsigned long long)cl->rx_total, cl->sent, cl->out.len);
 	for (unsigned int k = 0; k < cl->n_exp; k++)
-		printf(" %u/k%d/%d", cl->exp[k].id, cl->exp[k].kind,
-		       cl->exp[k].status);
+		printf(" %u/k%d/%u/%d", cl->exp[k].id, cl->exp[k].kind,
+		       cl->exp[k].resp_len, cl->exp[k].status);
 	printf("\n");
 	if (getenv("WEIR_RAND_TRACE"))
 		for (unsigned int k = 0; k < PX_CTR_MAX; k++)
