@@ -489,6 +489,8 @@ static void rt_drain(void)
 	}
 }
 
+#define U(x) ((unsigned long long)(x))
+
 static void rt_report(void)
 {
 	uint64_t sent = 0, answered = 0;
@@ -497,36 +499,25 @@ static void rt_report(void)
 		sent += st.sent[k];
 		answered += st.answered[k];
 	}
-	printf("# seed %llu: %u steps, %llu s virtual, %llu connections, "
-	       "%llu requests (%llu normal, %llu bad, %llu reset, %llu slow, "
-	       "%llu close), %llu answered: %llu ok of %llu normal, %llu 400, "
-	       "%llu 500, %llu 503\n",
-	       (unsigned long long)rt_seed, rt_step_no,
-	       (unsigned long long)((vnow - rt_t0) / SEC),
-	       (unsigned long long)st.conns, (unsigned long long)sent,
-	       (unsigned long long)st.sent[K_NORMAL],
-	       (unsigned long long)st.sent[K_BAD],
-	       (unsigned long long)st.sent[K_RST],
-	       (unsigned long long)st.sent[K_SLOW],
-	       (unsigned long long)st.close_reqs, (unsigned long long)answered,
-	       (unsigned long long)st.ok200[K_NORMAL],
-	       (unsigned long long)st.answered[K_NORMAL],
-	       (unsigned long long)st.st400, (unsigned long long)st.st500,
-	       (unsigned long long)st.st503);
-	printf("# seed %llu: latency %llu us, %llu pipelined, %llu cut, %llu closes, "
-	       "%llu aborts, %llu holds, %llu long spans; proxy: %llu "
-	       "stale retries, %llu retries, %llu client aborts, %llu backend "
-	       "aborts, %llu 504\n",
-	       (unsigned long long)rt_seed,
-	       (unsigned long long)(ph_latency / US),
-	       (unsigned long long)st.pipelined, (unsigned long long)st.cuts,
-	       (unsigned long long)st.closes, (unsigned long long)st.aborts,
-	       (unsigned long long)st.holds, (unsigned long long)st.long_spans,
-	       (unsigned long long)ph_ctr(PX_CTR_pool_retry_stale),
-	       (unsigned long long)ph_ctr(PX_CTR_retries),
-	       (unsigned long long)ph_ctr(PX_CTR_client_aborts),
-	       (unsigned long long)ph_ctr(PX_CTR_backend_aborts),
-	       (unsigned long long)ph_ctr(PX_CTR_err_504));
+	printf("# seed %llu: %u steps, %llu s virtual, latency %llu us, "
+	       "%llu connections, %llu requests (%llu normal, %llu bad, "
+	       "%llu reset, %llu slow, %llu close)\n",
+	       U(rt_seed), rt_step_no, U((vnow - rt_t0) / SEC),
+	       U(ph_latency / US), U(st.conns), U(sent), U(st.sent[K_NORMAL]),
+	       U(st.sent[K_BAD]), U(st.sent[K_RST]), U(st.sent[K_SLOW]),
+	       U(st.close_reqs));
+	printf("# seed %llu: %llu answered: %llu ok of %llu normal, %llu 400, "
+	       "%llu 500, %llu 503; %llu pipelined, %llu cut, %llu closes, "
+	       "%llu aborts, %llu holds, %llu expires, %llu long spans\n",
+	       U(rt_seed), U(answered), U(st.ok200[K_NORMAL]),
+	       U(st.answered[K_NORMAL]), U(st.st400), U(st.st500), U(st.st503),
+	       U(st.pipelined), U(st.cuts), U(st.closes), U(st.aborts),
+	       U(st.holds), U(st.expires), U(st.long_spans));
+	printf("# seed %llu: proxy: %llu stale retries, %llu retries, "
+	       "%llu client aborts, %llu backend aborts, %llu 504\n",
+	       U(rt_seed), U(ph_ctr(PX_CTR_pool_retry_stale)),
+	       U(ph_ctr(PX_CTR_retries)), U(ph_ctr(PX_CTR_client_aborts)),
+	       U(ph_ctr(PX_CTR_backend_aborts)), U(ph_ctr(PX_CTR_err_504)));
 }
 
 /* Totals: every answer counted once, every 200 to a normal request had
