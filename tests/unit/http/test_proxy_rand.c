@@ -607,9 +607,10 @@ static void test_rand_seed_3(void)
 
 /* Fixed seeds, so CI is reproducible. WEIR_RAND_SEED=N runs seed N alone
  * (WEIR_RAND_STEPS=S: its first S steps; WEIR_RAND_TRACE=1: the proxy's
- * counters with a failed client's story). Known to fail: 1033 and 1097,
- * the proxy resets a slow client whose send queue is full when a
- * pipelined response's head comes (nomem; #19). */
+ * counters with a failed client's story). Known to fail (#19): 1033, 1097,
+ * 1134, 1155, 1205, 1209: a response head (send_head_to_client) or the
+ * proxy's own reply (sess_reply) meets a client send queue that is full
+ * (-EAGAIN), is counted as nomem, and the client is reset. */
 int main(void)
 {
 	if (getenv("WEIR_RAND_SEED")) {
