@@ -1,9 +1,9 @@
 /* The HTTP reverse proxy of one worker: see proxy.h. This file keeps
  * what belongs to no one side: counter names, the mbuf helper, the sweep
  * timer, set-up and tear-down. The rest, in reading order:
- * proxy_session.c (the client side and the response relay),
- * proxy_backend.c (pool, dispatch, retries), proxy_health.c (node health,
- * probes), proxy_table.c (table adoption); proxy_internal.h names the
+ * proxy_session.c (the client side), proxy_relay.c (the response),
+ * proxy_backend.c (pool, dispatch, retries), proxy_health.c (server
+ * health, checks), proxy_table.c (table adoption); proxy_internal.h names the
  * states and the two rules that keep lifetimes simple. Nothing here runs
  * per packet. */
 #include <errno.h>

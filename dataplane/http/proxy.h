@@ -18,9 +18,11 @@
  *   backend:  CONNECTING -> BUSY -> IDLE (pooled) -> BUSY ...
  *             | PROBE (an active health probe: connect, GET, close)
  * Files: proxy.c (set-up, timers), proxy_session.c (client side),
- * proxy_backend.c (pool, dispatch, retries), proxy_health.c (node health,
- * probes), proxy_table.c (table adoption), proxy_log.c (access-log
- * records), segq.h (segment FIFO).
+ * proxy_relay.c (the response to the client), proxy_backend.c (pool,
+ * dispatch, retries), proxy_health.c (server health across workers,
+ * checks), proxy_table.c (table adoption), proxy_timeout.c, proxy_guard.c
+ * (chunked bodies checked first), proxy_log.c (access-log records), segq.h
+ * (segment FIFO).
  */
 #ifndef WEIR_PROXY_H
 #define WEIR_PROXY_H

@@ -1,5 +1,6 @@
 /* proxy_internal: what the proxy's files (proxy.c, proxy_session.c,
- * proxy_backend.c, proxy_health.c, proxy_table.c, proxy_guard.c) share and nobody else
+ * proxy_relay.c, proxy_backend.c, proxy_health.c, proxy_table.c,
+ * proxy_guard.c, proxy_timeout.c, proxy_log.c) share and nobody else
  * may use: the session and backend-connection types, their states and
  * the events that move them, and the functions one file calls in another.
  * Same rules as proxy.h: never block, never allocate after init. Two
@@ -73,6 +74,11 @@ struct px_sess {
 	bool peer_fin; /* the client half-closed */
 	bool replayable; /* the whole request is still held */
 	bool held; /* chunked head kept back until its first chunk line */
+	bool close_held; /* close once held_out is sent */
+	/* bytes of our own (a response head, a local answer) the client's
+	 * full send queue did not take yet: sent first on its on_writable;
+	 * meanwhile no relayed byte and no new request goes past them */
+	struct rte_mbuf *held_out;
 	uint32_t backend; /* table index of the chosen backend ... */
 	uint64_t backend_gen; /* ... in this table generation */
 	uint64_t backend_key; /* its px_backend.key, to find it again */
@@ -120,6 +126,14 @@ struct px_bconn {
 	struct http_head resp;
 };
 
+/* A message with no body byte to relay: no framing, or Content-Length: 0,
+ * which no body byte will ever complete. */
+static inline bool body_empty(const struct http_message *m)
+{
+	return m->framing == HTTP_FRAMING_NONE ||
+	       (m->framing == HTTP_FRAMING_LENGTH && m->content_length == 0);
+}
+
 static inline void mbuf_ref(struct rte_mbuf *m, int16_t d)
 {
 	for (; m; m = m->next)
@@ -142,7 +156,21 @@ void sess_arm_for_state(struct px_sess *s);
 void sess_set_deadline(struct px_sess *s, uint32_t ms, uint16_t status);
 void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now);
 bool sess_forward_body(struct px_sess *s); /* client -> backend */
+bool sess_next_request(struct px_sess *s); /* kept: read the next one */
+
+/* proxy_relay.c: the response relay and the bytes sent to the client */
 bool bconn_pump(struct px_bconn *b); /* backend -> client */
+bool sess_response_done(struct px_sess *s); /* next request, or close */
+void count_response(struct proxy *px, struct px_server *srv, uint16_t status);
+/* Our own bytes (held while the send queue is full); 0 or -errno. */
+int client_send_own(struct px_sess *s, struct rte_mbuf *m);
+/* Relayed bytes: -EAGAIN while our own are held (a send() for relay_front) */
+int send_to_client(void *s, struct rte_mbuf *m);
+/* Relays the first used bytes of q's head segment with send, acknowledging
+ * them to from; false when not taken (q unchanged). */
+bool relay_front(struct proxy *px, struct segq *q, size_t used,
+		 int (*send)(void *, struct rte_mbuf *), void *arg,
+		 struct tcp_conn *from);
 
 /* proxy_guard.c: chunked request bodies checked before they are relayed */
 bool sess_guard_start(struct px_sess *s); /* head routed: hold or dispatch */

@@ -1,12 +1,12 @@
 /* proxy_session: the client side of the proxy: one session per client
  * connection, its state machine (S_HEAD .. S_LINGER, proxy_internal.h),
- * its timeouts, the request's routing and local answers, and the relay of
- * the response back to the client. It never picks or opens a backend
- * connection itself (proxy_backend.c does) and never acknowledges client
- * bytes before they are copied into the head buffer or taken by the
- * backend's stack (back-pressure).
- * Reading order: ending a session and local answers, timers, the request
- * (head, routing, body), then the response relay, then the callbacks. */
+ * the request's routing and local answers, and the request body's relay
+ * to the backend (the response's is proxy_relay.c). It never picks or
+ * opens a backend connection itself (proxy_backend.c does) and never
+ * acknowledges client bytes before they are copied into the head buffer
+ * or taken by the backend's stack (back-pressure).
+ * Reading order: ending a session and local answers, the request (head,
+ * routing, body), then the callbacks. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,26 +26,7 @@
 static const struct tcp_conn_ops client_ops;
 static bool sess_pump(struct px_sess *s);
 static void sess_free(struct px_sess *s);
-
-static void count_response(struct proxy *px, struct px_server *srv,
-			   uint16_t status)
-{
-	unsigned int cls = status / 100;
-
-	if (cls < 1 || cls > 5)
-		return;
-	px->ctr[PX_CTR_resp_1xx + cls - 1]++;
-	if (srv)
-		srv->resp[cls]++;
-}
-
-/* A message with no body byte to relay: no framing, or Content-Length: 0,
- * which no body byte will ever complete. */
-static bool body_empty(const struct http_message *m)
-{
-	return m->framing == HTTP_FRAMING_NONE ||
-	       (m->framing == HTTP_FRAMING_LENGTH && m->content_length == 0);
-}
+static void sess_linger(struct px_sess *s);
 
 /* ---- ending a session, local answers ------------------------------------ */
 
@@ -58,16 +39,17 @@ void sess_close(struct px_sess *s)
 {
 	struct tcp_conn *cc = s->cc;
 
-	if (cc && !s->peer_fin && s->state != S_LINGER) {
+	if (cc && s->held_out) { /* our last bytes wait for its window */
 		if (s->bc)
 			bconn_release(s->bc, false);
+		s->close_held = true;
 		s->state = S_LINGER;
-		sess_pump(s); /* queued bytes are read and dropped too: a
-			       * window left shut would keep its FIN out */
-		tcp_shutdown(cc);
-		s->deadline = s->px->now + LINGER_NS;
-		s->deadline_status = 0;
-		tw_arm(&s->px->wheel, &s->timer, s->deadline);
+		sess_pump(s);
+		sess_set_deadline(s, s->px->cfg.timeout_client_ms, 0);
+		return;
+	}
+	if (cc && !s->peer_fin && s->state != S_LINGER) {
+		sess_linger(s);
 		return;
 	}
 	s->cc = NULL;
@@ -76,8 +58,31 @@ void sess_close(struct px_sess *s)
 	sess_free(s);
 }
 
+/* Half-closes after what is queued and reads to the client's FIN (or 2 s);
+ * a client that already sent its FIN is closed at once. */
+static void sess_linger(struct px_sess *s)
+{
+	struct tcp_conn *cc = s->cc;
+
+	if (s->peer_fin) {
+		s->cc = NULL;
+		tcp_close(cc);
+		sess_free(s);
+		return;
+	}
+	if (s->bc)
+		bconn_release(s->bc, false);
+	s->state = S_LINGER;
+	sess_pump(s); /* queued bytes are read and dropped too: a window
+		       * left shut would keep its FIN out */
+	tcp_shutdown(cc);
+	s->deadline = s->px->now + LINGER_NS;
+	s->deadline_status = 0;
+	tw_arm(&s->px->wheel, &s->timer, s->deadline);
+}
+
 /* The exchange is over and the connection stays: read the next request. */
-static bool sess_next_request(struct px_sess *s)
+bool sess_next_request(struct px_sess *s)
 {
 	s->state = S_HEAD;
 	s->head_method = false;
@@ -120,7 +125,7 @@ static bool sess_reply(struct px_sess *s, const char *buf, size_t len,
 
 	count_response(s->px, NULL, status);
 	plog_status(s, status, false);
-	if (!m || tcp_send(s->cc, m)) {
+	if (!m || client_send_own(s, m)) {
 		rte_pktmbuf_free(m);
 		CNT(s->px, nomem);
 		sess_abort(s);
@@ -295,42 +300,6 @@ static int send_to_backend(void *s, struct rte_mbuf *m)
 	return to_backend(s, m);
 }
 
-static int send_to_client(void *s, struct rte_mbuf *m)
-{
-	return tcp_send(((struct px_sess *)s)->cc, m);
-}
-
-/* Relays the first used bytes of q's head segment with send (the segment
- * itself, or a clone cut to them) and drops them from q; from, the
- * connection they came in on, gets them acknowledged (back-pressure).
- * Returns false when they were not taken: q is unchanged and the
- * receiving side's on_writable resumes. */
-static bool relay_front(struct proxy *px, struct segq *q, size_t used,
-			int (*send)(void *, struct rte_mbuf *), void *arg,
-			struct tcp_conn *from)
-{
-	struct rte_mbuf *m = segq_peek(q);
-	struct rte_mbuf *out =
-		used == m->data_len ? m : rte_pktmbuf_clone(m, px->pkt_pool);
-
-	if (!out)
-		return false;
-	if (out != m)
-		rte_pktmbuf_trim(out, (uint16_t)(m->data_len - used));
-	if (send(arg, out)) {
-		if (out != m)
-			rte_pktmbuf_free(out);
-		return false;
-	}
-	if (out == m)
-		segq_pop(q);
-	else
-		rte_pktmbuf_adj(m, (uint16_t)used);
-	if (from)
-		tcp_recv_done(from, (uint32_t)used);
-	return true;
-}
-
 /* Forwards body bytes (or tunnel bytes) from the client queue as far as
  * the backend takes them. Returns true if gone. */
 bool sess_forward_body(struct px_sess *s)
@@ -377,6 +346,8 @@ static bool sess_pump(struct px_sess *s)
 {
 	switch (s->state) {
 	case S_HEAD:
+		if (s->held_out)
+			return false; /* the next request waits for our bytes */
 		if (sess_read_head(s))
 			return true;
 		if (s->state == S_HEAD && s->peer_fin) { /* cannot end now */
@@ -402,158 +373,6 @@ static bool sess_pump(struct px_sess *s)
 	return false;
 }
 
-/* The response ended: next request, or close. Returns true if gone. */
-static bool sess_response_done(struct px_sess *s)
-{
-	struct px_bconn *b = s->bc;
-	bool reusable = b && b->resp.msg.keep_alive && s->req_done &&
-			b->resp.msg.framing != HTTP_FRAMING_CLOSE && !b->fin;
-
-	plog_end(s, 0);
-	if (b) {
-		b->resp_done = true;
-		bconn_release(b, reusable);
-	}
-	release_replay(s);
-	if (s->close_after || !s->req_done || (s->peer_fin && !s->in.n)) {
-		sess_close(s);
-		return true;
-	}
-	return sess_next_request(s);
-}
-
-/* ---- relaying the response ---------------------------------------------- */
-
-static bool send_head_to_client(struct px_bconn *b, bool close)
-{
-	struct px_sess *s = b->sess;
-	size_t n = http_rw_response(s->px->scratch, 65536, &b->resp,
-				    s->req.msg.version_minor, close);
-	struct rte_mbuf *h = n ? mbuf_from(s->px, s->px->scratch, n) : NULL;
-
-	count_response(s->px, b->srv, b->resp.msg.status);
-	plog_status(s, b->resp.msg.status, true);
-	s->lg_out += n;
-	if (!h || tcp_send(s->cc, h)) {
-		rte_pktmbuf_free(h);
-		CNT(s->px, nomem);
-		bconn_release(b, false);
-		sess_abort(s);
-		return true;
-	}
-	return false;
-}
-
-/* Relays a complete response head. Returns true if the session is gone. */
-static bool relay_head(struct px_bconn *b)
-{
-	struct px_sess *s = b->sess;
-	const struct http_message *m = &b->resp.msg;
-
-	release_replay(s); /* the replica answered: never replayed again */
-	s->replayable = false;
-	if (m->status < 200 && m->status != 101) {
-		/* 1xx (100 Continue): relay, then read the final response */
-		if (send_head_to_client(b, false))
-			return true;
-		http_response_init(&b->resp, b->respbuf, s->px->cfg.head_max,
-				   NULL, s->req.msg.method);
-		return false;
-	}
-	if (m->status == 101) {
-		s->state = S_TUNNEL;
-		CNT(s->px, upgrades);
-	} else if (!s->req_done || m->framing == HTTP_FRAMING_CLOSE ||
-		   (s->peer_fin && !s->in.n)) { /* the last one it will get */
-		s->close_after = true;
-	}
-	if (send_head_to_client(b, s->close_after && m->status != 101))
-		return true;
-	s->resp_started = true;
-	b->head_done = true;
-	http_body_init(&b->resp_body, &b->resp);
-	if (s->state == S_TUNNEL) {
-		sess_arm_for_state(s);
-		return sess_forward_body(s);
-	}
-	if (body_empty(m))
-		return sess_response_done(s);
-	return false;
-}
-
-/* Relays replica bytes to the client as far as it takes them. Returns
- * true if the session is gone. */
-bool bconn_pump(struct px_bconn *b)
-{
-	struct rte_mbuf *m;
-
-	while (b->sess && (m = segq_peek(&b->in))) {
-		struct px_sess *s = b->sess;
-		size_t used = m->data_len;
-		enum http_result r = HTTP_NEED_MORE;
-
-		if (!b->head_done) {
-			r = http_head_feed(&b->resp,
-					   rte_pktmbuf_mtod(m, char *),
-					   m->data_len, &used);
-			tcp_recv_done(b->tc, (uint32_t)used);
-			if (used == m->data_len) {
-				segq_pop(&b->in);
-				rte_pktmbuf_free(m);
-			} else {
-				rte_pktmbuf_adj(m, (uint16_t)used);
-			}
-			if (r == HTTP_ERROR) {
-				b->srv->failures++;
-				bconn_release(b, false);
-				CNT(s->px, e502_bad_head);
-				return sess_error(s, 502, true);
-			}
-			if (r == HTTP_COMPLETE && relay_head(b))
-				return true;
-			continue;
-		}
-		struct http_body next = b->resp_body;
-
-		if (s->state != S_TUNNEL) {
-			r = http_body_feed(&next, rte_pktmbuf_mtod(m, char *),
-					   m->data_len, &used);
-			if (r == HTTP_ERROR) {
-				CNT(s->px, backend_aborts);
-				bconn_release(b, false);
-				sess_abort(s);
-				return true;
-			}
-		}
-		if (used && !relay_front(s->px, &b->in, used, send_to_client, s,
-					 b->tc)) {
-			/* the client's on_writable resumes; until then the
-			 * wait is the client's, not the replica's */
-			if (s->state == S_WAIT_RESPONSE)
-				sess_set_deadline(
-					s, s->px->cfg.timeout_client_ms, 0);
-			return false;
-		}
-		b->resp_body = next;
-		s->lg_out += used;
-		if (r == HTTP_COMPLETE)
-			return sess_response_done(s);
-		if (used && s->state == S_WAIT_RESPONSE)
-			sess_arm_for_state(s); /* timeout server: inactivity */
-	}
-	if (b->fin && b->sess && b->in.n == 0) {
-		struct px_sess *s = b->sess;
-
-		if (http_body_eof(&b->resp_body) == HTTP_COMPLETE)
-			return sess_response_done(s);
-		CNT(s->px, backend_aborts); /* closed before the body ended */
-		bconn_release(b, false);
-		sess_cut(s, false);
-		return true;
-	}
-	return false;
-}
-
 /* ---- client callbacks --------------------------------------------------- */
 
 static void sess_free(struct px_sess *s)
@@ -569,6 +388,7 @@ static void sess_free(struct px_sess *s)
 	}
 	segq_free(&s->in);
 	release_replay(s);
+	rte_pktmbuf_free(s->held_out);
 	rte_mempool_put(px->buf_pool, s->reqbuf);
 	rte_mempool_put(px->sess_pool, s);
 }
@@ -593,8 +413,25 @@ static void c_on_writable(struct tcp_conn *c, void *user)
 	struct px_sess *s = user;
 
 	(void)c;
-	if (s->bc)
-		bconn_pump(s->bc);
+	if (s->held_out) {
+		int rc = tcp_send(s->cc, s->held_out);
+
+		if (rc == -EAGAIN || rc == -ENOBUFS)
+			return; /* the next on_writable */
+		if (rc)
+			rte_pktmbuf_free(s->held_out);
+		s->held_out = NULL;
+		if (s->close_held) {
+			s->close_held = false;
+			sess_linger(s);
+			return;
+		}
+		sess_arm_for_state(s);
+	}
+	if (s->bc && bconn_pump(s->bc))
+		return;
+	if (s->state == S_HEAD)
+		sess_pump(s); /* pipelined requests waited for our bytes */
 }
 
 static void c_on_peer_fin(struct tcp_conn *c, void *user)

@@ -67,6 +67,10 @@ void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 		sess_error(s, 504, true);
 		return;
 	}
+	if (s->state == S_LINGER && s->held_out) {
+		sess_abort(s); /* it never read our last bytes */
+		return;
+	}
 	if (s->state == S_LINGER) {
 		s->peer_fin = true; /* stop waiting: let go */
 		sess_close(s);

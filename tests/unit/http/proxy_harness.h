@@ -1090,6 +1090,9 @@ static inline void ph_teardown(void)
 			ph_client_close(&ph_cli[i], false);
 	}
 	memset(ph_hold, 0, sizeof(ph_hold));
+	/* no table: no new health check starts while everything ends (one
+	 * may still be in flight; it ends within its timeout) */
+	proxy_set_table(&ph_px, NULL);
 	ph_run_until(NULL, 12 * SEC, 10 * MS);
 	for (int i = 0; i < PH_CLIENTS; i++)
 		if (ph_cli[i].used)
