@@ -427,12 +427,12 @@ static void b_on_connected(struct tcp_conn *c, void *user)
 	struct px_bconn *b = user;
 
 	(void)c;
-	b->deadline = 0;
-	tw_cancel(&b->px->wheel, &b->timer);
-	if (b->state == B_PROBE) {
+	if (b->state == B_PROBE) { /* its timeout runs to the answer */
 		probe_send(b);
 		return;
 	}
+	b->deadline = 0;
+	tw_cancel(&b->px->wheel, &b->timer);
 	b->state = B_BUSY;
 	health_event(b->px, b->srv, true, LB_FAIL_CONNECT);
 	if (b->sess)

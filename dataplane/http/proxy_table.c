@@ -46,7 +46,8 @@ struct px_server *proxy_server(struct proxy *px, uint64_t id)
 
 /* A new slot for id (its dynamic state starts fresh), or NULL when all
  * are in use. */
-static struct px_server *slot_new(struct proxy *px, uint64_t id)
+static struct px_server *slot_new(struct proxy *px, uint64_t id,
+				  const struct lb_health_cfg *hc)
 {
 	for (uint32_t n = 0; n < px->servers_cap; n++) {
 		uint32_t i = (px->free_cursor + n) % px->servers_cap;
@@ -57,7 +58,7 @@ static struct px_server *slot_new(struct proxy *px, uint64_t id)
 		memset(srv, 0, sizeof(*srv));
 		srv->id = id;
 		/* Ray announces running replicas: they start UP. */
-		lb_health_init(&srv->health, NULL, true, px->now);
+		lb_health_init(&srv->health, hc, true, px->now);
 		health_new_server(px, srv);
 		px->free_cursor = i + 1;
 		px->n_servers++;
@@ -67,11 +68,12 @@ static struct px_server *slot_new(struct proxy *px, uint64_t id)
 	return NULL;
 }
 
-static struct px_server *server_slot(struct proxy *px, uint64_t id)
+static struct px_server *server_slot(struct proxy *px, uint64_t id,
+				     const struct lb_health_cfg *hc)
 {
 	struct px_server *srv = proxy_server(px, id);
 
-	return srv ? srv : slot_new(px, id);
+	return srv ? srv : slot_new(px, id, hc);
 }
 
 /* After an adoption: servers the table dropped lose their idle pooled
@@ -142,7 +144,6 @@ static int adopt_server(struct proxy *px, const struct weir_table *t,
 	const struct weir_table_server *ts = &weir_table_servers(t)[i];
 	const struct weir_table_health *th =
 		&weir_table_backends(t)[ts->backend].knobs.health;
-	struct px_server *srv = server_slot(px, ts->id);
 	struct lb_health_cfg hc = {
 		.fall = th->fall,
 		.rise = th->rise,
@@ -151,6 +152,8 @@ static int adopt_server(struct proxy *px, const struct weir_table *t,
 		.fastinter_ns = th->fastinter_ms * NS_PER_MS,
 		.downinter_ns = th->downinter_ms * NS_PER_MS,
 	};
+	bool ok = lb_health_cfg_check(&hc) == 0;
+	struct px_server *srv = server_slot(px, ts->id, ok ? &hc : NULL);
 
 	if (!srv)
 		return -ENOSPC;
@@ -161,7 +164,7 @@ static int adopt_server(struct proxy *px, const struct weir_table *t,
 		set_check(srv, th);
 	}
 	lb_health_set_admin(&srv->health, admin_of(ts->flags), px->now);
-	if (lb_health_cfg_check(&hc) == 0) /* the table's knobs, state kept */
+	if (ok) /* the table's knobs, the state kept */
 		lb_health_set_config(&srv->health, &hc, px->now);
 	m->srv = (uint32_t)(srv - px->servers);
 	m->weight = ts->weight;

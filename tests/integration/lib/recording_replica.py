@@ -6,8 +6,10 @@ backend namespace:
 
 Each connection gets a number; every recv() is appended to LOG as a record
 "<conn> <kind> <len>\\n" followed by <len> bytes, kind A (accepted, no
-bytes), D (data), F (the peer's FIN) or R (a reset). A tells a test which
-connections opened inside its window: a pooled connection from an earlier
+bytes, written when the connection first speaks or ends), D (data), F
+(the peer's FIN) or R (a reset); weir-dp's health checks (GET /-/healthz)
+are answered and not recorded. A tells a test which connections opened
+inside its window: a pooled connection from an earlier
 case may close (F) at any time when the proxy's idle pool expires it. The
 test reads the log from an offset (see read_log). Requests are answered
 minimally, in order, keep-alive: once a head (and its Content-Length or
@@ -77,14 +79,36 @@ def request_end(buf):
     return p
 
 
+HEALTH = b"GET /-/healthz "
+
+
+def health_check(c, d):
+    """weir-dp's active check (GET /-/healthz, Connection: close): answered,
+    never recorded, so a test's window holds only what clients caused."""
+    while b"\r\n\r\n" not in d:
+        more = c.recv(65536)
+        if not more:
+            return
+        d += more
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nsuccess")
+
+
 def serve(c, conn, log):
-    record(log, conn, b"A")
     buf = b""
+    opened = False
     try:
         while True:
             try:
                 d = c.recv(65536)
             except ConnectionResetError:
+                d = None
+            if not opened:  # A when it first speaks (or ends)
+                if d and d.startswith(HEALTH):  # one segment: weir-dp's own
+                    health_check(c, d)
+                    return
+                record(log, conn, b"A")
+                opened = True
+            if d is None:
                 record(log, conn, b"R")
                 return
             if not d:

@@ -674,8 +674,10 @@ struct ph_rconn {
 	uint64_t rx_total;
 	uint32_t unread;
 	bool busy, responded, close_after;
+	bool counted; /* its first bytes were seen (accepted counted) */
 	uint64_t respond_at, idle_since;
 	uint32_t id, len, te, rst, body_len;
+	uint16_t status; /* of the response: 200, or a health answer */
 	size_t rst_at; /* out offset where the reset comes */
 	struct ph_rconn *next;
 };
@@ -684,13 +686,24 @@ struct ph_replica {
 	int node;
 	uint32_t read_rate; /* bytes acknowledged per tick; 0 all */
 	uint64_t idle_close_ns; /* closes connections idle that long */
+	/* accepted: connections that carried bytes (the proxy's health checks
+	 * apart) */
 	uint64_t accepted, requests, healthz, bad_bytes, resets;
+	uint16_t hz_status; /* its health answer: 0 is 200 */
+	uint32_t hz_delay_ms; /* answered that late */
+	uint64_t hz_first_bad; /* vnow of the first answer other than 200 */
 	uint64_t max_queued; /* largest unsent response backlog */
 	struct ph_rconn *conns;
 };
 
 static struct ph_replica ph_rep[PH_REPLICAS];
 static unsigned int ph_n_rep;
+/* What ph_setup puts in the table: the group's extra JSON members (e.g.
+ * ",\"health_check\":{...}"), whether the last replica is the fallback
+ * rather than a target, and the path the replicas answer as health. */
+static const char *ph_group_extra = "";
+static bool ph_last_is_fallback;
+static const char *ph_hz_path = "/-/healthz";
 
 static inline void ph_rconn_free(struct ph_rconn *rc)
 {
@@ -725,11 +738,15 @@ static inline void ph_rconn_next(struct ph_rconn *rc)
 	rc->busy = true;
 	rc->responded = false;
 	rc->close_after = m.close;
-	if (!strcmp(m.target, "/-/healthz")) {
+	rc->status = 200;
+	if (!strcmp(m.target, ph_hz_path)) {
 		r->healthz++;
 		rc->id = rc->len = rc->te = rc->rst = 0;
-		rc->respond_at = vnow;
+		rc->respond_at = vnow + (uint64_t)r->hz_delay_ms * MS;
 		rc->body_len = 0;
+		rc->status = r->hz_status ? r->hz_status : 200;
+		if (rc->status != 200 && !r->hz_first_bad)
+			r->hz_first_bad = vnow;
 		return;
 	}
 	r->requests++;
@@ -757,15 +774,15 @@ static inline void ph_rconn_respond(struct ph_rconn *rc)
 
 	if (rc->te)
 		buf_printf(o,
-			   "HTTP/1.1 200 OK\r\nX-Id: %u\r\nX-Body: %u\r\n"
+			   "HTTP/1.1 %u X\r\nX-Id: %u\r\nX-Body: %u\r\n"
 			   "Transfer-Encoding: chunked\r\n%s\r\n",
-			   rc->id, rc->body_len,
+			   rc->status, rc->id, rc->body_len,
 			   rc->close_after ? "Connection: close\r\n" : "");
 	else
 		buf_printf(o,
-			   "HTTP/1.1 200 OK\r\nX-Id: %u\r\nX-Body: %u\r\n"
+			   "HTTP/1.1 %u X\r\nX-Id: %u\r\nX-Body: %u\r\n"
 			   "Content-Length: %u\r\n%s\r\n",
-			   rc->id, rc->body_len, rc->len,
+			   rc->status, rc->id, rc->body_len, rc->len,
 			   rc->close_after ? "Connection: close\r\n" : "");
 	body_start = o->len;
 	for (size_t i = 0, k = 0; i < rc->len; k++) {
@@ -855,6 +872,14 @@ static inline void r_recv(struct tcp_conn *c, void *u, struct rte_mbuf *m)
 		buf_put(&rc->in, rte_pktmbuf_mtod(x, char *), x->data_len);
 	rte_pktmbuf_free(m);
 	rc->rx_total += n;
+	if (!rc->counted) { /* its first bytes: the proxy's own check? */
+		char hc[96];
+		int k = snprintf(hc, sizeof(hc), "GET %s ", ph_hz_path);
+
+		rc->counted = true;
+		if (rc->in.len < (size_t)k || memcmp(rc->in.p, hc, (size_t)k))
+			r->accepted++;
+	}
 	from = rc->scanned > 3 ? rc->scanned - 3 : 0;
 	for (char *p = rc->in.p + from;
 	     (p = memmem(p, rc->in.len - (size_t)(p - rc->in.p), "BAD-", 4));
@@ -912,7 +937,6 @@ static inline int r_accept(struct tcp_conn *c, void *ctx)
 	rc->idle_since = vnow;
 	rc->next = r->conns;
 	r->conns = rc;
-	r->accepted++;
 	tcp_conn_set_ops(c, &ph_replica_ops, rc);
 	return 0;
 }
@@ -1017,21 +1041,29 @@ static inline void ph_setup(unsigned int n, const struct proxy_config *pc_in)
 			exit(1);
 		}
 	}
-	off = (size_t)snprintf(json, sizeof(json),
-			       "[{\"protocol\":\"HTTP\",\"route_prefix\":"
-			       "\"/app\",\"app_name\":\"app\",\"targets\":[");
+	off = (size_t)snprintf(
+		json, sizeof(json),
+		"{\"target_groups\":[{\"protocol\":\"HTTP\","
+		"\"route_prefix\":\"/app\",\"app_name\":\"app\"%s,"
+		"\"targets\":[",
+		ph_group_extra);
 	for (unsigned int i = 0; i < n; i++) {
 		struct ph_replica *r = &ph_rep[i];
+		bool fb = ph_last_is_fallback && i == n - 1;
 
 		r->node = N_R0 + (int)i;
 		tcp_listen(ph_node[r->node].stk, 0, PH_RPORT, r_accept, r);
 		off += (size_t)snprintf(
 			json + off, sizeof(json) - off,
-			"%s{\"ip\":\"10.0.1.%u\",\"port\":%u,"
+			"%s%s{\"ip\":\"10.0.1.%u\",\"port\":%u,"
 			"\"instance_id\":\"\",\"name\":\"r%u\"}",
-			i ? "," : "", i + 1, PH_RPORT, i);
+			fb ? "]}],\"fallback_targets\":{\"HTTP\":" :
+			i  ? "," :
+			     "",
+			"", i + 1, PH_RPORT, i);
 	}
-	snprintf(json + off, sizeof(json) - off, "]}]");
+	snprintf(json + off, sizeof(json) - off, "%s",
+		 ph_last_is_fallback ? "}}" : "]}]}");
 	ph_table = fixture_table(json, 1);
 	if (pc_in) {
 		pc = *pc_in;
