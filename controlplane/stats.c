@@ -150,9 +150,9 @@ static void agg_sum(struct agg *into, const struct agg *a)
 	into->drain += a->drain, into->maint += a->maint;
 }
 
-/* One status for a server the workers may see differently (each keeps
- * its own passive health): the operator's state first, then UP while any
- * worker still sends it requests. */
+/* One status for a server the workers may see apart for a moment (the
+ * owner decides, the others mirror it): the operator's state first, then
+ * UP while any worker still sends it requests. */
 static const char *agg_status(const struct agg *a)
 {
 	if (a->maint)

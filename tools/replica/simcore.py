@@ -239,6 +239,7 @@ class Health:
         self.status = 200
         self.delay_ms = 0
         self.checks = 0
+        self.first_bad_at = None  # time.time() of the first non-200 answer
 
     def set_from_text(self, text):
         """'503' | '200' | '<status> <delay_ms>'"""
@@ -253,12 +254,16 @@ class Health:
         if not 200 <= st <= 599 or not 0 <= delay <= 3600000:
             raise BadRequest("status must be 200..599, delay 0..3600000 ms")
         self.status, self.delay_ms = st, delay
+        self.first_bad_at = None
 
     def as_dict(self):
-        return {"status": self.status, "delay_ms": self.delay_ms, "checks": self.checks}
+        return {"status": self.status, "delay_ms": self.delay_ms, "checks": self.checks,
+                "first_bad_at": self.first_bad_at}
 
     async def healthz(self, send):
         self.checks += 1
+        if self.status != 200 and self.first_bad_at is None:
+            self.first_bad_at = time.time()
         if self.delay_ms:
             await asyncio.sleep(self.delay_ms / 1000.0)
         if self.status == 200:
