@@ -126,6 +126,7 @@ static cJSON *info(struct cp_api *a)
 	}
 	add_table(j, a);
 	cJSON_AddBoolToObject(j, "draining", a->st->draining);
+	cJSON_AddItemToObject(j, "drain", cp_drain_json(a->st));
 	add_connections(j, a);
 	return j;
 }
@@ -239,24 +240,37 @@ static enum MHD_Result put_server(struct MHD_Connection *c, struct cp_api *a,
 	return changed(c, a, rc, err);
 }
 
-/* PUT /api/v1/drain {"drain": true|false} */
+/* PUT /api/v1/drain {"drain": true|false[, "grace_ms": N]} */
 static enum MHD_Result put_drain(struct MHD_Connection *c, struct cp_api *a,
 				 struct req *r)
 {
-	cJSON *root = cJSON_Parse(r->body ? r->body : ""), *d;
+	cJSON *root = cJSON_Parse(r->body ? r->body : ""), *d, *g;
 	char err[512] = "";
+	int64_t grace = -1;
 	int rc;
 
 	d = cJSON_IsObject(root) ?
 		    cJSON_GetObjectItemCaseSensitive(root, "drain") :
+		    NULL;
+	g = cJSON_IsObject(root) ?
+		    cJSON_GetObjectItemCaseSensitive(root, "grace_ms") :
 		    NULL;
 	if (!cJSON_IsBool(d)) {
 		cJSON_Delete(root);
 		return reply_error(c, 400,
 				   "drain: want {\"drain\": true} or false");
 	}
+	if (g && (!cJSON_IsNumber(g) || g->valuedouble < 0 ||
+		  g->valuedouble != (double)(int64_t)g->valuedouble ||
+		  g->valuedouble > CPS_DRAIN_GRACE_MAX_MS)) {
+		cJSON_Delete(root);
+		return reply_error(c, 400,
+				   "grace_ms: want an integer 0-3600000 (ms)");
+	}
+	if (g)
+		grace = (int64_t)g->valuedouble;
 	pthread_mutex_lock(&a->lock);
-	rc = cps_set_drain(a->st, cJSON_IsTrue(d), err, sizeof(err));
+	rc = cps_set_drain(a->st, cJSON_IsTrue(d), grace, err, sizeof(err));
 	pthread_mutex_unlock(&a->lock);
 	cJSON_Delete(root);
 	return changed(c, a, rc, err);

@@ -15,6 +15,7 @@ void cps_init(struct cp_state *s, const char *state_path)
 	cp_compile_defaults(&s->opts);
 	s->state_path = state_path;
 	s->fallback = strdup("null");
+	s->drain_grace_ms = CPS_DRAIN_GRACE_MS;
 }
 
 void cps_fini(struct cp_state *s)
@@ -40,6 +41,7 @@ static void apply_admin(const struct cp_state *s, struct weir_table *t)
 
 	if (s->draining)
 		t->flags |= WEIR_TABLE_F_DRAINING;
+	t->drain_grace_ms = s->drain_grace_ms;
 	for (uint32_t i = 0; s->admin && i < t->n_servers; i++) {
 		const cJSON *a, *st, *w;
 
@@ -235,9 +237,10 @@ static void persist(const struct cp_state *s, uint64_t gen)
 					 NULL;
 
 		fprintf(f,
-			"{\"generation\":%llu,\"draining\":%s,\"admin\":%s,%s\n",
+			"{\"generation\":%llu,\"draining\":%s,"
+			"\"drain_grace_ms\":%u,\"admin\":%s,%s\n",
 			(unsigned long long)gen, s->draining ? "true" : "false",
-			admin ? admin : "{}", doc + 1);
+			s->drain_grace_ms, admin ? admin : "{}", doc + 1);
 		free(admin);
 		if (fclose(f) == 0)
 			rename(tmp, s->state_path);
@@ -267,6 +270,16 @@ int64_t cps_flush(struct cp_state *s)
 	return g;
 }
 
+static void restore_grace(struct cp_state *s, const cJSON *root)
+{
+	const cJSON *g =
+		cJSON_GetObjectItemCaseSensitive(root, "drain_grace_ms");
+
+	if (cJSON_IsNumber(g) && g->valuedouble >= 0 &&
+	    g->valuedouble <= CPS_DRAIN_GRACE_MAX_MS)
+		s->drain_grace_ms = (uint32_t)g->valuedouble;
+}
+
 int cps_restore(struct cp_state *s, uint64_t gen)
 {
 	char err[256], *text;
@@ -288,6 +301,7 @@ int cps_restore(struct cp_state *s, uint64_t gen)
 		rc = s->groups && s->fallback ? 0 : -ENOMEM;
 		s->draining = cJSON_IsTrue(
 			cJSON_GetObjectItemCaseSensitive(root, "draining"));
+		restore_grace(s, root);
 		cJSON_Delete(s->admin);
 		s->admin =
 			cJSON_DetachItemFromObjectCaseSensitive(root, "admin");
@@ -447,12 +461,20 @@ int cps_set_server(struct cp_state *s, const char *backend, const char *server,
 	return republish(s, err, errlen);
 }
 
-int cps_set_drain(struct cp_state *s, bool on, char *err, size_t errlen)
+int cps_set_drain(struct cp_state *s, bool on, int64_t grace_ms, char *err,
+		  size_t errlen)
 {
 	if (!s->groups) {
 		snprintf(err, errlen, "no table yet: nothing to drain");
 		return -ENOENT;
 	}
+	if (grace_ms > (int64_t)CPS_DRAIN_GRACE_MAX_MS) {
+		snprintf(err, errlen, "grace_ms: %lld is over %u",
+			 (long long)grace_ms, CPS_DRAIN_GRACE_MAX_MS);
+		return -EINVAL;
+	}
+	if (grace_ms >= 0)
+		s->drain_grace_ms = (uint32_t)grace_ms;
 	s->draining = on;
 	return republish(s, err, errlen);
 }

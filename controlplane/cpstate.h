@@ -34,6 +34,7 @@ struct cp_state {
 	struct cp_pub pub; /* pub.seg.ctl NULL: not attached */
 	struct cJSON *admin; /* "backend/server": {"state", "weight"} set */
 	bool draining; /* the node drains (Ray's drain) */
+	uint32_t drain_grace_ms; /* new connections taken that long: 30000 */
 	uint64_t pushes, refused, coalesced;
 	uint64_t last_push_ns; /* CLOCK_REALTIME */
 	struct cp_alog *alog; /* the access log's writer; NULL: off */
@@ -78,9 +79,14 @@ int cps_set_server(struct cp_state *s, const char *backend, const char *server,
 		   const char *body, char *err, size_t errlen);
 
 /* Drains the node (on) or ends the drain: /-/healthz and /-/routes answer
- * 503 "This node is being drained." while every request is still served.
- * Published at once; -ENOENT before any table. */
-int cps_set_drain(struct cp_state *s, bool on, char *err, size_t errlen);
+ * 503 "This node is being drained." while every request is still served;
+ * after grace_ms (< 0: keep the last one) the workers refuse new
+ * connections. Published at once; -ENOENT before any table. */
+int cps_set_drain(struct cp_state *s, bool on, int64_t grace_ms, char *err,
+		  size_t errlen);
+
+#define CPS_DRAIN_GRACE_MS 30000u /* Ray's drain floor */
+#define CPS_DRAIN_GRACE_MAX_MS 3600000u
 
 /* Loads the state file if it matches generation gen (a restart). */
 int cps_restore(struct cp_state *s, uint64_t gen);

@@ -323,6 +323,43 @@ cJSON *cp_frontend_json(struct cp_state *s)
 	return r;
 }
 
+cJSON *cp_drain_json(struct cp_state *s)
+{
+	struct weir_ctl *c = s->pub.seg.ctl;
+	cJSON *j = cJSON_CreateObject();
+	uint64_t sessions = 0, first = 0, now = ctl_realtime_ns();
+	bool refusing = c != NULL, known = false;
+	struct snap sn;
+
+	cJSON_AddBoolToObject(j, "on", s->draining);
+	cJSON_AddNumberToObject(j, "grace_ms", s->drain_grace_ms);
+	if (c && !snap_take(c, &sn)) {
+		known = true;
+		for (uint32_t w = 0; w < sn.n; w++) {
+			const struct weir_ctl_wstats *ws = sn.w[w];
+
+			if (!ws) { /* unreadable now: not known to be done */
+				refusing = false;
+				continue;
+			}
+			sessions += ws->sessions_now;
+			refusing &= ws->refusing != 0;
+			if (ws->drain_ns && (!first || ws->drain_ns < first))
+				first = ws->drain_ns;
+		}
+	}
+	if (c)
+		snap_free(&sn);
+	cJSON_AddNumberToObject(
+		j, "since_s",
+		first && now > first ? (double)(now - first) / 1e9 : 0);
+	cJSON_AddNumberToObject(j, "sessions", (double)sessions);
+	cJSON_AddBoolToObject(j, "refusing", s->draining && refusing);
+	cJSON_AddBoolToObject(j, "drained",
+			      s->draining && known && refusing && !sessions);
+	return j;
+}
+
 cJSON *cp_stats_json(struct cp_state *s)
 {
 	struct weir_ctl *c = s->pub.seg.ctl;

@@ -29,4 +29,10 @@ cJSON *cp_frontend_json(struct cp_state *s);
  * counters). malloc'd, NUL-terminated; NULL when out of memory. */
 char *cp_metrics_text(struct cp_state *s);
 
+/* The node drain as measured: {"on", "grace_ms", "since_s" (since the
+ * first worker began), "sessions" (client connections open), "refusing"
+ * (every worker past the grace), "drained" (on, refusing, and no session
+ * left: measured, never a timer)}. */
+cJSON *cp_drain_json(struct cp_state *s);
+
 #endif

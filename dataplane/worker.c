@@ -407,6 +407,20 @@ static void poll_log_switch(struct worker *w)
 		set_log(w, now_ns(w->dp), ctl_realtime_ns());
 }
 
+/* What drained is measured from: open sessions, and whether this worker
+ * drains and refuses new connections yet. */
+static void export_drain(struct worker *w, struct weir_ctl_wstats *ws,
+			 uint64_t now)
+{
+	const struct proxy *px = w->px;
+
+	ws->sessions_now = px ? px->n_sessions : 0;
+	ws->bconns_now = px ? rte_mempool_in_use_count(px->bconn_pool) : 0;
+	ws->drain_ns =
+		px && px->drain_t0 ? ws->updated_ns - (now - px->drain_t0) : 0;
+	ws->refusing = px && px->refusing;
+}
+
 static void export_stats(struct worker *w, uint64_t now)
 {
 	struct weir_ctl_wstats *ws;
@@ -426,6 +440,7 @@ static void export_stats(struct worker *w, uint64_t now)
 	ws->n_srv =
 		w->px ? proxy_export(w->px, ws->srv, WEIR_CTL_STAT_SERVERS) : 0;
 	ws->updated_ns = ctl_realtime_ns();
+	export_drain(w, ws, now);
 	atomic_fetch_add_explicit(&ws->seq, 1, memory_order_release);
 	if (w->px)
 		set_log(w, now, ws->updated_ns);

@@ -59,6 +59,45 @@ struct rte_mbuf *mbuf_from(struct proxy *px, const char *buf, size_t len)
 	return head;
 }
 
+/* ---- the node drain -------------------------------------------------------
+ * Seen by the sweep: when it begins, idle keep-alive connections are
+ * closed (the rest get Connection: close on their next response, see
+ * sess_route and relay_head); once the table's grace has passed the
+ * listener goes, so new connections are refused; what is in flight
+ * finishes. Drained is measured, by weir-cp: no session left on any
+ * worker (the export's sessions_now and refusing). */
+
+static bool idle_session(const struct px_sess *s)
+{
+	return s->state == S_HEAD && s->req.len == 0 && s->in.n == 0 &&
+	       !s->bc && !s->held_out;
+}
+
+static void drain_tick(struct proxy *px, uint64_t now)
+{
+	bool on = proxy_draining(px);
+	uint64_t grace = px->table ? px->table->drain_grace_ms * NS_PER_MS : 0;
+
+	if (on && !px->drain_t0) {
+		px->drain_t0 = now ? now : 1;
+		for (struct px_sess *s = px->sessions, *nx; s; s = nx) {
+			nx = s->next;
+			if (idle_session(s))
+				sess_close(s);
+		}
+	}
+	if (on && !px->refusing && now - px->drain_t0 >= grace) {
+		tcp_unlisten(px->tcp, 0, px->cfg.port);
+		px->refusing = true;
+	}
+	if (!on && px->drain_t0) {
+		px->drain_t0 = 0;
+		if (px->refusing && tcp_listen(px->tcp, 0, px->cfg.port,
+					       sess_on_accept, px) == 0)
+			px->refusing = false;
+	}
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 static void sweep(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
@@ -66,6 +105,7 @@ static void sweep(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 	struct proxy *px = container_of(e, struct proxy, sweep);
 	uint64_t idle_ns = px->cfg.pool_idle_ms * NS_PER_MS;
 
+	drain_tick(px, now);
 	for (uint32_t i = 0; i < px->servers_cap; i++) {
 		struct px_server *srv = &px->servers[i];
 

@@ -179,7 +179,11 @@ struct proxy {
 	char *routes_json; /* /-/routes body of the current table */
 	uint32_t routes_json_len;
 	char *scratch; /* heads we build, 64 KiB */
-	bool draining;
+	bool draining; /* telemetry's /weir/drain (the table can say so too) */
+	uint64_t drain_t0; /* stack clock it began to drain; 0: not draining */
+	bool refusing; /* past the grace: not listening */
+	struct px_sess *sessions; /* open client sessions, newest first */
+	uint32_t n_sessions;
 	uint32_t local_ip; /* host order: source toward backends */
 	struct tw_wheel wheel;
 	struct tw_entry sweep; /* pool idle and health re-probes */
@@ -251,6 +255,9 @@ void proxy_set_bus(struct proxy *px, const struct proxy_bus *bus);
 
 /* A message another worker's proxy sent over the bus. Between bursts. */
 void proxy_health_msg(struct proxy *px, const struct px_hmsg *m);
+
+/* Is the node draining (weir-cp's drain in the table, or telemetry's)? */
+bool proxy_draining(const struct proxy *px);
 
 /* The node's health as /-/healthz reports it. */
 enum http_fe_health proxy_health(struct proxy *px);

@@ -15,10 +15,15 @@
 #include "http/proxy_internal.h"
 #include "tcp/tcp.h"
 
+bool proxy_draining(const struct proxy *px)
+{
+	return px->draining ||
+	       (px->table && px->table->flags & WEIR_TABLE_F_DRAINING);
+}
+
 enum http_fe_health proxy_health(struct proxy *px)
 {
-	if (px->draining ||
-	    (px->table && px->table->flags & WEIR_TABLE_F_DRAINING))
+	if (proxy_draining(px))
 		return HTTP_FE_DRAINING;
 	if (!px->table)
 		return HTTP_FE_UNPOPULATED; /* no table yet, even an empty one */

@@ -63,6 +63,7 @@ enum bconn_state {
 
 struct px_sess {
 	struct proxy *px;
+	struct px_sess *prev, *next; /* px->sessions: every open session */
 	struct tcp_conn *cc;
 	uint32_t client_ip; /* network order */
 	uint16_t client_port; /* host order */

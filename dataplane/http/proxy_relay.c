@@ -142,8 +142,8 @@ static bool relay_head(struct px_bconn *b)
 		s->state = S_TUNNEL;
 		CNT(s->px, upgrades);
 	} else if (!s->req_done || m->framing == HTTP_FRAMING_CLOSE ||
-		   (s->peer_fin && !s->in.n)) { /* the last one it will get */
-		s->close_after = true;
+		   (s->peer_fin && !s->in.n) || proxy_draining(s->px)) {
+		s->close_after = true; /* the last one it will get */
 	}
 	if (send_head_to_client(b, s->close_after && m->status != 101))
 		return true;

@@ -214,7 +214,8 @@ static bool sess_route(struct px_sess *s)
 	CNT(px, requests);
 	plog_begin(s, path, plen);
 	s->head_method = m->method == HTTP_METHOD_HEAD;
-	s->close_after = !m->keep_alive;
+	s->close_after = !m->keep_alive ||
+			 proxy_draining(px); /* drain: close */
 	s->resp_started = false;
 	if (http_fe_is_healthz(path, plen) || http_fe_is_routes(path, plen)) {
 		bool hz = http_fe_is_healthz(path, plen);
@@ -380,6 +381,13 @@ static void sess_free(struct px_sess *s)
 	struct proxy *px = s->px;
 
 	tw_cancel(&px->wheel, &s->timer);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		px->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	px->n_sessions--;
 	if (s->lg_open) /* a tunnel ends this way; anything else broke off */
 		plog_end(s, s->state == S_TUNNEL ? 0 : WEIR_LOG_F_ABORTED);
 	if (s->bc) {
@@ -509,6 +517,11 @@ int sess_on_accept(struct tcp_conn *c, void *ctx)
 	http_request_init(&s->req, buf, px->cfg.head_max, NULL);
 	tw_entry_init(&s->timer, sess_timer);
 	tcp_conn_set_ops(c, &client_ops, s);
+	s->next = px->sessions;
+	if (s->next)
+		s->next->prev = s;
+	px->sessions = s;
+	px->n_sessions++;
 	CNT(px, sessions);
 	sess_arm_for_state(s);
 	return 0;

@@ -83,7 +83,10 @@ struct weir_ctl_wstats {
 	uint32_t reserved0;
 	uint64_t sessions_now; /* client connections open */
 	uint64_t bconns_now; /* backend connections open (pooled included) */
-	uint64_t reserved[3];
+	uint64_t drain_ns; /* CLOCK_REALTIME it began to drain; 0: it does not */
+	uint32_t refusing; /* 1: draining past the grace, new connections refused */
+	uint32_t reserved1;
+	uint64_t reserved[1];
 	uint64_t ctr[WEIR_CTL_COUNTERS]; /* named by weir_ctl.counter_names */
 	struct weir_ctl_srv_stat srv[WEIR_CTL_STAT_SERVERS];
 } __attribute__((aligned(64)));

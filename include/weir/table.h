@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define WEIR_TABLE_MAGIC 0x3142415452494557ull /* "WEIRTAB1", little end. */
-#define WEIR_TABLE_ABI_VERSION 2u
+#define WEIR_TABLE_ABI_VERSION 3u
 
 /* Sizes of the fixed string fields, NUL included (longest input is one
  * less). */
@@ -181,7 +181,8 @@ struct weir_table {
 	uint32_t n_backends, off_backends;
 	uint32_t n_servers, off_servers;
 	uint32_t n_http_backends; /* backends [0, n_http_backends) are HTTP */
-	uint32_t reserved[13];
+	uint32_t drain_grace_ms; /* draining: new connections taken that long */
+	uint32_t reserved[12];
 };
 
 _Static_assert(sizeof(struct weir_table) == 128, "table header layout");

@@ -65,6 +65,22 @@ static int print_json(cJSON *j)
 	return 0;
 }
 
+/* drain off | on: refusing or not, sessions left, drained (measured). */
+static void print_drain(const cJSON *d)
+{
+	if (!is_true(d, "on")) {
+		printf("%-12s off\n", "drain");
+		return;
+	}
+	printf("%-12s on for %.1f s, grace %.0f ms, %s, %.0f connections "
+	       "open: %s\n",
+	       "drain", num(d, "since_s"), num(d, "grace_ms"),
+	       is_true(d, "refusing") ? "refusing new connections" :
+					"still accepting",
+	       num(d, "sessions"),
+	       is_true(d, "drained") ? "drained" : "not drained");
+}
+
 int cpcmd_show_info(const struct cpcmd_opts *o)
 {
 	const cJSON *dp, *t, *c, *ws, *w;
@@ -95,7 +111,7 @@ int cpcmd_show_info(const struct cpcmd_opts *o)
 	printf("\n%-12s %.0f accepted, %.0f refused, %.0f coalesced\n",
 	       "pushes", num(t, "pushes"), num(t, "refused"),
 	       num(t, "coalesced"));
-	printf("%-12s %s\n", "drain", is_true(j, "draining") ? "on" : "off");
+	print_drain(cJSON_GetObjectItemCaseSensitive(j, "drain"));
 	if (c)
 		printf("%-12s %.0f open, %.0f accepted, %.0f requests, %.0f refused\n",
 		       "connections", num(c, "current"), num(c, "total"),
@@ -255,18 +271,35 @@ int cpcmd_set_server(const struct cpcmd_opts *o, int argc, char **argv)
 	return rc ? rc : print_change(o, j, argv[0]);
 }
 
-int cpcmd_drain(const struct cpcmd_opts *o, const char *onoff)
+int cpcmd_drain(const struct cpcmd_opts *o, const char *onoff, const char *opt,
+		const char *val)
 {
-	const char *body;
+	char body[64], *end = NULL;
+	unsigned long grace = 0;
 	cJSON *j;
 	int rc;
 
-	if (!strcmp(onoff, "on"))
-		body = "{\"drain\":true}";
+	if (opt) {
+		errno = 0;
+		grace = val ? strtoul(val, &end, 10) : 0;
+		if (strcmp(opt, "--grace-ms") || strcmp(onoff, "on") || !val ||
+		    !*val || *end || errno || grace > 3600000 ||
+		    val[0] == '-') {
+			fprintf(stderr,
+				"usage: weirctl drain on [--grace-ms 0-3600000] | off\n");
+			return 2;
+		}
+	}
+	if (!strcmp(onoff, "on") && opt)
+		snprintf(body, sizeof(body),
+			 "{\"drain\":true,\"grace_ms\":%lu}", grace);
+	else if (!strcmp(onoff, "on"))
+		snprintf(body, sizeof(body), "{\"drain\":true}");
 	else if (!strcmp(onoff, "off"))
-		body = "{\"drain\":false}";
+		snprintf(body, sizeof(body), "{\"drain\":false}");
 	else {
-		fprintf(stderr, "usage: weirctl drain on|off\n");
+		fprintf(stderr,
+			"usage: weirctl drain on [--grace-ms 0-3600000] | off\n");
 		return 2;
 	}
 	rc = call(o, "PUT", "/api/v1/drain?wait=5000", body, strlen(body), &j);

@@ -21,7 +21,8 @@ int cpcmd_push(const struct cpcmd_opts *o, const char *file, int fallback);
 /* set server BACKEND/SERVER (state ready|drain|maint | weight N)... */
 int cpcmd_set_server(const struct cpcmd_opts *o, int argc, char **argv);
 
-/* drain on|off */
-int cpcmd_drain(const struct cpcmd_opts *o, const char *onoff);
+/* drain on [--grace-ms N] | off (opt, val: the option, or NULL) */
+int cpcmd_drain(const struct cpcmd_opts *o, const char *onoff, const char *opt,
+		const char *val);
 
 #endif

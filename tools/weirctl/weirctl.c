@@ -30,7 +30,9 @@ static void usage(FILE *f)
 		"  show stats|lcores|arp|tcp|http|servers|testapp   weir-dp's own counters\n"
 		"  push FILE [--fallback]   replace the target groups (or the fallback)\n"
 		"  set server BACKEND/SERVER state ready|drain|maint | weight N\n"
-		"  drain on|off    drain the node (Ray's drain) or end it\n"
+		"  drain on [--grace-ms N] | off\n"
+		"                  drain the node (Ray's drain; new connections\n"
+		"                  refused after the grace, 30 s) or end it\n"
 		"  --prefix NAME  weir-dp's --file-prefix (default: weir)\n"
 		"  --cp PATH      weir-cp's API socket (default /run/weir/NAME.sock)\n"
 		"  --socket PATH  telemetry socket (default /var/run/dpdk/NAME/dpdk_telemetry.v2)\n"
@@ -195,8 +197,9 @@ static int run_command(int argc, char **argv, const struct cpcmd_opts *o,
 	}
 	if (argc >= 2 && !strcmp(argv[0], "set") && !strcmp(argv[1], "server"))
 		return cpcmd_set_server(o, argc - 2, argv + 2);
-	if (argc == 2 && !strcmp(argv[0], "drain"))
-		return cpcmd_drain(o, argv[1]);
+	if ((argc == 2 || argc == 4) && !strcmp(argv[0], "drain"))
+		return cpcmd_drain(o, argv[1], argc == 4 ? argv[2] : NULL,
+				   argc == 4 ? argv[3] : NULL);
 	usage(stderr);
 	return 2;
 }

@@ -527,6 +527,53 @@ static void test_linger_reads_to_fin(void)
 	ph_teardown();
 }
 
+static bool cur_gone_or_answered(void)
+{
+	return cur->gone || cur->n_answered == cur->n_exp;
+}
+
+/* The node drains (grace 0 in this table): an idle keep-alive client is
+ * let go at once, a request in flight finishes and its answer says
+ * Connection: close, a new connection is refused, and when the drain
+ * ends the listener is back. */
+static void test_drain(void)
+{
+	struct ph_client *idle, *busy, *late;
+
+	ph_setup(1, NULL);
+	idle = ph_connect();
+	WT_CHECK(roundtrip(idle, &(struct ph_req){ .id = 1, .resp_len = 10 }));
+	busy = ph_connect();
+	cur = busy;
+	ph_request(
+		busy,
+		&(struct ph_req){ .id = 2, .resp_len = 50000, .delay_ms = 300 },
+		0);
+	ph_run(20 * MS);
+	WT_CHECK_EQ(ph_px.n_sessions, 2);
+	ph_px.draining = true;
+	ph_run(100 * MS); /* the sweep sees it */
+	WT_CHECK(idle->fin); /* let go: it was idle */
+	WT_CHECK(ph_px.refusing);
+	late = ph_connect();
+	cur = late;
+	WT_CHECK(ph_run_until(cur_gone, SEC, MS));
+	WT_CHECK(late->reset && !late->connected); /* refused */
+	cur = busy;
+	WT_CHECK(ph_run_until(cur_gone_or_answered, 2 * SEC, MS));
+	WT_CHECK_EQ(busy->exp[0].status, 200);
+	WT_CHECK(strstr(busy->last, "Connection: close") != NULL);
+	ph_run(100 * MS);
+	WT_CHECK_EQ(ph_px.n_sessions, 0); /* measured: nothing left */
+	ph_px.draining = false;
+	ph_run(100 * MS);
+	WT_CHECK(!ph_px.refusing);
+	late = ph_connect();
+	WT_CHECK(roundtrip(late, &(struct ph_req){ .id = 3, .resp_len = 10 }));
+	WT_CHECK_EQ(late->exp[0].status, 200);
+	ph_teardown();
+}
+
 int main(void)
 {
 	WT_RUN(test_keepalive_reuse);
@@ -545,6 +592,7 @@ int main(void)
 	WT_RUN(test_pooled_conn_expired);
 	WT_RUN(test_refused_request_stays);
 	WT_RUN(test_pipelined_heads_wait_for_slow_reader);
+	WT_RUN(test_drain);
 	WT_RUN(test_linger_reads_to_fin);
 	return wt_done();
 }
