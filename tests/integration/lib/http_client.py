@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.parse
 
-T = 30
+T = float(os.environ.get("WEIR_CLIENT_T", "30"))  # every socket timeout, s
 
 
 def split(url):
