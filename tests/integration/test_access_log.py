@@ -16,16 +16,13 @@ import fcntl
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import BUILD, PY, ROOT, Tap, Testbed, WeirCP, WeirDP, run  # noqa: E402
+from weirlib import (BUILD, Tap, Testbed, WeirCP, WeirDP, client, cp_metrics, mval,  # noqa: E402
+                     run, start_replicas)
 
-CLIENT = os.path.join(os.path.dirname(__file__), "lib", "http_client.py")
-REPLICA = os.path.join(ROOT, "tools", "replica", "replica.py")
 RING = 64  # records per worker ring: small, so a stalled writer fills it fast
 N_LAT = int(os.environ.get("WEIR_ALOG_REQUESTS", "400"))
 
@@ -35,12 +32,7 @@ class Env:
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("walog", replicas=2)
         self.ips = self.tb.be_ips.split()
-        self.procs = [subprocess.Popen(
-            ["ip", "netns", "exec", self.tb.ns_be, PY, REPLICA, "--id", "r%d" % (i + 1),
-             "--host", ip, "--port", "30000", "--route-prefix", "/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, ip in enumerate(self.ips)]
-        for ip in self.ips:
-            self.wait_replica(ip)
+        self.procs = start_replicas(self.tb)
         self.dp = WeirDP(self.tb, workers=2, prefix="walog" + sfx,
                          extra={"http": {"port": 8000}, "control": {"access_log_records": RING}},
                          cp=False)
@@ -59,44 +51,14 @@ class Env:
         cp.wait_live()
         return cp
 
-    def wait_replica(self, ip, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = run(["curl", "-s", "-m", "1", "http://%s:30000/-/healthz" % ip], ns=self.tb.ns_cli)
-            if r.stdout == "success":
-                return
-            time.sleep(0.2)
-        raise RuntimeError("replica %s did not start" % ip)
-
     def client(self, *args, timeout=120):
-        r = run([PY, CLIENT, *map(str, args)], ns=self.tb.ns_cli, timeout=timeout)
-        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-        return json.loads(lines[-1]) if lines else {"error": (r.stdout + r.stderr)[-800:]}
+        return client(self.tb, *args, timeout=timeout)
 
     def url(self, path):
         return "http://%s:8000%s" % (self.tb.vip, path)
 
-    def metrics(self, cp=None):
-        """/metrics over weir-cp's API socket, parsed by Prometheus' own
-        text parser: {(name, frozenset(labels)): value}."""
-        from prometheus_client.parser import text_string_to_metric_families
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect((cp or self.cp).sock)
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-        s.close()
-        text = data.split(b"\r\n\r\n", 1)[1].decode()
-        out = {}
-        for fam in text_string_to_metric_families(text):
-            for smp in fam.samples:
-                out[(smp.name, frozenset(smp.labels.items()))] = smp.value
-        return out
+    def metrics(self):
+        return cp_metrics(self.cp.sock)
 
     def stop(self):
         if self.cp:
@@ -105,11 +67,6 @@ class Env:
         for p in self.procs:
             p.kill()
         self.tb.down()
-
-
-def mval(m, name, **labels):
-    want = set(labels.items())
-    return sum(v for (n, lab), v in m.items() if n == name and want <= lab)
 
 
 def read_lines(path, want, timeout=5):

@@ -26,7 +26,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import PY, ROOT, Tap, Testbed, WeirDP, run  # noqa: E402
+from weirlib import (PY, ROOT, Tap, Testbed, WeirDP, client, client_bg, client_result,  # noqa: E402
+                     run, wait_replica)
 
 CLIENT = os.path.join(os.path.dirname(__file__), "lib", "http_client.py")
 REPLICA = os.path.join(ROOT, "tools", "replica", "replica.py")
@@ -67,28 +68,17 @@ class Env:
         self.pid = self.dp.proc.pid
 
     def wait_replica(self, ip, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = run(["curl", "-s", "-m", "1", "http://%s:30000/-/healthz" % ip], ns=self.tb.ns_cli)
-            if r.stdout == "success":
-                return
-            time.sleep(0.2)
-        raise RuntimeError("replica %s did not start" % ip)
+        wait_replica(self.tb, ip, 30000, timeout)
 
     def client(self, *args, timeout=120):
-        r = run([PY, CLIENT, *map(str, args)], ns=self.tb.ns_cli, timeout=timeout)
-        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-        return json.loads(lines[-1]) if lines else {"error": (r.stdout + r.stderr)[-800:]}
+        return client(self.tb, *args, timeout=timeout)
 
     def client_bg(self, *args):
-        return subprocess.Popen(["ip", "netns", "exec", self.tb.ns_cli, PY, CLIENT, *map(str, args)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return client_bg(self.tb, *args)
 
     @staticmethod
     def bg_result(p, timeout=120):
-        out, err = p.communicate(timeout=timeout)
-        lines = [l for l in out.splitlines() if l.startswith("{")]
-        return json.loads(lines[-1]) if lines else {"error": (out + err)[-800:]}
+        return client_result(p, timeout)
 
     def get(self, path):
         """One request with Connection: close: the exact bytes answered."""

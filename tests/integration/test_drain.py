@@ -12,16 +12,14 @@ workers: with a 60 s event stream in flight, `weirctl drain on --grace-ms
   - drain off: new connections are taken again."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import BUILD, PY, ROOT, Tap, Testbed, WeirDP, run  # noqa: E402
+from weirlib import (BUILD, PY, Tap, Testbed, WeirDP, client, client_bg, run,  # noqa: E402
+                     start_replicas)
 
-CLIENT = os.path.join(os.path.dirname(__file__), "lib", "http_client.py")
-REPLICA = os.path.join(ROOT, "tools", "replica", "replica.py")
 CTL = os.path.join(BUILD, "tools", "weirctl", "weirctl")
 STREAM_S = int(os.environ.get("WEIR_DRAIN_STREAM_S", "60"))
 DRAINED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
@@ -33,12 +31,7 @@ class Env:
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("wdrain", replicas=2)
         self.ips = self.tb.be_ips.split()
-        self.procs = [subprocess.Popen(
-            ["ip", "netns", "exec", self.tb.ns_be, PY, REPLICA, "--id", "r%d" % (i + 1),
-             "--host", ip, "--port", "30000", "--route-prefix", "/app"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, ip in enumerate(self.ips)]
-        for ip in self.ips:
-            self.wait_replica(ip)
+        self.procs = start_replicas(self.tb, route_prefix="/app")
         self.dp = WeirDP(self.tb, workers=2, prefix="wdrain" + sfx, extra={"http": {"port": 8000}})
         self.cp = self.dp.cp
         st, r = self.cp.push({"target_groups": [{
@@ -48,25 +41,11 @@ class Env:
         if st != 200:
             raise RuntimeError("push: %s %s" % (st, r))
 
-    def wait_replica(self, ip, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = run(["curl", "-s", "-m", "1", "http://%s:30000/-/healthz" % ip], ns=self.tb.ns_cli)
-            if r.stdout == "success":
-                return
-            time.sleep(0.2)
-        raise RuntimeError("replica %s did not start" % ip)
-
     def client_bg(self, *args, t=30):
-        env = dict(os.environ, WEIR_CLIENT_T=str(t))
-        return subprocess.Popen(["ip", "netns", "exec", self.tb.ns_cli, PY, CLIENT, *map(str, args)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return client_bg(self.tb, *args, t=t)
 
     def client(self, *args):
-        p = self.client_bg(*args)
-        out, err = p.communicate(timeout=60)
-        lines = [l for l in out.splitlines() if l.startswith("{")]
-        return json.loads(lines[-1]) if lines else {"error": (out + err)[-800:]}
+        return client(self.tb, *args, timeout=60)
 
     def raw(self, data):
         out = self.client("raw", self.tb.vip, 8000, data.hex())

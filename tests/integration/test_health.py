@@ -14,15 +14,12 @@ test turns bad and good (POST /-/admin/health):
   - each server is checked by one worker only (the check rate)."""
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import PY, ROOT, Tap, Testbed, WeirDP, run  # noqa: E402
+from weirlib import Tap, Testbed, WeirDP, client, cp_metrics, run, start_replicas  # noqa: E402
 
-CLIENT = os.path.join(os.path.dirname(__file__), "lib", "http_client.py")
-REPLICA = os.path.join(ROOT, "tools", "replica", "replica.py")
 HC = {"inter_ms": 1000, "fastinter_ms": 250, "downinter_ms": 250, "fall": 2, "rise": 2,
       "timeout_ms": 500}
 EXPORT_S = 0.2  # workers export their server state every 200 ms
@@ -38,23 +35,9 @@ class Env:
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("whlth", replicas=3)
         self.ips = self.tb.be_ips.split()
-        self.procs = [subprocess.Popen(
-            ["ip", "netns", "exec", self.tb.ns_be, PY, REPLICA, "--id", "r%d" % (i + 1),
-             "--host", ip, "--port", "30000", "--route-prefix", "/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, ip in enumerate(self.ips)]
-        for ip in self.ips:
-            self.wait_replica(ip)
+        self.procs = start_replicas(self.tb)
         self.dp = WeirDP(self.tb, workers=2, prefix="whlth" + sfx, extra={"http": {"port": 8000}})
         self.cp = self.dp.cp
-
-    def wait_replica(self, ip, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = run(["curl", "-s", "-m", "1", "http://%s:30000/-/healthz" % ip], ns=self.tb.ns_cli)
-            if r.stdout == "success":
-                return
-            time.sleep(0.2)
-        raise RuntimeError("replica %s did not start" % ip)
 
     def target(self, i):
         return {"ip": self.ips[i], "port": 30000, "instance_id": "node1",
@@ -68,9 +51,7 @@ class Env:
             raise RuntimeError("push: %s %s" % (st, r))
 
     def client(self, *args, timeout=120):
-        r = run([PY, CLIENT, *map(str, args)], ns=self.tb.ns_cli, timeout=timeout)
-        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-        return json.loads(lines[-1]) if lines else {"error": (r.stdout + r.stderr)[-800:]}
+        return client(self.tb, *args, timeout=timeout)
 
     def replica(self, i, method="GET", path="/-/admin/stats", body=None):
         r = run(["curl", "-s", "-m", "3", "-X", method] + (["--data", body] if body else []) +
@@ -104,12 +85,8 @@ class Env:
         return out
 
     def worker_requests(self):
-        m = {}
-        for line in metrics_text(self.cp).splitlines():
-            if line.startswith("weir_http_requests_total{worker="):
-                w = line.split('"')[1]
-                m[w] = float(line.split()[-1])
-        return m
+        return {dict(lab)["worker"]: v for (n, lab), v in cp_metrics(self.cp.sock).items()
+                if n == "weir_http_requests_total"}
 
     def get(self, path):
         req = "GET %s HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n" % path
@@ -121,22 +98,6 @@ class Env:
         for p in self.procs:
             p.kill()
         self.tb.down()
-
-
-def metrics_text(cp):
-    import socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(cp.sock)
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        data += b
-    s.close()
-    return data.split(b"\r\n\r\n", 1)[1].decode()
 
 
 def test_one_checker(t, env):

@@ -280,3 +280,82 @@ class WeirDP:
 
 def delta(after, before):
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+# ---- replicas, clients and metrics in the testbed --------------------------
+
+CLIENT = os.path.join(ROOT, "tests", "integration", "lib", "http_client.py")
+REPLICA = os.path.join(ROOT, "tools", "replica", "replica.py")
+
+
+def wait_replica(tb, ip, port=30000, timeout=20):
+    """Until the replica at ip:port answers /-/healthz (from the client
+    namespace)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = run(["curl", "-s", "-m", "1", "http://%s:%d/-/healthz" % (ip, port)], ns=tb.ns_cli)
+        if r.stdout == "success":
+            return
+        time.sleep(0.2)
+    raise RuntimeError("replica %s did not start" % ip)
+
+
+def start_replicas(tb, route_prefix="/", port=30000):
+    """One tools/replica/replica.py per backend address of tb (ids r1,
+    r2, ...), ready when this returns; killed at exit."""
+    procs = [subprocess.Popen(
+        ["ip", "netns", "exec", tb.ns_be, PY, REPLICA, "--id", "r%d" % (i + 1), "--host", ip,
+         "--port", str(port), "--route-prefix", route_prefix],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, ip in enumerate(tb.be_ips.split())]
+    atexit.register(lambda: [p.kill() for p in procs])
+    for ip in tb.be_ips.split():
+        wait_replica(tb, ip, port)
+    return procs
+
+
+def client_bg(tb, *args, t=None):
+    """http_client.py ARGS in the client namespace, in the background (t:
+    its socket timeout, s)."""
+    env = dict(os.environ, WEIR_CLIENT_T=str(t)) if t else None
+    return subprocess.Popen(["ip", "netns", "exec", tb.ns_cli, PY, CLIENT, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def client_result(p, timeout=120):
+    """The JSON line a client_bg process printed (or {"error": ...})."""
+    out, err = p.communicate(timeout=timeout)
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": (out + err)[-800:]}
+
+
+def client(tb, *args, timeout=120, t=None):
+    """http_client.py ARGS in the client namespace: its JSON line."""
+    return client_result(client_bg(tb, *args, t=t), timeout)
+
+
+def cp_metrics(sock):
+    """GET /metrics over weir-cp's API socket, parsed by Prometheus' own
+    text parser: {(name, frozenset(labels)): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+    out = {}
+    for fam in text_string_to_metric_families(data.split(b"\r\n\r\n", 1)[1].decode()):
+        for smp in fam.samples:
+            out[(smp.name, frozenset(smp.labels.items()))] = smp.value
+    return out
+
+
+def mval(m, name, **labels):
+    """The sum of the samples of name whose labels include labels."""
+    want = set(labels.items())
+    return sum(v for (n, lab), v in m.items() if n == name and want <= lab)
