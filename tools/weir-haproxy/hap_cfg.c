@@ -30,8 +30,9 @@ void hap_msg(struct hap_cfg *cfg, int line, bool error, const char *fmt, ...)
 	va_start(ap, fmt);
 	k = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	n = k < 0 ? n : (n + k < (int)sizeof(buf) - 1 ? n + k :
-							(int)sizeof(buf) - 2);
+	n = k < 0 ? n :
+		    (n + k < (int)sizeof(buf) - 1 ? n + k :
+						    (int)sizeof(buf) - 2);
 	buf[n++] = '\n';
 	if (cfg->msgs_len + (size_t)n + 1 > cfg->msgs_cap) {
 		size_t cap = cfg->msgs_cap ? cfg->msgs_cap * 2 : 4096;
@@ -107,8 +108,8 @@ int hap_parse_time(const char *s, long *ms)
 	static const struct {
 		const char *unit;
 		double scale;
-	} units[] = { { "", 1 },	{ "ms", 1 },	   { "us", 0.001 },
-		      { "s", 1000 },	{ "m", 60000 },	   { "h", 3600000 },
+	} units[] = { { "", 1 },	{ "ms", 1 },	{ "us", 0.001 },
+		      { "s", 1000 },	{ "m", 60000 }, { "h", 3600000 },
 		      { "d", 86400000 } };
 
 	if (!s || !isdigit((unsigned char)*s))
@@ -183,8 +184,7 @@ int hap_copy(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
-struct hap_backend *hap_cfg_backend(const struct hap_cfg *cfg,
-				    const char *name)
+struct hap_backend *hap_cfg_backend(const struct hap_cfg *cfg, const char *name)
 {
 	for (unsigned int i = 0; i < cfg->n_backends; i++)
 		if (!strcmp(cfg->backends[i].name, name))
@@ -286,7 +286,8 @@ int hap_cfg_load(struct hap_cfg *cfg, const char *file)
 	if (!text) {
 		cfg_init(cfg, file);
 		hap_msg(cfg, 0, true, "cannot read the file: %s",
-			err == -EINVAL ? "it holds a NUL byte" : strerror(-err));
+			err == -EINVAL ? "it holds a NUL byte" :
+					 strerror(-err));
 		return err;
 	}
 	rc = hap_cfg_parse(cfg, file, text);

@@ -29,15 +29,17 @@ static int route_http(struct hap_parser *p, const struct hap_route *r,
 	char want[HAP_PATH_MAX + 1];
 
 	if (!path)
-		return ERRL(p->cfg, r->line,
-			    "use_backend %s: acl '%s' has no 'path PREFIX' line",
-			    r->backend, r->acl);
+		return ERRL(
+			p->cfg, r->line,
+			"use_backend %s: acl '%s' has no 'path PREFIX' line",
+			r->backend, r->acl);
 	snprintf(want, sizeof(want), "%s%s", path->value,
 		 strcmp(path->value, "/") ? "/" : "");
 	if (beg && strcmp(beg->value, want))
-		return ERRL(p->cfg, beg->line,
-			    "acl %s: path_beg '%s' is not prefix '%s' + '/': Weir matches a prefix as Ray does",
-			    r->acl, beg->value, path->value);
+		return ERRL(
+			p->cfg, beg->line,
+			"acl %s: path_beg '%s' is not prefix '%s' + '/': Weir matches a prefix as Ray does",
+			r->acl, beg->value, path->value);
 	if (path->value[0] != '/')
 		return ERRL(p->cfg, path->line,
 			    "acl %s: route prefix must start with '/'", r->acl);
@@ -53,6 +55,11 @@ static int route_one(struct hap_parser *p, const struct hap_route *r)
 
 	if (!be)
 		return ERRL(p->cfg, r->line, "no backend '%s'", r->backend);
+	if (r->proto == HAP_GRPC && !strcmp(r->acl, "is_list_applications"))
+		return !strcmp(be->name, "grpc_fallback_backend") ?
+			       0 :
+			       ERRL(p->cfg, r->line,
+				    "ListApplications goes to grpc_fallback_backend only");
 	if (r->via_router || be->via_router)
 		return r->via_router == be->via_router ?
 			       0 :
@@ -62,9 +69,10 @@ static int route_one(struct hap_parser *p, const struct hap_route *r)
 	if (r->is_default) {
 		if (be->is_default || r->proto == HAP_GRPC)
 			return 0;
-		return ERRL(p->cfg, r->line,
-			    "default_backend %s: Weir answers unmatched paths with Ray's 404; a default backend of servers is not supported",
-			    r->backend);
+		return ERRL(
+			p->cfg, r->line,
+			"default_backend %s: Weir answers unmatched paths with Ray's 404; a default backend of servers is not supported",
+			r->backend);
 	}
 	if (be->routed)
 		return ERRL(p->cfg, r->line,
@@ -74,9 +82,10 @@ static int route_one(struct hap_parser *p, const struct hap_route *r)
 		return route_http(p, r, be);
 	app = find_acl(p, r->acl, ACL_APP_HEADER);
 	if (!app)
-		return ERRL(p->cfg, r->line,
-			    "use_backend %s: acl '%s' is not 'req.hdr(application) -m str APP'",
-			    r->backend, r->acl);
+		return ERRL(
+			p->cfg, r->line,
+			"use_backend %s: acl '%s' is not 'req.hdr(application) -m str APP'",
+			r->backend, r->acl);
 	be->proto = HAP_GRPC;
 	return hap_copy(be->app, sizeof(be->app), app->value);
 }
@@ -98,12 +107,12 @@ static int check_order(struct hap_parser *p)
 			continue;
 		if (prev) {
 			a = strlen(prev->prefix), b = strlen(be->prefix);
-			if (a < b || (a == b && strcmp(prev->prefix,
-						       be->prefix) > 0))
-				return ERRL(p->cfg, r->line,
-					    "use_backend %s: prefix '%s' comes after '%s'; Weir matches the longest prefix first",
-					    be->name, be->prefix,
-					    prev->prefix);
+			if (a < b ||
+			    (a == b && strcmp(prev->prefix, be->prefix) > 0))
+				return ERRL(
+					p->cfg, r->line,
+					"use_backend %s: prefix '%s' comes after '%s'; Weir matches the longest prefix first",
+					be->name, be->prefix, prev->prefix);
 		}
 		prev = be;
 	}
@@ -112,13 +121,15 @@ static int check_order(struct hap_parser *p)
 
 static int routes_map(struct hap_parser *p)
 {
-	cJSON *j = cJSON_Parse(p->routes_json), *e;
+	cJSON *j = cJSON_Parse(p->routes_json), *e, *obj;
 	struct hap_cfg *c = p->cfg;
 	int rc = 0;
 
 	if (!cJSON_IsObject(j))
-		rc = ERRL(c, p->routes_line, "/-/routes: the answer is not a JSON object");
-	cJSON_ArrayForEach(e, rc ? NULL : j)
+		rc = ERRL(c, p->routes_line,
+			  "/-/routes: the answer is not a JSON object");
+	obj = rc ? NULL : j;
+	cJSON_ArrayForEach(e, obj)
 	{
 		struct hap_backend *be = NULL;
 
@@ -128,9 +139,10 @@ static int routes_map(struct hap_parser *p)
 			    !strcmp(c->backends[i].prefix, e->string))
 				be = &c->backends[i];
 		if (!be || !cJSON_IsString(e) || !e->valuestring[0]) {
-			rc = ERRL(c, p->routes_line,
-				  "/-/routes: '%s' is not the prefix of a routed backend (Weir builds /-/routes from the backends)",
-				  e->string);
+			rc = ERRL(
+				c, p->routes_line,
+				"/-/routes: '%s' is not the prefix of a routed backend (Weir builds /-/routes from the backends)",
+				e->string);
 			break;
 		}
 		hap_copy(be->app, sizeof(be->app), e->valuestring);
@@ -149,9 +161,10 @@ static int set_fallback(struct hap_cfg *c, enum hap_proto proto,
 			const struct hap_server *s)
 {
 	if (c->has_fallback[proto] && !same_server(&c->fallback[proto], s))
-		return ERRL(c, s->line,
-			    "backup server %s differs from %s: Weir has one fallback per protocol",
-			    s->name, c->fallback[proto].name);
+		return ERRL(
+			c, s->line,
+			"backup server %s differs from %s: Weir has one fallback per protocol",
+			s->name, c->fallback[proto].name);
 	c->fallback[proto] = *s;
 	c->has_fallback[proto] = true;
 	return 0;
@@ -167,9 +180,10 @@ static int backend_servers(struct hap_cfg *c, struct hap_backend *be)
 		if (!s->backup)
 			continue;
 		if (++backups > 1)
-			return ERRL(c, s->line,
-				    "backend %s: a second backup server; Weir has one fallback",
-				    be->name);
+			return ERRL(
+				c, s->line,
+				"backend %s: a second backup server; Weir has one fallback",
+				be->name);
 		if (set_fallback(c, be->proto, s))
 			return -EINVAL;
 	}
@@ -187,14 +201,16 @@ static int backend_one(struct hap_parser *p, struct hap_backend *be)
 		snprintf(base, sizeof(base), "%.*s",
 			 (int)(strlen(be->name) - 27), be->name);
 		if (!hap_cfg_backend(c, base))
-			return ERRL(c, be->line, "router backend %s: no backend '%s'",
+			return ERRL(c, be->line,
+				    "router backend %s: no backend '%s'",
 				    be->name, base);
 		return 0;
 	}
 	if (!strcmp(be->name, "grpc_fallback_backend")) {
 		if (be->n_servers != 1)
-			return ERRL(c, be->line,
-				    "grpc_fallback_backend: want exactly one server");
+			return ERRL(
+				c, be->line,
+				"grpc_fallback_backend: want exactly one server");
 		return set_fallback(c, HAP_GRPC, &be->servers[0]);
 	}
 	if (be->is_default)
@@ -204,9 +220,10 @@ static int backend_one(struct hap_parser *p, struct hap_backend *be)
 				    be->name) :
 			       0;
 	if (!be->routed)
-		return ERRL(c, be->line,
-			    "backend %s is not selected by any use_backend rule",
-			    be->name);
+		return ERRL(
+			c, be->line,
+			"backend %s is not selected by any use_backend rule",
+			be->name);
 	dash = strchr(be->name, '-');
 	if (!be->app[0])
 		hap_copy(be->app, sizeof(be->app), dash ? dash + 1 : be->name);
@@ -260,7 +277,7 @@ static int lua_string(const char **s, char *out, size_t cap)
 	const char *r = *s;
 	size_t n = 0;
 
-	while (*r == ' ' || *r == '\t' || *r == '[' || *r == '=' || *r == ',')
+	while (*r && strchr(" \t[]=,", *r))
 		r++;
 	if (*r++ != '"')
 		return -EINVAL;
@@ -293,7 +310,7 @@ static int lua_router(struct hap_cfg *c, const char *line, int lineno)
 	be = hap_cfg_backend(c, be_name);
 	if (!be)
 		return ERRL(c, lineno, "ROUTERS: no backend '%s'", be_name);
-	snprintf(be->router.name, sizeof(be->router.name), "router-%s",
+	snprintf(be->router.name, sizeof(be->router.name), "router-%.100s",
 		 be_name);
 	memcpy(be->router.addr, ip, sizeof(ip));
 	be->router.port = (uint16_t)port;
@@ -309,7 +326,8 @@ static int lua_target(struct hap_cfg *c, struct hap_backend *be,
 
 	if (lua_string(&s, rid, sizeof(rid)) ||
 	    lua_string(&s, sname, sizeof(sname)))
-		return ERRL(c, lineno, "REPLICA_TARGETS: cannot read this entry");
+		return ERRL(c, lineno,
+			    "REPLICA_TARGETS: cannot read this entry");
 	for (unsigned int i = 0; i < be->n_servers; i++) {
 		if (strcmp(be->servers[i].name, sname))
 			continue;
@@ -324,12 +342,17 @@ int hap_lua_apply(struct hap_cfg *c, const char *lua)
 {
 	const char *file = c->file, *line = lua;
 	char buf[1024], name[HAP_NAME_MAX];
-	enum { NONE, ROUTERS, TARGETS } mode = NONE;
+	enum {
+		NONE,
+		ROUTERS,
+		TARGETS
+	} mode = NONE;
 	struct hap_backend *be = NULL;
 	int lineno = 0, rc = 0;
 
 	c->file = c->lua_path;
-	for (; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0)) {
+	for (; *line;
+	     line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0)) {
 		const char *s = buf;
 
 		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(line, "\n"),
@@ -349,7 +372,9 @@ int hap_lua_apply(struct hap_cfg *c, const char *lua)
 
 			if (lua_string(&q, name, sizeof(name)) ||
 			    !(be = hap_cfg_backend(c, name)))
-				rc |= ERRL(c, lineno, "REPLICA_TARGETS: no backend '%s'", name);
+				rc |= ERRL(c, lineno,
+					   "REPLICA_TARGETS: no backend '%s'",
+					   name);
 		} else if (mode == TARGETS && *s == '[')
 			rc |= lua_target(c, be, s, lineno);
 	}

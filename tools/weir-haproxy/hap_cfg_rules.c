@@ -73,8 +73,10 @@ static int acl_line(struct hap_parser *p, char **t, int n)
 		if ((rc = fixed_path_acl(p, t, n)) != -ENOENT)
 			return rc;
 		if (ci)
-			return ERR(p, "acl %s: Weir matches route prefixes case-sensitively (as Ray), not with -i",
-				   t[1]);
+			return ERR(
+				p,
+				"acl %s: Weir matches route prefixes case-sensitively (as Ray), not with -i",
+				t[1]);
 		return add_acl(p, t[1], t[2][4] ? ACL_PATH_BEG : ACL_PATH,
 			       t[3]);
 	}
@@ -91,8 +93,8 @@ static int acl_line(struct hap_parser *p, char **t, int n)
 			size_t len = strlen(t[2] + 6);
 
 			snprintf(p->health_up_backends[p->n_health_up++],
-				 HAP_NAME_MAX, "%.*s",
-				 (int)(len ? len - 1 : 0), t[2] + 6);
+				 HAP_NAME_MAX, "%.*s", (int)(len ? len - 1 : 0),
+				 t[2] + 6);
 		}
 		return add_acl(p, t[1], ACL_FIXED, t[2]);
 	}
@@ -133,7 +135,9 @@ static int health_rule(struct hap_parser *p, char **t, int n, int c,
 
 	if (n - c == 3 && !strncmp(t[c + 2], "backend_", 8)) {
 		if (status != 200 || strcmp(msg, "success"))
-			return ERR(p, "healthz: a backend-up rule must answer 200 \"success\" (Weir's answer)");
+			return ERR(
+				p,
+				"healthz: a backend-up rule must answer 200 \"success\" (Weir's answer)");
 		p->health_up_rule = true;
 		return 0;
 	}
@@ -164,7 +168,9 @@ static int fe_return(struct hap_parser *p, char **t, int n, int c)
 	if (parse_return(p, t, c, &status, &msg))
 		return -EINVAL;
 	if (c + 1 >= n)
-		return ERR(p, "'http-request return' without a condition: Weir answers Ray's fixed paths only");
+		return ERR(
+			p,
+			"'http-request return' without a condition: Weir answers Ray's fixed paths only");
 	if (!strcmp(t[c + 1], "healthcheck"))
 		return health_rule(p, t, n, c, status, msg);
 	if (!strcmp(t[c + 1], "routes") && n - c == 2) {
@@ -177,10 +183,10 @@ static int fe_return(struct hap_parser *p, char **t, int n, int c)
 		return 0;
 	}
 	if (!strcmp(t[c + 1], "is_healthz") ||
-	    !strcmp(t[c + 1], "is_list_applications") ||
-	    !strcmp(t[c + 1], "{"))
+	    !strcmp(t[c + 1], "is_list_applications") || !strcmp(t[c + 1], "{"))
 		return 0; /* gRPC healthz, ListApplications, router failure */
-	return ERR(p, "'http-request return ... if %s': not a rule Weir can serve",
+	return ERR(p,
+		   "'http-request return ... if %s': not a rule Weir can serve",
 		   t[c + 1]);
 }
 
@@ -229,8 +235,10 @@ static int add_route(struct hap_parser *p, char **t, int n)
 			strstr(t[1], via) ==
 				t[1] + strlen(t[1]) - (sizeof(via) - 1);
 	if (!dflt && n != 4 && !r->via_router)
-		return ERR(p, "'use_backend %s if %s ...': Weir routes on one prefix or application ACL",
-			   t[1], t[3]);
+		return ERR(
+			p,
+			"'use_backend %s if %s ...': Weir routes on one prefix or application ACL",
+			t[1], t[3]);
 	return 0;
 }
 
@@ -245,7 +253,9 @@ static int fe_bind(struct hap_parser *p, char **t, int n)
 		return ERR(p, "'bind': want [ADDR]:PORT");
 	if (n == 4 && !strcmp(t[2], "proto") && !strcmp(t[3], "h2")) {
 		if (p->fe != FE_GRPC)
-			return ERR(p, "'bind ... proto h2': only on grpc_frontend");
+			return ERR(
+				p,
+				"'bind ... proto h2': only on grpc_frontend");
 	} else if (n != 2) {
 		return ERR(p, "'bind': unsupported option '%s'", t[2]);
 	}
@@ -325,7 +335,7 @@ static int check_param(struct hap_parser *p, char **t, int n, int *i,
 static int server_param(struct hap_parser *p, char **t, int n, int *i,
 			struct hap_server *s, struct hap_check *c)
 {
-	static const char *const timed[] = { "fall",	  "rise", "inter",
+	static const char *const timed[] = { "fall",	  "rise",      "inter",
 					     "fastinter", "downinter", NULL };
 	const char *k = t[*i];
 
@@ -346,7 +356,8 @@ static int server_param(struct hap_parser *p, char **t, int n, int *i,
 		(*i)++;
 		return 0;
 	}
-	if (s && *i + 1 < n && (!strcmp(k, "maxconn") || !strcmp(k, "weight"))) {
+	if (s && *i + 1 < n &&
+	    (!strcmp(k, "maxconn") || !strcmp(k, "weight"))) {
 		long *dst = k[0] == 'm' ? &s->maxconn : &s->weight;
 
 		(*i)++;
@@ -378,11 +389,15 @@ static int be_server(struct hap_parser *p, struct hap_backend *be, char **t,
 			   HAP_NAME_MAX - 1);
 	for (unsigned int i = 0; i < be->n_servers; i++)
 		if (!strcmp(be->servers[i].name, s->name))
-			return ERR(p, "server '%s' is defined twice in backend '%s'",
-				   s->name, be->name);
+			return ERR(
+				p,
+				"server '%s' is defined twice in backend '%s'",
+				s->name, be->name);
 	if (hap_parse_addr(t[2], s->addr, sizeof(s->addr), &s->port))
-		return ERR(p, "server %s: '%s' is not IPv4:PORT (Weir needs an address, not a name)",
-			   t[1], t[2]);
+		return ERR(
+			p,
+			"server %s: '%s' is not IPv4:PORT (Weir needs an address, not a name)",
+			t[1], t[2]);
 	for (int i = 3; i < n; i++)
 		if (server_param(p, t, n, &i, s, &c))
 			return -EINVAL;
@@ -400,7 +415,8 @@ static int be_misc(struct hap_parser *p, struct hap_backend *be, char **t,
 	if (!strcmp(t[0], "http-reuse"))
 		return n == 2 && !strcmp(t[1], "always") ?
 			       0 :
-			       ERR(p, "'http-reuse': Weir always reuses ('always')");
+			       ERR(p,
+				   "'http-reuse': Weir always reuses ('always')");
 	if (!strcmp(t[0], "http-check"))
 		return n == 4 && !strcmp(t[1], "expect") &&
 				       !strcmp(t[2], "status") &&

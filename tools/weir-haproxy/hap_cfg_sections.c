@@ -66,11 +66,15 @@ static int g_stats(struct hap_parser *p, char **t, int n)
 		return 0;
 	}
 	if (n < 3 || strcmp(t[1], "socket"))
-		return ERR(p, "'stats': only 'stats socket PATH ...' and 'stats timeout' are supported");
-	if (strchr(t[2], ':') || hap_copy(p->cfg->stats_socket,
-					  sizeof(p->cfg->stats_socket), t[2]))
-		return ERR(p, "'stats socket %s': want a Unix socket path under 108 bytes",
-			   t[2]);
+		return ERR(
+			p,
+			"'stats': only 'stats socket PATH ...' and 'stats timeout' are supported");
+	if (strchr(t[2], ':') ||
+	    hap_copy(p->cfg->stats_socket, sizeof(p->cfg->stats_socket), t[2]))
+		return ERR(
+			p,
+			"'stats socket %s': want a Unix socket path under 108 bytes",
+			t[2]);
 	for (int i = 3; i < n; i++) {
 		if ((!strcmp(t[i], "mode") || !strcmp(t[i], "level")) &&
 		    i + 1 < n) {
@@ -138,8 +142,7 @@ static int g_state_base(struct hap_parser *p, char **t, int n)
 
 static int g_cp_socket(struct hap_parser *p, char **t, int n)
 {
-	return set_path(p, t, n, p->cfg->cp_socket,
-			sizeof(p->cfg->cp_socket));
+	return set_path(p, t, n, p->cfg->cp_socket, sizeof(p->cfg->cp_socket));
 }
 
 static int g_localhost(struct hap_parser *p, char **t, int n)
@@ -184,16 +187,19 @@ static int d_mode(struct hap_parser *p, char **t, int n)
 	if (want_args(p, t, n, 1))
 		return -EINVAL;
 	if (strcmp(t[1], "http"))
-		return ERR(p, "'mode %s': Weir serves Ray's frontends in mode http only",
-			   t[1]);
+		return ERR(
+			p,
+			"'mode %s': Weir serves Ray's frontends in mode http only",
+			t[1]);
 	return 0;
 }
 
 static int d_option(struct hap_parser *p, char **t, int n)
 {
 	static const char *const known[] = {
-		"log-health-checks", "httplog",		 "abortonclose",
-		"splice-request",    "splice-response",	 "http-no-delay",
+		"log-health-checks",	  "httplog",
+		"abortonclose",		  "splice-request",
+		"splice-response",	  "http-no-delay",
 		"idle-close-on-response", NULL
 	};
 
@@ -253,8 +259,10 @@ static int d_errorfile(struct hap_parser *p, char **t, int n)
 		return -EINVAL;
 	k = !strcmp(t[1], "502") ? 0 : !strcmp(t[1], "504") ? 1 : -1;
 	if (k < 0)
-		return ERR(p, "'errorfile %s': Weir maps only 502 and 504 (to Ray's 500)",
-			   t[1]);
+		return ERR(
+			p,
+			"'errorfile %s': Weir maps only 502 and 504 (to Ray's 500)",
+			t[1]);
 	if (hap_copy(p->cfg->errorfile[k], HAP_PATH_MAX, t[2]))
 		return ERR(p, "'errorfile': path too long");
 	f = fopen(t[2], "r");
@@ -268,7 +276,9 @@ static int d_state_from_file(struct hap_parser *p, char **t, int n)
 {
 	if (n != 2 || (strcmp(t[1], "global") && strcmp(t[1], "local") &&
 		       strcmp(t[1], "none")))
-		return ERR(p, "'load-server-state-from-file': want global, local or none");
+		return ERR(
+			p,
+			"'load-server-state-from-file': want global, local or none");
 	return 0;
 }
 
@@ -278,8 +288,10 @@ static int d_balance(struct hap_parser *p, char **t, int n)
 		return -EINVAL;
 	if (strcmp(t[1], "leastconn") && strcmp(t[1], "roundrobin") &&
 	    strcmp(t[1], "random"))
-		return ERR(p, "'balance %s': Weir balances by leastconn, roundrobin or random",
-			   t[1]);
+		return ERR(
+			p,
+			"'balance %s': Weir balances by leastconn, roundrobin or random",
+			t[1]);
 	return hap_copy(p->cfg->balance, sizeof(p->cfg->balance), t[1]);
 }
 
@@ -291,22 +303,21 @@ static int d_retries(struct hap_parser *p, char **t, int n)
 static int d_retry_on(struct hap_parser *p, char **t, int n)
 {
 	if (n < 2)
-		return ERR(p, "'retry-on' needs at least one event");
+		return ERR(p, "'%s' needs at least one event", t[0]);
 	return 0;
 }
 
-static const struct kw defaults_kw[] = {
-	{ "mode", d_mode },
-	{ "option", d_option },
-	{ "timeout", d_timeout },
-	{ "log", d_log },
-	{ "errorfile", d_errorfile },
-	{ "load-server-state-from-file", d_state_from_file },
-	{ "balance", d_balance },
-	{ "retries", d_retries },
-	{ "retry-on", d_retry_on },
-	{ NULL, NULL }
-};
+static const struct kw defaults_kw[] = { { "mode", d_mode },
+					 { "option", d_option },
+					 { "timeout", d_timeout },
+					 { "log", d_log },
+					 { "errorfile", d_errorfile },
+					 { "load-server-state-from-file",
+					   d_state_from_file },
+					 { "balance", d_balance },
+					 { "retries", d_retries },
+					 { "retry-on", d_retry_on },
+					 { NULL, NULL } };
 
 /* ---- sections ---------------------------------------------------------- */
 
@@ -347,8 +358,8 @@ static int open_frontend(struct hap_parser *p, const char *kind,
 					      "prometheus", "stats" };
 
 	for (int i = 0; i < 4; i++) {
-		if (strcmp(name, names[i]) || (i == FE_STATS) !=
-						      !strcmp(kind, "listen"))
+		if (strcmp(name, names[i]) ||
+		    (i == FE_STATS) != !strcmp(kind, "listen"))
 			continue;
 		if (p->seen_fe[i])
 			return ERR(p, "%s '%s' is defined twice", kind, name);
@@ -356,8 +367,10 @@ static int open_frontend(struct hap_parser *p, const char *kind,
 		p->fe = (enum hap_frontend)i;
 		return 0;
 	}
-	return ERR(p, "%s '%s': Weir serves only Ray's frontends (http_frontend, grpc_frontend, prometheus, listen stats)",
-		   kind, name);
+	return ERR(
+		p,
+		"%s '%s': Weir serves only Ray's frontends (http_frontend, grpc_frontend, prometheus, listen stats)",
+		kind, name);
 }
 
 static int open_section(struct hap_parser *p, char **t, int n)
@@ -398,8 +411,8 @@ static bool is_section(const char *w)
 	       !strcmp(w, "listen");
 }
 
-static int dispatch(struct hap_parser *p, const struct kw *kw, char **t,
-		    int n, const char *where)
+static int dispatch(struct hap_parser *p, const struct kw *kw, char **t, int n,
+		    const char *where)
 {
 	for (int i = 0; kw[i].word; i++)
 		if (!strcmp(t[0], kw[i].word))

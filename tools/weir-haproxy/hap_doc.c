@@ -150,7 +150,8 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 	};
 
 	if (c->maxconn >= 0)
-		say(b, "- maxconn %ld: weir-dp http.max_sessions / tcp.max_connections (per worker)",
+		say(b,
+		    "- maxconn %ld: weir-dp http.max_sessions / tcp.max_connections (per worker)",
 		    c->maxconn);
 	if (c->nbthread >= 0)
 		say(b, "- nbthread %ld: weir-dp workers", c->nbthread);
@@ -167,17 +168,21 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 	if (c->balance[0])
 		say(b, "- balance %s: weir-cp run --balance", c->balance);
 	if (c->retries >= 0 || c->redispatch)
-		say(b, "- retries/option redispatch: weir-dp http.retries (always to another replica)");
+		say(b,
+		    "- retries/option redispatch: weir-dp http.retries (always to another replica)");
 	if (c->server_state_file[0])
-		say(b, "- server-state-file: weir-cp keeps server state itself (--state-dir)");
+		say(b,
+		    "- server-state-file: weir-cp keeps server state itself (--state-dir)");
 	if (c->http_port)
 		say(b, "- bind :%d (http_frontend): weir-dp http.port",
 		    c->http_port);
 	if (c->metrics_port)
-		say(b, "- bind :%d (prometheus): weir-cp run --mgmt IP:PORT (/metrics)",
+		say(b,
+		    "- bind :%d (prometheus): weir-cp run --mgmt IP:PORT (/metrics)",
 		    c->metrics_port);
 	if (c->stats_port)
-		say(b, "- bind :%d (listen stats): no HTML stats page; show stat on the admin socket",
+		say(b,
+		    "- bind :%d (listen stats): no HTML stats page; show stat on the admin socket",
 		    c->stats_port);
 }
 
@@ -186,9 +191,13 @@ static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 	const struct hap_check *k = &be->check;
 	bool maxconn = false, weight = false;
 
-	if (k->inter_ms >= 0 || k->fastinter_ms >= 0 || k->downinter_ms >= 0 ||
-	    k->fall >= 0 || k->rise >= 0)
-		say(b, "- %s: health check inter %ld fastinter %ld downinter %ld fall %d rise %d: Weir's table defaults (5s/250ms/250ms/2/2), not per group",
+	/* Weir's table defaults are Ray's: only a difference is news */
+	if ((k->inter_ms >= 0 && k->inter_ms != 5000) ||
+	    (k->fastinter_ms >= 0 && k->fastinter_ms != 250) ||
+	    (k->downinter_ms >= 0 && k->downinter_ms != 250) ||
+	    (k->fall >= 0 && k->fall != 2) || (k->rise >= 0 && k->rise != 2))
+		say(b,
+		    "- %s: health check inter %ld fastinter %ld downinter %ld fall %d rise %d: Weir's table defaults (5s/250ms/250ms/2/2), not per group",
 		    be->name, k->inter_ms, k->fastinter_ms, k->downinter_ms,
 		    k->fall, k->rise);
 	if (be->health_path[0] && strcmp(be->health_path, "/-/healthz"))
@@ -196,7 +205,8 @@ static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 		    be->name, be->health_path);
 	for (int i = 0; i < HAP_T_COUNT; i++)
 		if (be->timeout_ms[i] >= 0)
-			say(b, "- %s: timeout %s %ldms: per-backend timeouts are not in Weir's table",
+			say(b,
+			    "- %s: timeout %s %ldms: per-backend timeouts are not in Weir's table",
 			    be->name, hap_timeout_names[i], be->timeout_ms[i]);
 	for (unsigned int i = 0; i < be->n_servers; i++) {
 		maxconn |= be->servers[i].maxconn >= 0;
@@ -206,7 +216,8 @@ static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 		say(b, "- %s: per-server maxconn: not yet in Weir (no queues)",
 		    be->name);
 	if (weight)
-		say(b, "- %s: server weight: use 'set server B/S weight N' on the admin socket",
+		say(b,
+		    "- %s: server weight: use 'set server B/S weight N' on the admin socket",
 		    be->name);
 }
 

@@ -88,7 +88,8 @@ int hap_push(const struct hap_cfg *cfg, int wait_ms, int *live, char *err,
 	rc = call(cfg->cp_socket, "PUT", path, doc, &r, err, errlen);
 	free(doc);
 	if (!rc && wait_ms > 0)
-		*live = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "live"));
+		*live = cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(r, "live"));
 	cJSON_Delete(r);
 	return rc ? rc : push_drain(cfg, err, errlen);
 }

@@ -19,7 +19,7 @@
 
 struct opts {
 	const char *cfg_file, *pid_file;
-	bool check, quiet;
+	bool check, quiet, print_doc;
 	int version; /* 1: -v, 2: -vv */
 	pid_t old[MAX_OLD_PIDS];
 	int n_old, old_sig;
@@ -36,7 +36,7 @@ static void usage(const char *why)
 {
 	fprintf(stderr,
 		"weir-haproxy: %s\n"
-		"usage: weir-haproxy -f CFG [-c] [-db] [-dR] [-q] [-p PIDFILE] [-x SOCK] [-sf|-st PID...]\n"
+		"usage: weir-haproxy -f CFG [-c | --weir-doc] [-db] [-dR] [-q] [-p PIDFILE] [-x SOCK] [-sf|-st PID...]\n"
 		"       weir-haproxy -v | -vv\n",
 		why);
 	exit(1);
@@ -76,6 +76,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->version = a[2] == 'v' ? 2 : 1;
 		else if (!strcmp(a, "-c"))
 			o->check = true;
+		else if (!strcmp(a, "--weir-doc"))
+			o->check = o->print_doc = true;
 		else if (!strcmp(a, "-q"))
 			o->quiet = true;
 		else if (!strcmp(a, "-db") || !strcmp(a, "-dR"))
@@ -208,7 +210,12 @@ int main(int argc, char **argv)
 	if (!o.cfg_file)
 		usage("no configuration file (-f CFG)");
 	rc = load(&o, &cfg);
-	if (!rc && o.check) {
+	if (!rc && o.print_doc) {
+		char *doc = hap_doc_target_groups(&cfg);
+
+		printf("%s\n", doc ? doc : "(out of memory)");
+		free(doc);
+	} else if (!rc && o.check) {
 		printf("Configuration file is valid\n");
 		if (!o.quiet)
 			notes(&cfg);
