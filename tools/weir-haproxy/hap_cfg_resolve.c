@@ -237,10 +237,9 @@ static int resolve_all(struct hap_parser *p)
 
 	for (unsigned int i = 0; i < p->n_routes; i++)
 		rc |= route_one(p, &p->routes[i]);
-	if (rc)
-		return -EINVAL;
-	if (check_order(p) || (p->routes_json && routes_map(p)))
-		return -EINVAL;
+	rc |= check_order(p);
+	if (p->routes_json)
+		rc |= routes_map(p);
 	for (unsigned int i = 0; i < c->n_backends; i++)
 		rc |= backend_one(p, &c->backends[i]);
 	for (unsigned int i = 0; i < p->n_health_up; i++)
