@@ -74,6 +74,12 @@ static void cmd_show(struct hap_admin *a, char **w, int n, struct hap_out *o)
 		cJSON_Delete(j);
 		return;
 	}
+	if (n > 2 && !strcmp(w[1], "stat")) {
+		hap_out_add(
+			o,
+			"Weir: 'show stat' takes no arguments here (the CSV form only).\n\n");
+		return;
+	}
 	if ((n == 2 && !strcmp(w[1], "stat")) ||
 	    (n >= 3 && n <= 4 && !strcmp(w[1], "servers") &&
 	     !strcmp(w[2], "state"))) {
@@ -344,6 +350,24 @@ static void client_read(struct hap_admin *a, struct hap_client *c)
 	client_lines(a, c, k == 0);
 }
 
+/* Answered and closing: send our FIN, then read and drop what the
+ * client still sends until its own FIN (closing with unread input would
+ * reset the connection and lose our answer). */
+static void client_linger(struct hap_client *c)
+{
+	char sink[4096];
+	ssize_t k;
+
+	if (!c->lingering) {
+		shutdown(c->fd, SHUT_WR);
+		c->lingering = true;
+	}
+	while ((k = recv(c->fd, sink, sizeof(sink), 0)) > 0)
+		;
+	if (k == 0 || (errno != EAGAIN && errno != EINTR))
+		client_close(c);
+}
+
 static void client_write(struct hap_client *c)
 {
 	while (c->out_off < c->out.len) {
@@ -359,13 +383,19 @@ static void client_write(struct hap_client *c)
 		c->out_off += (size_t)k;
 	}
 	c->out.len = c->out_off = 0;
-	if (c->closing || c->out.oom)
+	if (c->out.oom)
 		client_close(c);
+	else if (c->closing)
+		client_linger(c);
 }
 
 static void client_event(struct hap_admin *a, struct hap_client *c, short rev)
 {
 	c->last_ns = now_ns();
+	if (c->lingering) {
+		client_linger(c);
+		return;
+	}
 	if ((rev & POLLIN) && !c->closing)
 		client_read(a, c);
 	if (c->fd >= 0 && (rev & (POLLERR | POLLHUP | POLLNVAL)) &&
@@ -390,13 +420,18 @@ void hap_admin_run(struct hap_admin *a, volatile sig_atomic_t *stop)
 
 			if (c->fd < 0)
 				continue;
-			if (now - c->last_ns > HAP_ADMIN_IDLE_MS * 1000000ull) {
+			if (now - c->last_ns > (c->lingering ?
+							HAP_ADMIN_LINGER_MS :
+							HAP_ADMIN_IDLE_MS) *
+						       1000000ull) {
 				client_close(c);
 				continue;
 			}
 			pf[n] = (struct pollfd){
 				.fd = c->fd,
-				.events = (short)((c->closing ? 0 : POLLIN) |
+				.events = (short)((c->closing && !c->lingering ?
+							   0 :
+							   POLLIN) |
 						  (c->out.len ? POLLOUT : 0))
 			};
 			map[n++] = i;

@@ -17,13 +17,14 @@
 
 #define HAP_ADMIN_CLIENTS 32
 #define HAP_ADMIN_LINE_MAX 4096
-#define HAP_ADMIN_IDLE_MS 30000
+#define HAP_ADMIN_IDLE_MS 30000 /* HAProxy's "stats timeout 30s" */
+#define HAP_ADMIN_LINGER_MS 2000 /* to the client's FIN after our answer */
 
 struct hap_client {
 	int fd; /* -1: free */
 	char in[HAP_ADMIN_LINE_MAX];
 	size_t in_len;
-	bool prompt, closing;
+	bool prompt, closing, lingering;
 	struct hap_out out;
 	size_t out_off;
 	uint64_t last_ns;
