@@ -107,11 +107,14 @@ class Env:
         return ("SERVE_PROXY_ACTOR-head", self.ips[3], 30000)
 
     def write(self, apps, health=raycfg.HEALTHY, extra_defaults=()):
+        """Every other config names weir-cp with the weir-cp-socket
+        directive instead of WEIR_CP_SOCKET (see start)."""
         self.n += 1
         path = os.path.join(self.dir, "haproxy-%d.cfg" % self.n)
         with open(path, "w") as f:
             f.write(raycfg.render(apps, self.sock, self.errorfile, fallback=self.fallback(), health=health,
-                                  extra_defaults=extra_defaults))
+                                  extra_defaults=extra_defaults,
+                                  cp_socket=self.cp.sock if self.n % 2 == 0 else None))
         return path
 
     def start(self, cfg):
@@ -122,7 +125,10 @@ class Env:
         if old:
             args += ["-sf", str(old.pid), "-x", self.sock]
         t0 = time.time()
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        with open(cfg) as f:
+            env = dict(self.env) if "weir-cp-socket" not in f.read() else \
+                {k: v for k, v in self.env.items() if k != "WEIR_CP_SOCKET"}
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         deadline = t0 + 5
         while time.time() < deadline:
             if p.poll() is not None:
@@ -143,6 +149,15 @@ class Env:
         raw = bytes.fromhex(json.loads(lines[-1]).get("hex", "")) if lines else b""
         head, _, body = raw.partition(b"\r\n\r\n")
         return head.split(b"\r\n", 1)[0].decode(errors="replace"), body.decode(errors="replace")
+
+    def poll_get(self, path, want, pred=None, timeout=3):
+        """GET until the answer is want (or pred(answer)); the last one."""
+        deadline = time.time() + timeout
+        while True:
+            got = self.get(path)
+            if (pred(got) if pred else got == want) or time.time() > deadline:
+                return got
+            time.sleep(0.1)
 
     def stop(self):
         if self.hap and self.hap.poll() is None:
@@ -213,8 +228,6 @@ def test_reload_sequence(t, env):
             except subprocess.TimeoutExpired:
                 ok = False
         same, got = wait_stat(env, apps)
-        routes = env.get("/-/routes")
-        health_got = env.get("/-/healthz")
         if health == raycfg.DRAINING:
             want_r = ("HTTP/1.1 503 Service Unavailable", raycfg.DRAINING)
             want_h = want_r
@@ -222,11 +235,16 @@ def test_reload_sequence(t, env):
             want_r = ("HTTP/1.1 200 OK", json.dumps({a["prefix"]: a["name"] for a in raycfg._sorted(apps)},
                                                     separators=(",", ":")))
             want_h = ("HTTP/1.1 200 OK", "success")
+        routes, health_got = env.poll_get("/-/routes", want_r), env.poll_get("/-/healthz", want_h)
+        if k == 5:  # scaled to zero: the head's proxy (replica 4) answers
+            zero = env.poll_get("/app/x", None, lambda r: '"replica_id": "r4"' in r[1])
+            ok &= '"replica_id": "r4"' in zero[1]
         if not (ok and same and routes == want_r and health_got == want_h):
             bad.append((k, ok, secs, got, routes, health_got, p.poll() is not None and p.stderr.read()[-300:]))
         took.append(secs or 0)
-    t.ok(not bad, "%d successive configs: old stand-in gone, show stat = config (all UP), "
-         "/-/routes and /-/healthz as the config says" % len(steps), bad[:2])
+    t.ok(not bad, "%d successive configs (weir-cp named by WEIR_CP_SOCKET or weir-cp-socket): old stand-in "
+         "gone, show stat = config (all UP), /-/routes and /-/healthz as the config says, "
+         "the fallback serves the app scaled to zero" % len(steps), bad[:2])
     t.ok(max(took) < 2.0, "each stand-in answered show info within %.2f s (max)" % max(took), took)
     out, err = load.communicate(timeout=load_s + 60)
     lines = [l for l in out.splitlines() if l.startswith("{")]
