@@ -90,6 +90,7 @@ struct hap_cfg {
 	enum hap_health_state health;
 	char health_msg[HAP_PATH_MAX];
 	bool has_routes_rule;
+	bool router_fail_503; /* "503 Ingress request router failed" rule */
 	struct hap_server fallback[2]; /* the backup server, per protocol */
 	bool has_fallback[2];
 	struct hap_backend *backends; /* in config order */

@@ -182,9 +182,13 @@ static int fe_return(struct hap_parser *p, char **t, int n, int c)
 			return -ENOMEM;
 		return 0;
 	}
+	if (!strcmp(t[c + 1], "{")) {
+		p->cfg->router_fail_503 = true; /* Ray's fail-loudly rule */
+		return 0;
+	}
 	if (!strcmp(t[c + 1], "is_healthz") ||
-	    !strcmp(t[c + 1], "is_list_applications") || !strcmp(t[c + 1], "{"))
-		return 0; /* gRPC healthz, ListApplications, router failure */
+	    !strcmp(t[c + 1], "is_list_applications"))
+		return 0; /* gRPC healthz and ListApplications */
 	return ERR(p,
 		   "'http-request return ... if %s': not a rule Weir can serve",
 		   t[c + 1]);

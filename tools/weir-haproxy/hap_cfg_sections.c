@@ -297,7 +297,11 @@ static int d_balance(struct hap_parser *p, char **t, int n)
 
 static int d_retries(struct hap_parser *p, char **t, int n)
 {
-	return set_long(p, t, n, 0, 100, &p->cfg->retries);
+	long v;
+
+	/* a backend's own (the router backend's RAY_SERVE_HAPROXY_INGRESS_
+	 * RETRIES) is checked but is not the node's */
+	return set_long(p, t, n, 0, 100, p->be >= 0 ? &v : &p->cfg->retries);
 }
 
 static int d_retry_on(struct hap_parser *p, char **t, int n)

@@ -170,6 +170,9 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 	if (c->retries >= 0 || c->redispatch)
 		say(b,
 		    "- retries/option redispatch: weir-dp http.retries (always to another replica)");
+	if (c->router_fail_503)
+		say(b,
+		    "- http-request return 503 \"Ingress request router failed\": not applied (no router callout in weir-dp yet)");
 	if (c->server_state_file[0])
 		say(b,
 		    "- server-state-file: weir-cp keeps server state itself (--state-dir)");
@@ -212,6 +215,10 @@ static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 		maxconn |= be->servers[i].maxconn >= 0;
 		weight |= be->servers[i].weight >= 0;
 	}
+	if (be->router.port)
+		say(b,
+		    "- %s: ingress request router %s:%u: pushed as ingress_request_router_targets (replica ids from the Lua map); weir-dp's router callout is a later issue, until then requests are balanced without it",
+		    be->name, be->router.addr, be->router.port);
 	if (maxconn)
 		say(b, "- %s: per-server maxconn: not yet in Weir (no queues)",
 		    be->name);
