@@ -332,6 +332,29 @@ def test_malformed(t, env):
          and "Require 'backend/server'" in answers[4], "malformed input gets HAProxy's errors", answers[:6])
 
 
+def test_router(t, env):
+    """A router-bearing app: its router (from Ray's Lua file) and the
+    replicas' actor names reach weir-cp's table."""
+    app = dict(name="llm", prefix="/llm", servers=[env.replica("llm", 0), env.replica("llm", 1)],
+               routers=[raycfg.replica("llm", "Router", "q1", env.ips[2], 30000)])
+    lua = os.path.join(env.dir, "ingress_request_router.lua")
+    with open(lua, "w") as f:
+        f.write(raycfg.render_lua([app]))
+    env.n += 1
+    cfg = os.path.join(env.dir, "haproxy-%d.cfg" % env.n)
+    with open(cfg, "w") as f:
+        f.write(raycfg.render([app], env.sock, env.errorfile, fallback=env.fallback(), lua=lua))
+    p, old, secs = env.start(cfg)
+    _, tab = env.cp.api("GET", "/api/v1/table")
+    g = ((tab or {}).get("document") or {}).get("target_groups", [{}])[0]
+    routers = g.get("ingress_request_router_targets", [])
+    t.ok(secs is not None and routers and routers[0].get("ip") == env.ips[2]
+         and [x.get("replica_id") for x in g.get("targets", [])] == [n for n, _, _ in app["servers"]],
+         "router config: the router and the replicas' actor names (replica ids) are in weir-cp's table",
+         (secs, g))
+    return [app]
+
+
 def test_bad_config(t, env, apps):
     good = env.write(apps)
     with open(good) as f:
@@ -369,7 +392,7 @@ def main():
         apps = test_reload_sequence(t, env)
         test_admin(t, env, apps)
         test_malformed(t, env)
-        test_bad_config(t, env, apps)
+        test_bad_config(t, env, test_router(t, env))
     finally:
         env.stop()
     print("# %.1f s" % (time.time() - t0))
