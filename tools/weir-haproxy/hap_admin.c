@@ -227,7 +227,7 @@ bool hap_admin_line(struct hap_admin *a, const char *line, bool *prompt,
 		quit = command(a, cmd, prompt, out);
 	if (*prompt && !quit)
 		hap_out_add(out, was_prompt ? "> " : "\n> ");
-	return quit || !(*prompt || was_prompt);
+	return quit || !*prompt;
 }
 
 /* ---- the socket -------------------------------------------------------- */
