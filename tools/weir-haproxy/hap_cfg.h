@@ -48,7 +48,7 @@ struct hap_backend {
 	char name[HAP_NAME_MAX];
 	enum hap_proto proto;
 	bool via_router; /* NAME-via-ingress-request-router: no table entry */
-	bool is_default; /* default_backend / default_grpc_backend / grpc_fallback_backend */
+	bool is_default; /* answers locally: default_backend and the like */
 	char prefix[HAP_PATH_MAX]; /* from acl is_NAME path ... ("" none) */
 	char app[HAP_NAME_MAX]; /* app name ("" until resolved) */
 	bool routed; /* a use_backend rule selects it */
