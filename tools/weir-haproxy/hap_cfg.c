@@ -204,6 +204,18 @@ static void cfg_init(struct hap_cfg *cfg, const char *file)
 		cfg->timeout_ms[i] = -1;
 	snprintf(cfg->cp_socket, sizeof(cfg->cp_socket), "%s",
 		 env && *env ? env : HAP_DEFAULT_CP_SOCKET);
+	env = getenv("WEIR_LOCALHOST");
+	if (env && *env) {
+		uint16_t port;
+		char buf[32];
+
+		/* checked again by the directive's rule: a bad one is reported
+		 * by hap_resolve, never used */
+		snprintf(buf, sizeof(buf), "%.15s:1", env);
+		if (hap_parse_addr(buf, cfg->localhost, sizeof(cfg->localhost),
+				   &port))
+			snprintf(cfg->localhost, sizeof(cfg->localhost), "bad");
+	}
 }
 
 static int parse_lines(struct hap_parser *p, char *text)
@@ -248,6 +260,8 @@ int hap_cfg_parse(struct hap_cfg *cfg, const char *file, const char *text)
 	free(copy);
 	if (!rc)
 		rc = hap_resolve(&p);
+	if (!rc && !strcmp(cfg->localhost, "bad"))
+		hap_msg(cfg, 0, true, "WEIR_LOCALHOST: want an IPv4 address");
 	if (!rc && !cfg->stats_socket[0])
 		hap_msg(cfg, 0, true,
 			"global: no 'stats socket' (Ray's admin socket)");

@@ -78,7 +78,7 @@ struct hap_cfg {
 	const char *file;
 	char stats_socket[108];
 	char cp_socket[108]; /* weir-cp-socket, else WEIR_CP_SOCKET, else default */
-	char localhost[16]; /* weir-localhost: what 127.0.0.1 means to Weir */
+	char localhost[16]; /* weir-localhost / WEIR_LOCALHOST: 127.x's stand-in */
 	char lua_path[HAP_PATH_MAX];
 	char server_state_file[HAP_PATH_MAX];
 	char errorfile[2][HAP_PATH_MAX]; /* 502, 504 */

@@ -170,6 +170,20 @@ static int set_fallback(struct hap_cfg *c, enum hap_proto proto,
 	return 0;
 }
 
+/* Ray writes 127.0.0.1 for a replica on its own node; weir-dp's own
+ * TCP/IP stack cannot reach the host's loopback, so such a server needs
+ * WEIR_LOCALHOST / weir-localhost (the node's address weir-dp reaches). */
+static int check_loopback(struct hap_cfg *c, const struct hap_server *s)
+{
+	if (strncmp(s->addr, "127.", 4) ||
+	    (c->localhost[0] && strcmp(c->localhost, "bad")))
+		return 0;
+	return ERRL(
+		c, s->line,
+		"server %s %s: weir-dp cannot reach this host's loopback; set WEIR_LOCALHOST=IP (or 'weir-localhost IP' in global) to the node address replicas listen on",
+		s->name, s->addr);
+}
+
 static int backend_servers(struct hap_cfg *c, struct hap_backend *be)
 {
 	unsigned int backups = 0;
@@ -177,6 +191,8 @@ static int backend_servers(struct hap_cfg *c, struct hap_backend *be)
 	for (unsigned int i = 0; i < be->n_servers; i++) {
 		struct hap_server *s = &be->servers[i];
 
+		if (check_loopback(c, s))
+			return -EINVAL;
 		if (!s->backup)
 			continue;
 		if (++backups > 1)
@@ -211,6 +227,8 @@ static int backend_one(struct hap_parser *p, struct hap_backend *be)
 			return ERRL(
 				c, be->line,
 				"grpc_fallback_backend: want exactly one server");
+		if (check_loopback(c, &be->servers[0]))
+			return -EINVAL;
 		return set_fallback(c, HAP_GRPC, &be->servers[0]);
 	}
 	if (be->is_default)

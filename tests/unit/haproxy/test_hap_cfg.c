@@ -315,6 +315,31 @@ static void test_bad_corpus(void)
 	WT_CHECK(seen >= 20);
 }
 
+/* Ray writes 127.0.0.1 for replicas on its own node: WEIR_LOCALHOST
+ * (or weir-localhost) says which address weir-dp reaches them at. */
+static void test_localhost(void)
+{
+	char *text = fixture_text("bad/loopback.cfg");
+	struct hap_cfg c;
+	cJSON *d, *t;
+
+	WT_CHECK(text != NULL);
+	setenv("WEIR_LOCALHOST", "10.1.2.3", 1);
+	WT_CHECK_EQ(hap_cfg_parse(&c, "lo", text), 0);
+	d = doc_of(&c);
+	t = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(group(d, 0), "targets"), 0);
+	WT_CHECK(!strcmp(gstr(t, "ip"), "10.1.2.3"));
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	setenv("WEIR_LOCALHOST", "not-an-ip", 1);
+	WT_CHECK_EQ(hap_cfg_parse(&c, "lo", text), -EINVAL);
+	WT_CHECK(c.msgs && strstr(c.msgs, "WEIR_LOCALHOST: want an IPv4"));
+	hap_cfg_free(&c);
+	unsetenv("WEIR_LOCALHOST");
+	free(text);
+}
+
 static void test_times(void)
 {
 	static const struct {
@@ -460,6 +485,7 @@ int main(void)
 	WT_RUN(test_router);
 	WT_RUN(test_grpc);
 	WT_RUN(test_bad_corpus);
+	WT_RUN(test_localhost);
 	WT_RUN(test_times);
 	WT_RUN(test_no_crash);
 	WT_RUN(test_show_stat);
