@@ -14,6 +14,9 @@ stdout/stderr on pipes nobody reads (as Ray does). Checks:
     drain shows DRAIN in show stat, ready brings UP back; disable/enable
     server is MAINT/UP; ';'-separated commands; prompt mode; unknown and
     malformed input answered, never a crash;
+  - a router-bearing config puts its router and the replicas' actor names
+    in weir-cp's table; a gRPC app its gRPC group; a stand-in whose socket
+    is taken over without -sf exits by itself;
   - a bad config is refused (-c and -db) with its line, and the running
     stand-in keeps the socket; weir-dp's pid never changes."""
 import csv
@@ -355,6 +358,35 @@ def test_router(t, env):
     return [app]
 
 
+def test_grpc_and_orphan(t, env):
+    """A gRPC app beside its HTTP app reaches weir-cp's table and show
+    stat; and a stand-in started without -sf (Ray's actor restarted, say)
+    takes the socket, after which the old one exits by itself."""
+    http = dict(name="app", prefix="/app", servers=[env.replica("app", 0)])
+    grpc = dict(name="app", prefix="/app", protocol="gRPC", servers=[env.replica("app", 1)])
+    env.n += 1
+    cfg = os.path.join(env.dir, "haproxy-%d.cfg" % env.n)
+    with open(cfg, "w") as f:
+        f.write(raycfg.render([http, grpc], env.sock, env.errorfile, fallback=env.fallback(),
+                              grpc_fallback=env.fallback()))
+    old = env.hap
+    env.hap = None  # no -sf: an orphan in the making
+    p, _, secs = env.start(cfg)
+    _, tab = env.cp.api("GET", "/api/v1/table")
+    groups = ((tab or {}).get("document") or {}).get("target_groups", [])
+    st = parse_stat(admin(env.sock, "show stat"))
+    t.ok(secs is not None and [g.get("protocol") for g in groups] == ["HTTP", "gRPC"]
+         and set(st.get("grpc-app", {})) == {"BACKEND", raycfg.safe_name(grpc["servers"][0][0]),
+                                             "SERVE_PROXY_ACTOR-head"},
+         "a gRPC app: its group is in weir-cp's table and its backend in show stat", (groups, list(st)))
+    try:
+        rc = old.wait(3)
+    except subprocess.TimeoutExpired:
+        rc = None
+    t.ok(rc == 0, "the stand-in whose socket was taken over without -sf exits by itself (%s)" % rc)
+    return [http]
+
+
 def test_bad_config(t, env, apps):
     good = env.write(apps)
     with open(good) as f:
@@ -392,7 +424,8 @@ def main():
         apps = test_reload_sequence(t, env)
         test_admin(t, env, apps)
         test_malformed(t, env)
-        test_bad_config(t, env, test_router(t, env))
+        test_router(t, env)
+        test_bad_config(t, env, test_grpc_and_orphan(t, env))
     finally:
         env.stop()
     print("# %.1f s" % (time.time() - t0))

@@ -405,10 +405,21 @@ static void client_event(struct hap_admin *a, struct hap_client *c, short rev)
 		client_write(c);
 }
 
+/* A newer stand-in renamed its socket over ours (and its -sf signal may
+ * not come: Ray's actor restarted, say): we serve nothing any more. */
+static bool socket_is_ours(const struct hap_admin *a)
+{
+	struct stat st;
+
+	return !stat(a->path, &st) && st.st_dev == a->dev &&
+	       st.st_ino == a->ino;
+}
+
 void hap_admin_run(struct hap_admin *a, volatile sig_atomic_t *stop)
 {
 	struct pollfd pf[HAP_ADMIN_CLIENTS + 1];
 	int map[HAP_ADMIN_CLIENTS + 1];
+	uint64_t checked = now_ns();
 
 	while (!*stop) {
 		int n = 1;
@@ -436,6 +447,11 @@ void hap_admin_run(struct hap_admin *a, volatile sig_atomic_t *stop)
 			};
 			map[n++] = i;
 		}
+		if (now - checked > 500000000ull) {
+			if (!socket_is_ours(a))
+				return;
+			checked = now;
+		}
 		if (poll(pf, (nfds_t)n, 500) <= 0)
 			continue;
 		if (pf[0].revents & POLLIN)
@@ -448,15 +464,12 @@ void hap_admin_run(struct hap_admin *a, volatile sig_atomic_t *stop)
 
 void hap_admin_close(struct hap_admin *a)
 {
-	struct stat st;
-
 	for (int i = 0; i < HAP_ADMIN_CLIENTS; i++)
 		if (a->cl[i].fd >= 0)
 			client_close(&a->cl[i]);
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
-	if (a->path[0] && !stat(a->path, &st) && st.st_dev == a->dev &&
-	    st.st_ino == a->ino)
+	if (a->path[0] && socket_is_ours(a))
 		unlink(a->path);
 }

@@ -46,7 +46,8 @@ struct hap_admin {
 int hap_admin_open(struct hap_admin *a, const struct hap_cfg *cfg, char *err,
 		   size_t errlen);
 
-/* Serves until *stop is set (a signal). */
+/* Serves until *stop is set (a signal), or until the socket path is no
+ * longer ours (a newer stand-in took it over; checked every 500 ms). */
 void hap_admin_run(struct hap_admin *a, volatile sig_atomic_t *stop);
 
 /* Closes every connection; removes the socket file if it is still ours

@@ -115,6 +115,13 @@ void hap_cfg_free(struct hap_cfg *cfg);
  * Returns 0 or -EINVAL. */
 int hap_parse_time(const char *s, long *ms);
 
+/* Whether be is an app's backend: one target group of the document (not
+ * a router, local-answer or fallback backend). */
+static inline bool hap_backend_is_app(const struct hap_backend *be)
+{
+	return be->routed && !be->via_router && !be->is_default;
+}
+
 /* Finds a backend by name, or NULL. */
 struct hap_backend *hap_cfg_backend(const struct hap_cfg *cfg,
 				    const char *name);

@@ -25,11 +25,6 @@ static cJSON *target_json(const struct hap_cfg *c, const struct hap_server *s)
 	return t;
 }
 
-static bool is_app_backend(const struct hap_backend *be)
-{
-	return be->routed && !be->via_router && !be->is_default;
-}
-
 /* gRPC groups have no path in the config: the HTTP group of the same app
  * lends its prefix, else "/APP" (prefixes are unique per protocol). */
 static void grpc_prefix(const struct hap_cfg *c, const struct hap_backend *g,
@@ -38,7 +33,7 @@ static void grpc_prefix(const struct hap_cfg *c, const struct hap_backend *g,
 	for (unsigned int i = 0; i < c->n_backends; i++) {
 		const struct hap_backend *h = &c->backends[i];
 
-		if (is_app_backend(h) && h->proto == HAP_HTTP &&
+		if (hap_backend_is_app(h) && h->proto == HAP_HTTP &&
 		    !strcmp(h->app, g->app)) {
 			snprintf(out, cap, "%s", h->prefix);
 			return;
@@ -81,7 +76,7 @@ char *hap_doc_target_groups(const struct hap_cfg *c)
 
 	groups = cJSON_AddArrayToObject(doc, "target_groups");
 	for (unsigned int i = 0; i < c->n_backends; i++)
-		if (is_app_backend(&c->backends[i]))
+		if (hap_backend_is_app(&c->backends[i]))
 			cJSON_AddItemToArray(groups,
 					     group_json(c, &c->backends[i]));
 	fb = cJSON_AddObjectToObject(doc, "fallback_targets");

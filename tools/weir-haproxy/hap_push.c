@@ -57,27 +57,21 @@ static int push_drain(const struct hap_cfg *cfg, char *err, size_t errlen)
 	return rc;
 }
 
-static bool has_apps(const struct hap_cfg *cfg)
-{
-	for (unsigned int i = 0; i < cfg->n_backends; i++)
-		if (cfg->backends[i].routed && !cfg->backends[i].via_router &&
-		    !cfg->backends[i].is_default)
-			return true;
-	return false;
-}
-
 int hap_push(const struct hap_cfg *cfg, int wait_ms, int *live, char *err,
 	     size_t errlen)
 {
 	char path[64], *doc;
 	cJSON *r = NULL;
+	bool apps = false;
 	int rc;
 
 	*live = 1;
 	/* Before Ray has routes its config has no backends and a forced
 	 * "not populated" healthz: weir-cp's own unpopulated state is the
 	 * same answer, and an empty push would turn it into "no apps". */
-	if (cfg->health == HAP_HEALTH_NOT_POPULATED && !has_apps(cfg))
+	for (unsigned int i = 0; i < cfg->n_backends; i++)
+		apps |= hap_backend_is_app(&cfg->backends[i]);
+	if (cfg->health == HAP_HEALTH_NOT_POPULATED && !apps)
 		return push_drain(cfg, err, errlen);
 	doc = hap_doc_target_groups(cfg);
 	if (!doc) {
