@@ -247,10 +247,16 @@ def sequence(env):
 
 def test_reload_sequence(t, env):
     steps = sequence(env)
-    # the first stand-in before the load: before any table, weir-dp has no
-    # routes (as HAProxy before its first start)
+    # Ray's first config, before it has routes: nothing to push, weir-dp
+    # keeps answering "not populated"
+    _, _, secs = env.start(env.write([], raycfg.NOT_POPULATED))
+    gen = env.cp.info()["table"]["generation"]
+    got = env.get("/-/healthz")
+    t.ok(secs is not None and gen == 0 and got == ("HTTP/1.1 503 Service Unavailable", raycfg.NOT_POPULATED),
+         "the first stand-in attaches to the running weir-cp; before routes nothing is pushed", (secs, gen, got))
+    # then the first routes, before the load (as HAProxy before any table)
     first, _, secs = env.start(env.write(*steps[0]))
-    t.ok(secs is not None and env.cp.wait_live(), "the first stand-in attaches to the running weir-cp")
+    t.ok(secs is not None and env.cp.wait_live(), "the next config is live")
     load = Load(env, "http://%s:8000/app/x" % env.tb.vip)
     time.sleep(0.5)
     bad, took = [], []
@@ -450,6 +456,13 @@ def test_bad_config(t, env, apps):
     old.send_signal(signal.SIGUSR1)
     t.ok(old.wait(5) == 0 and not os.path.exists(env.sock), "SIGUSR1 (-sf): exits 0 and removes its socket")
     env.hap = None
+    # Ray restarted (no routes yet) on a weir-cp that has a table: the
+    # empty table goes in, never the last session's replicas
+    gen = env.cp.info()["table"]["generation"]
+    _, _, secs = env.start(env.write([], raycfg.NOT_POPULATED))
+    t.ok(secs is not None and env.cp.info()["table"]["generation"] > gen
+         and env.poll_get("/app/x", None, lambda r: r[0].startswith("HTTP/1.1 404"))[0].startswith("HTTP/1.1 404"),
+         "a new Ray session's first config replaces the old table with no apps")
 
 
 def main():

@@ -41,6 +41,21 @@ static int call(const char *sock, const char *method, const char *path,
 	return 0;
 }
 
+/* The active table's generation (0: weir-dp never had one). */
+static int cp_generation(const struct hap_cfg *cfg, double *gen, char *err,
+			 size_t errlen)
+{
+	cJSON *info = NULL, *t, *g;
+	int rc = call(cfg->cp_socket, "GET", "/api/v1/info", NULL, &info, err,
+		      errlen);
+
+	t = cJSON_GetObjectItemCaseSensitive(info, "table");
+	g = cJSON_GetObjectItemCaseSensitive(t, "generation");
+	*gen = cJSON_IsNumber(g) ? g->valuedouble : 0;
+	cJSON_Delete(info);
+	return rc;
+}
+
 static int push_drain(const struct hap_cfg *cfg, char *err, size_t errlen)
 {
 	bool want = cfg->health == HAP_HEALTH_DRAINING;
@@ -63,16 +78,22 @@ int hap_push(const struct hap_cfg *cfg, int wait_ms, int *live, char *err,
 	char path[64], *doc;
 	cJSON *r = NULL;
 	bool apps = false;
-	int rc;
+	double gen = 0;
+	int rc = 0;
 
 	*live = 1;
 	/* Before Ray has routes its config has no backends and a forced
-	 * "not populated" healthz: weir-cp's own unpopulated state is the
-	 * same answer, and an empty push would turn it into "no apps". */
+	 * "not populated" healthz: a weir-cp that never had a table answers
+	 * the same, and an empty push would turn it into "no apps". One that
+	 * has a table (an earlier Ray session) gets the empty one: "no apps"
+	 * is nearer the config than routing to replicas it no longer has. */
 	for (unsigned int i = 0; i < cfg->n_backends; i++)
 		apps |= hap_backend_is_app(&cfg->backends[i]);
-	if (cfg->health == HAP_HEALTH_NOT_POPULATED && !apps)
+	if (cfg->health == HAP_HEALTH_NOT_POPULATED && !apps &&
+	    !(rc = cp_generation(cfg, &gen, err, errlen)) && gen == 0)
 		return push_drain(cfg, err, errlen);
+	if (rc)
+		return rc;
 	doc = hap_doc_target_groups(cfg);
 	if (!doc) {
 		snprintf(err, errlen, "out of memory");
