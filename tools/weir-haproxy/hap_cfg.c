@@ -282,6 +282,12 @@ static char *read_file(const char *path, size_t max, int *err)
 	}
 	buf = malloc(max + 1);
 	n = buf ? fread(buf, 1, max + 1, f) : 0;
+	if (buf && ferror(f)) { /* a directory, an I/O error */
+		*err = errno ? -errno : -EIO;
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
 	fclose(f);
 	if (!buf || n > max || memchr(buf, 0, n)) {
 		*err = !buf ? -ENOMEM : n > max ? -EFBIG : -EINVAL;

@@ -44,7 +44,9 @@ static void usage(const char *why)
 
 static void version(int level)
 {
-	printf("HAProxy version %s %s - https://github.com/weir (Weir's haproxy stand-in: weir-haproxy %s, pushes to weir-cp; not HAProxy)\n",
+	/* HAProxy 2.x's first line, "HAProxy version X DATE - ...": tools
+	 * that read it get a 2.8 they know; the rest says what runs */
+	printf("HAProxy version %s %s - weir-haproxy %s, Weir's stand-in for haproxy (not HAProxy): the config goes to weir-cp, traffic to weir-dp\n",
 	       HAP_VERSION, HAP_RELEASE_DATE, HAP_WEIR_VERSION);
 	if (level > 1)
 		printf("Status: Weir stand-in; the dataplane is weir-dp.\n"
