@@ -91,6 +91,7 @@ struct hap_cfg {
 	char health_msg[HAP_PATH_MAX];
 	bool has_routes_rule;
 	bool router_fail_503; /* "503 Ingress request router failed" rule */
+	bool sets_header; /* http-request set-header (Ray's test reload id) */
 	struct hap_server fallback[2]; /* the backup server, per protocol */
 	bool has_fallback[2];
 	struct hap_backend *backends; /* in config order */

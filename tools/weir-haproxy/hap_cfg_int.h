@@ -38,6 +38,7 @@ struct hap_acl {
 	char name[HAP_NAME_MAX];
 	enum hap_acl_kind kind;
 	char value[HAP_PATH_MAX];
+	enum hap_frontend fe; /* ACLs are per proxy, as in HAProxy */
 	int line;
 };
 
@@ -46,6 +47,7 @@ struct hap_route {
 	char backend[HAP_NAME_MAX];
 	char acl[HAP_NAME_MAX]; /* "" for default_backend */
 	enum hap_proto proto;
+	enum hap_frontend fe;
 	bool via_router, is_default;
 	int line;
 };

@@ -12,11 +12,14 @@
 
 #define ERRL(c, line, ...) (hap_msg((c), (line), true, __VA_ARGS__), -EINVAL)
 
+/* The ACL of kind k called name in the route's frontend. */
 static const struct hap_acl *find_acl(const struct hap_parser *p,
-				      const char *name, enum hap_acl_kind k)
+				      const struct hap_route *r,
+				      enum hap_acl_kind k)
 {
 	for (unsigned int i = 0; i < p->n_acls; i++)
-		if (p->acls[i].kind == k && !strcmp(p->acls[i].name, name))
+		if (p->acls[i].kind == k && p->acls[i].fe == r->fe &&
+		    !strcmp(p->acls[i].name, r->acl))
 			return &p->acls[i];
 	return NULL;
 }
@@ -24,8 +27,8 @@ static const struct hap_acl *find_acl(const struct hap_parser *p,
 static int route_http(struct hap_parser *p, const struct hap_route *r,
 		      struct hap_backend *be)
 {
-	const struct hap_acl *path = find_acl(p, r->acl, ACL_PATH);
-	const struct hap_acl *beg = find_acl(p, r->acl, ACL_PATH_BEG);
+	const struct hap_acl *path = find_acl(p, r, ACL_PATH);
+	const struct hap_acl *beg = find_acl(p, r, ACL_PATH_BEG);
 	char want[HAP_PATH_MAX + 1];
 
 	if (!path)
@@ -80,7 +83,7 @@ static int route_one(struct hap_parser *p, const struct hap_route *r)
 	be->routed = true;
 	if (r->proto == HAP_HTTP)
 		return route_http(p, r, be);
-	app = find_acl(p, r->acl, ACL_APP_HEADER);
+	app = find_acl(p, r, ACL_APP_HEADER);
 	if (!app)
 		return ERRL(
 			p->cfg, r->line,
@@ -116,6 +119,34 @@ static int check_order(struct hap_parser *p)
 		}
 		prev = be;
 	}
+	return 0;
+}
+
+/* Weir sends every gRPC call to the one gRPC app when there is exactly
+ * one (Ray's default_backend then); never to an app among several. */
+static int check_grpc_default(struct hap_parser *p)
+{
+	unsigned int apps = 0;
+	const struct hap_route *dflt = NULL;
+	const struct hap_backend *to = NULL;
+
+	for (unsigned int i = 0; i < p->n_routes; i++) {
+		const struct hap_route *r = &p->routes[i];
+		const struct hap_backend *be =
+			hap_cfg_backend(p->cfg, r->backend);
+
+		if (r->proto != HAP_GRPC || !be)
+			continue;
+		if (r->is_default && !be->is_default)
+			dflt = r, to = be;
+		else if (!r->is_default && be->proto == HAP_GRPC && be->routed)
+			apps++;
+	}
+	if (dflt && (apps != 1 || to->proto != HAP_GRPC || !to->routed))
+		return ERRL(
+			p->cfg, dflt->line,
+			"default_backend %s: Weir routes unmatched gRPC calls to the app only when it is the only one (here %u)",
+			dflt->backend, apps);
 	return 0;
 }
 
@@ -256,6 +287,7 @@ static int resolve_all(struct hap_parser *p)
 	for (unsigned int i = 0; i < p->n_routes; i++)
 		rc |= route_one(p, &p->routes[i]);
 	rc |= check_order(p);
+	rc |= check_grpc_default(p);
 	if (p->routes_json)
 		rc |= routes_map(p);
 	for (unsigned int i = 0; i < c->n_backends; i++)

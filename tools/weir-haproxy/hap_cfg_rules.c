@@ -33,6 +33,7 @@ static int add_acl(struct hap_parser *p, const char *name,
 	    hap_copy(a->value, sizeof(a->value), value))
 		return ERR(p, "acl '%.40s': name or value too long", name);
 	a->kind = kind;
+	a->fe = p->fe;
 	a->line = p->line;
 	p->n_acls++;
 	return 0;
@@ -196,15 +197,18 @@ static int fe_return(struct hap_parser *p, char **t, int n, int c)
 
 static int http_request(struct hap_parser *p, char **t, int n)
 {
-	static const char *const fixed[] = { "set-log-level", "set-header",
-					     "wait-for-body", "use-service",
-					     NULL };
+	static const char *const fixed[] = { "set-log-level", "wait-for-body",
+					     "use-service", NULL };
 	int c = cond_at(t, n);
 
 	if (n < 2)
 		return ERR(p, "'http-request' without an action");
 	if (!strcmp(t[1], "return"))
 		return p->sec == SEC_BACKEND ? 0 : fe_return(p, t, n, c);
+	if (!strcmp(t[1], "set-header")) {
+		p->cfg->sets_header = true; /* listed as not applied */
+		return 0;
+	}
 	if (!strncmp(t[1], "set-var(txn.ingress_request_router", 34) ||
 	    !strcmp(t[1], "lua.route_via_ingress_request_router"))
 		return 0;
@@ -232,6 +236,7 @@ static int add_route(struct hap_parser *p, char **t, int n)
 	r->line = p->line;
 	r->is_default = dflt;
 	r->proto = p->fe == FE_GRPC ? HAP_GRPC : HAP_HTTP;
+	r->fe = p->fe;
 	if (hap_copy(r->backend, sizeof(r->backend), t[1]) ||
 	    (!dflt && hap_copy(r->acl, sizeof(r->acl), t[3])))
 		return ERR(p, "'%s': name too long", t[0]);

@@ -286,6 +286,10 @@ static int d_balance(struct hap_parser *p, char **t, int n)
 {
 	if (want_args(p, t, n, 1))
 		return -EINVAL;
+	if (p->sec != SEC_DEFAULTS)
+		return ERR(
+			p,
+			"'balance' outside defaults: Weir balances every backend alike (weir-cp run --balance)");
 	if (strcmp(t[1], "leastconn") && strcmp(t[1], "roundrobin") &&
 	    strcmp(t[1], "random"))
 		return ERR(

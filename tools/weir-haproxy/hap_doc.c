@@ -165,6 +165,9 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 	if (c->retries >= 0 || c->redispatch)
 		say(b,
 		    "- retries/option redispatch: weir-dp http.retries (always to another replica)");
+	if (c->sets_header)
+		say(b,
+		    "- http-request set-header (Ray's test-only reload id): Weir adds no header");
 	if (c->router_fail_503)
 		say(b,
 		    "- http-request return 503 \"Ingress request router failed\": not applied (no router callout in weir-dp yet)");
