@@ -19,10 +19,12 @@ stdout/stderr on pipes nobody reads (as Ray does). Checks:
     is taken over without -sf exits by itself;
   - a bad config is refused (-c and -db) with its line, and the running
     stand-in keeps the socket; weir-dp's pid never changes."""
+import atexit
 import csv
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -86,6 +88,7 @@ class Env:
         self.cp = self.dp.cp
         self.dp_pid = self.dp.proc.pid
         self.dir = tempfile.mkdtemp(prefix="weir-hap-")
+        atexit.register(shutil.rmtree, self.dir, True)
         self.sock = os.path.join(self.dir, "admin.sock")
         self.errorfile = os.path.join(self.dir, "500.http")
         with open(self.errorfile, "w") as f:
