@@ -1,0 +1,495 @@
+/* test_hap_cfg: weir-haproxy's reading of Ray's HAProxy configs. Every
+ * fixture in tests/fixtures/haproxy must become exactly the target groups
+ * it routes to; every file in bad/ must fail with the line and message its
+ * first line ("# expect LINE TEXT") names; no input may crash the parser. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hap_cfg.h"
+#include "hap_cfg_int.h"
+#include "hap_doc.h"
+#include "hap_stat.h"
+#include "wtest.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* The fixture's text with @DIR@ replaced by the fixture directory. */
+static char *fixture_text(const char *rel)
+{
+	char path[512], *raw, *out, *w;
+	const char *r;
+	size_t dl = strlen(HAP_FIXTURES);
+
+	snprintf(path, sizeof(path), "%s/%s", HAP_FIXTURES, rel);
+	raw = slurp(path);
+	if (!raw)
+		return NULL;
+	out = malloc(strlen(raw) * (dl + 1) + 1);
+	for (r = raw, w = out; *r;) {
+		if (!strncmp(r, "@DIR@", 5)) {
+			memcpy(w, HAP_FIXTURES, dl);
+			w += dl, r += 5;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+	free(raw);
+	return out;
+}
+
+static int parse_fixture(const char *rel, struct hap_cfg *c)
+{
+	char *text = fixture_text(rel);
+	int rc;
+
+	if (!text) {
+		printf("#   cannot read %s\n", rel);
+		memset(c, 0, sizeof(*c));
+		return -ENOENT;
+	}
+	rc = hap_cfg_parse(c, rel, text);
+	free(text);
+	if (!rc && c->lua_path[0]) {
+		char *lua = slurp(c->lua_path);
+
+		rc = lua ? hap_lua_apply(c, lua) : -ENOENT;
+		free(lua);
+	}
+	if (rc && c->msgs)
+		printf("# %s", c->msgs);
+	return rc;
+}
+
+static cJSON *doc_of(const struct hap_cfg *c)
+{
+	char *t = hap_doc_target_groups(c);
+	cJSON *j = cJSON_Parse(t);
+
+	free(t);
+	return j;
+}
+
+static cJSON *group(cJSON *doc, int i)
+{
+	return cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(doc, "target_groups"), i);
+}
+
+static const char *gstr(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int n_targets(cJSON *g, const char *k)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(g, k));
+}
+
+static void test_one_app(void)
+{
+	struct hap_cfg c;
+	cJSON *d, *g, *fb, *t;
+
+	WT_CHECK_EQ(parse_fixture("ray_1app.cfg", &c), 0);
+	WT_CHECK_EQ(c.n_errors, 0);
+	WT_CHECK(!strcmp(c.stats_socket, "/tmp/weir-hap-fixture/admin.sock"));
+	WT_CHECK_EQ(c.maxconn, 20000);
+	WT_CHECK_EQ(c.nbthread, 4);
+	WT_CHECK_EQ(c.bufsize, 16384);
+	WT_CHECK_EQ(c.hard_stop_after_ms, 120000);
+	WT_CHECK_EQ(c.timeout_ms[HAP_T_CLIENT], 3600000);
+	WT_CHECK_EQ(c.timeout_ms[HAP_T_HTTP_KEEP_ALIVE], 90000);
+	WT_CHECK_EQ(c.timeout_ms[HAP_T_SERVER], -1);
+	WT_CHECK_EQ(c.http_port, 8000);
+	WT_CHECK_EQ(c.metrics_port, 9101);
+	WT_CHECK_EQ(c.health, HAP_HEALTH_OK);
+	d = doc_of(&c);
+	WT_CHECK_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			    d, "target_groups")),
+		    1);
+	g = group(d, 0);
+	WT_CHECK(!strcmp(gstr(g, "protocol"), "HTTP"));
+	WT_CHECK(!strcmp(gstr(g, "route_prefix"), "/app"));
+	WT_CHECK(!strcmp(gstr(g, "app_name"), "app"));
+	WT_CHECK_EQ(n_targets(g, "targets"), 1);
+	t = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, "targets"),
+			       0);
+	WT_CHECK(!strcmp(gstr(t, "ip"), "10.0.0.21"));
+	WT_CHECK(!strcmp(gstr(t, "name"), "SERVE_REPLICA_app-App-r1"));
+	fb = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(d, "fallback_targets"),
+		"HTTP");
+	WT_CHECK(!strcmp(gstr(fb, "name"), "SERVE_PROXY_ACTOR-head"));
+	WT_CHECK_EQ(cJSON_GetObjectItemCaseSensitive(fb, "port")->valueint,
+		    8500);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+}
+
+static void test_zero_apps(void)
+{
+	struct hap_cfg c;
+	cJSON *d;
+
+	WT_CHECK_EQ(parse_fixture("ray_0apps.cfg", &c), 0);
+	WT_CHECK_EQ(c.health, HAP_HEALTH_NONE);
+	d = doc_of(&c);
+	WT_CHECK_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			    d, "target_groups")),
+		    0);
+	WT_CHECK_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			    d, "fallback_targets")),
+		    0);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	WT_CHECK_EQ(parse_fixture("ray_unpopulated.cfg", &c), 0);
+	WT_CHECK_EQ(c.health, HAP_HEALTH_NOT_POPULATED);
+	hap_cfg_free(&c);
+	WT_CHECK_EQ(parse_fixture("ray_draining.cfg", &c), 0);
+	WT_CHECK_EQ(c.health, HAP_HEALTH_DRAINING);
+	WT_CHECK_EQ(c.backends[1].n_servers, 3);
+	hap_cfg_free(&c);
+}
+
+static void test_three_apps(void)
+{
+	static const char *const want[3][2] = { { "/app2/v1", "deep" },
+						{ "/app1", "app1" },
+						{ "/", "root" } };
+	static const int counts[3] = { 3, 2, 1 };
+	struct hap_cfg c;
+	cJSON *d;
+
+	WT_CHECK_EQ(parse_fixture("ray_3apps.cfg", &c), 0);
+	d = doc_of(&c);
+	for (int i = 0; i < 3; i++) {
+		cJSON *g = group(d, i);
+
+		WT_CHECK(!strcmp(gstr(g, "route_prefix"), want[i][0]));
+		WT_CHECK(!strcmp(gstr(g, "app_name"), want[i][1]));
+		WT_CHECK_EQ(n_targets(g, "targets"), counts[i]);
+	}
+	WT_CHECK(group(d, 3) == NULL);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+}
+
+static void test_scaled_to_zero(void)
+{
+	struct hap_cfg c;
+	cJSON *d, *g;
+
+	WT_CHECK_EQ(parse_fixture("ray_scaled_zero.cfg", &c), 0);
+	d = doc_of(&c);
+	g = group(d, 1);
+	WT_CHECK(!strcmp(gstr(g, "route_prefix"), "/app"));
+	WT_CHECK_EQ(n_targets(g, "targets"), 0); /* the fallback serves it */
+	WT_CHECK(c.has_fallback[HAP_HTTP]);
+	WT_CHECK(!strcmp(c.fallback[HAP_HTTP].addr, "10.0.0.1"));
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+}
+
+static void test_router(void)
+{
+	struct hap_cfg c;
+	cJSON *d, *g, *r, *t;
+
+	WT_CHECK_EQ(parse_fixture("ray_router.cfg", &c), 0);
+	d = doc_of(&c);
+	g = group(d, 0);
+	WT_CHECK(!strcmp(gstr(g, "app_name"), "llm"));
+	WT_CHECK_EQ(n_targets(g, "targets"), 2);
+	WT_CHECK_EQ(n_targets(g, "ingress_request_router_targets"), 1);
+	r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+				       g, "ingress_request_router_targets"),
+			       0);
+	WT_CHECK(!strcmp(gstr(r, "ip"), "10.0.0.25"));
+	WT_CHECK_EQ(cJSON_GetObjectItemCaseSensitive(r, "port")->valueint,
+		    30004);
+	/* the router answers actor names: they are the replica ids */
+	t = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, "targets"),
+			       1);
+	WT_CHECK(!strcmp(gstr(t, "replica_id"), "SERVE_REPLICA::llm#App#r2"));
+	WT_CHECK(!strcmp(gstr(t, "name"), "SERVE_REPLICA_llm-App-r2"));
+	WT_CHECK(group(d, 1) == NULL); /* the -via- backend is no group */
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+}
+
+static void test_grpc(void)
+{
+	struct hap_cfg c;
+	cJSON *d, *g, *fb;
+
+	WT_CHECK_EQ(parse_fixture("ray_grpc.cfg", &c), 0);
+	WT_CHECK_EQ(c.grpc_port, 9000);
+	d = doc_of(&c);
+	g = group(d, 1);
+	WT_CHECK(!strcmp(gstr(g, "protocol"), "gRPC"));
+	WT_CHECK(!strcmp(gstr(g, "app_name"), "app"));
+	WT_CHECK(!strcmp(gstr(g, "route_prefix"), "/app"));
+	WT_CHECK_EQ(n_targets(g, "targets"), 2);
+	fb = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(d, "fallback_targets"),
+		"gRPC");
+	WT_CHECK_EQ(cJSON_GetObjectItemCaseSensitive(fb, "port")->valueint,
+		    9500);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+}
+
+/* One bad/ file: its first line is "# expect LINE TEXT"; the parse must
+ * fail with a message that carries "[FILE:LINE]: " and TEXT. */
+static int check_bad(const char *rel)
+{
+	char *text = fixture_text(rel), *nl, where[400], sub[300] = "";
+	struct hap_cfg c;
+	int line = -1, off = 0, ok;
+
+	if (!text || sscanf(text, "# expect %d %n", &line, &off) != 1 || !off ||
+	    !(nl = strchr(text, '\n'))) {
+		printf("#   %s: no '# expect LINE TEXT' first line\n", rel);
+		free(text);
+		return 0;
+	}
+	snprintf(sub, sizeof(sub), "%.*s", (int)(nl - text - off), text + off);
+	snprintf(where, sizeof(where), "[%s:%d]: ", rel, line);
+	ok = hap_cfg_parse(&c, rel, text) == -EINVAL && c.msgs &&
+	     strstr(c.msgs, where) && strstr(c.msgs, sub);
+	if (!ok)
+		printf("#   %s: want %s...%s, got:\n# %s", rel, where, sub,
+		       c.msgs ? c.msgs : "(nothing)\n");
+	hap_cfg_free(&c);
+	free(text);
+	return ok;
+}
+
+static void test_bad_corpus(void)
+{
+	char dir[512], rel[300];
+	DIR *dp;
+	struct dirent *e;
+	int seen = 0;
+
+	snprintf(dir, sizeof(dir), "%s/bad", HAP_FIXTURES);
+	dp = opendir(dir);
+	WT_CHECK(dp != NULL);
+	while (dp && (e = readdir(dp))) {
+		if (!strstr(e->d_name, ".cfg"))
+			continue;
+		snprintf(rel, sizeof(rel), "bad/%s", e->d_name);
+		WT_CHECK(check_bad(rel));
+		seen++;
+	}
+	if (dp)
+		closedir(dp);
+	printf("# %d bad configs\n", seen);
+	WT_CHECK(seen >= 20);
+}
+
+/* Ray writes 127.0.0.1 for replicas on its own node: WEIR_LOCALHOST
+ * (or weir-localhost) says which address weir-dp reaches them at. */
+static void test_localhost(void)
+{
+	char *text = fixture_text("bad/loopback.cfg");
+	struct hap_cfg c;
+	cJSON *d, *t;
+
+	WT_CHECK(text != NULL);
+	setenv("WEIR_LOCALHOST", "10.1.2.3", 1);
+	WT_CHECK_EQ(hap_cfg_parse(&c, "lo", text), 0);
+	d = doc_of(&c);
+	t = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(group(d, 0), "targets"), 0);
+	WT_CHECK(!strcmp(gstr(t, "ip"), "10.1.2.3"));
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	setenv("WEIR_LOCALHOST", "not-an-ip", 1);
+	WT_CHECK_EQ(hap_cfg_parse(&c, "lo", text), -EINVAL);
+	WT_CHECK(c.msgs && strstr(c.msgs, "WEIR_LOCALHOST: want an IPv4"));
+	hap_cfg_free(&c);
+	unsetenv("WEIR_LOCALHOST");
+	free(text);
+}
+
+static void test_times(void)
+{
+	static const struct {
+		const char *in;
+		long ms;
+		int rc;
+	} v[] = { { "250ms", 250, 0 }, { "5s", 5000, 0 },
+		  { "2m", 120000, 0 }, { "1h", 3600000, 0 },
+		  { "100", 100, 0 },   { "1d", 86400000, 0 },
+		  { "500us", 1, 0 },   { "5x", 0, -EINVAL },
+		  { "", 0, -EINVAL },  { "-5s", 0, -EINVAL },
+		  { "s", 0, -EINVAL } };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		long ms = 0;
+		int rc = hap_parse_time(v[i].in, &ms);
+
+		WT_CHECK_EQ(rc, v[i].rc);
+		if (!rc)
+			WT_CHECK_EQ(ms, v[i].ms);
+	}
+}
+
+/* Every truncation and a few thousand seeded byte flips of a real config:
+ * parsed or refused, never a crash (ASan builds check the memory). */
+static void test_no_crash(void)
+{
+	char *text = fixture_text("ray_router.cfg");
+	size_t len = text ? strlen(text) : 0;
+	unsigned int seed = 15;
+
+	WT_CHECK(text != NULL);
+	for (size_t cut = 0; text && cut < len; cut += 7) {
+		char *t = strndup(text, cut);
+		struct hap_cfg c;
+
+		hap_cfg_parse(&c, "cut", t);
+		hap_cfg_free(&c);
+		free(t);
+	}
+	for (int k = 0; text && k < 3000; k++) {
+		char *t = strdup(text);
+		struct hap_cfg c;
+
+		for (int j = 0; j < 4; j++) {
+			seed = seed * 1103515245u + 12345u;
+			t[(seed >> 8) % len] = (char)(1 + (seed >> 20) % 255);
+		}
+		hap_cfg_parse(&c, "flip", t);
+		hap_cfg_free(&c);
+		free(t);
+	}
+	free(text);
+}
+
+static const char stats_json[] =
+	"{\"ok\":true,\"frontend\":{\"pxname\":\"http_frontend\",\"scur\":3,"
+	"\"stot\":10,\"req_tot\":12},\"backends\":[{\"pxname\":\"http-app\","
+	"\"svname\":\"BACKEND\",\"status\":\"UP\",\"scur\":2,\"qcur\":0,"
+	"\"servers\":[{\"svname\":\"r1\",\"status\":\"UP\",\"scur\":2,"
+	"\"weight\":1,\"backup\":false},{\"svname\":\"r2\",\"status\":"
+	"\"DRAIN\",\"scur\":0,\"weight\":1},{\"svname\":\"head\",\"status\":"
+	"\"UP\",\"backup\":true,\"weight\":1}]}]}";
+
+static int col(const char *header, const char *name)
+{
+	char buf[2048], *save = NULL;
+	int i = 0;
+
+	snprintf(buf, sizeof(buf), "%s", header + 2);
+	for (char *t = strtok_r(buf, ",\n", &save); t;
+	     t = strtok_r(NULL, ",\n", &save), i++)
+		if (!strcmp(t, name))
+			return i;
+	return -1;
+}
+
+static void test_show_stat(void)
+{
+	cJSON *j = cJSON_Parse(stats_json);
+	struct hap_out o = { 0 };
+
+	hap_show_stat(&o, j, NULL);
+	WT_CHECK(o.p && !strncmp(o.p,
+				 "# pxname,svname,qcur,qmax,scur,smax,"
+				 "slim,stot,bin,bout,dreq,dresp,ereq,",
+				 60));
+	WT_CHECK_EQ(col(o.p, "status"), 17);
+	WT_CHECK_EQ(col(o.p, "scur"), 4);
+	WT_CHECK_EQ(col(o.p, "qcur"), 2);
+	WT_CHECK_EQ(col(o.p, "type"), 32);
+	WT_CHECK_EQ(col(o.p, "hrsp_2xx"), 40);
+	WT_CHECK_EQ(col(o.p, "req_tot"), 48);
+	WT_CHECK(strstr(o.p, "\nhttp_frontend,FRONTEND,0,0,3,") != NULL);
+	WT_CHECK(strstr(o.p, "\nhttp-app,r1,0,0,2,") != NULL);
+	WT_CHECK(strstr(o.p, ",DRAIN,1,1,0,") != NULL);
+	WT_CHECK(strstr(o.p, "\nhttp-app,BACKEND,0,0,2,") != NULL);
+	WT_CHECK(o.len > 2 && !strcmp(o.p + o.len - 2, "\n\n"));
+	hap_out_free(&o);
+	hap_show_stat(&o, NULL, NULL); /* weir-cp down: the header only */
+	WT_CHECK(o.p && !strchr(strchr(o.p, '\n') + 1, ','));
+	hap_out_free(&o);
+	cJSON_Delete(j);
+}
+
+static void test_show_servers_state(void)
+{
+	cJSON *j = cJSON_Parse(stats_json);
+	struct hap_out o = { 0 };
+
+	WT_CHECK_EQ(hap_show_servers_state(&o, j, NULL, NULL), 0);
+	WT_CHECK(o.p && !strncmp(o.p,
+				 "1\n# be_id be_name srv_id srv_name "
+				 "srv_addr srv_op_state srv_admin_state",
+				 70));
+	WT_CHECK(strstr(o.p, "\n3 http-app 1 r1 - 2 0 1 1 ") != NULL);
+	WT_CHECK(strstr(o.p, "\n3 http-app 2 r2 - 2 8 1 1 ") != NULL);
+	hap_out_free(&o);
+	WT_CHECK_EQ(hap_show_servers_state(&o, j, NULL, "nope"), -ENOENT);
+	hap_out_free(&o);
+	cJSON_Delete(j);
+}
+
+static void test_show_info(void)
+{
+	struct hap_out o = { 0 };
+
+	hap_show_info(&o, NULL, NULL, 3725);
+	WT_CHECK(o.p && !strncmp(o.p, "Name: HAProxy\nVersion: ", 23));
+	WT_CHECK(strstr(o.p, "\nPid: ") != NULL);
+	WT_CHECK(strstr(o.p, "\nUptime: 0d 1h02m05s\n") != NULL);
+	WT_CHECK(strstr(o.p, "\nUptime_sec: 3725\n") != NULL);
+	WT_CHECK(strstr(o.p, "\nWeir_cp: unreachable\n") != NULL);
+	hap_out_free(&o);
+}
+
+int main(void)
+{
+	WT_RUN(test_one_app);
+	WT_RUN(test_zero_apps);
+	WT_RUN(test_three_apps);
+	WT_RUN(test_scaled_to_zero);
+	WT_RUN(test_router);
+	WT_RUN(test_grpc);
+	WT_RUN(test_bad_corpus);
+	WT_RUN(test_localhost);
+	WT_RUN(test_times);
+	WT_RUN(test_no_crash);
+	WT_RUN(test_show_stat);
+	WT_RUN(test_show_servers_state);
+	WT_RUN(test_show_info);
+	return wt_done();
+}
