@@ -60,11 +60,12 @@ struct rte_mbuf *mbuf_from(struct proxy *px, const char *buf, size_t len)
 }
 
 /* ---- the node drain -------------------------------------------------------
- * Seen by the sweep: when it begins, idle keep-alive connections are
- * closed (the rest get Connection: close on their next response, see
- * sess_route and relay_head); once the table's grace has passed the
- * listener goes, so new connections are refused; what is in flight
- * finishes. Drained is measured, by weir-cp: no session left on any
+ * Seen by the sweep: from its start every response carries Connection:
+ * close (sess_route, relay_head); once the table's grace has passed the
+ * listener goes, so new connections are refused, and the keep-alive
+ * connections still idle are closed (not before: a client may be sending
+ * on one as we close it, and upstream balancers need the grace to move
+ * away); what is in flight finishes. Drained is measured, by weir-cp: no session left on any
  * worker (the export's sessions_now and refusing). */
 
 static bool idle_session(const struct px_sess *s)
@@ -78,17 +79,16 @@ static void drain_tick(struct proxy *px, uint64_t now)
 	bool on = proxy_draining(px);
 	uint64_t grace = px->table ? px->table->drain_grace_ms * NS_PER_MS : 0;
 
-	if (on && !px->drain_t0) {
+	if (on && !px->drain_t0)
 		px->drain_t0 = now ? now : 1;
+	if (on && !px->refusing && now - px->drain_t0 >= grace) {
+		tcp_unlisten(px->tcp, 0, px->cfg.port);
+		px->refusing = true;
 		for (struct px_sess *s = px->sessions, *nx; s; s = nx) {
 			nx = s->next;
 			if (idle_session(s))
 				sess_close(s);
 		}
-	}
-	if (on && !px->refusing && now - px->drain_t0 >= grace) {
-		tcp_unlisten(px->tcp, 0, px->cfg.port);
-		px->refusing = true;
 	}
 	if (!on && px->drain_t0) {
 		px->drain_t0 = 0;
