@@ -189,6 +189,7 @@ static void override_health(struct weir_table_health *h,
 {
 	if (g->path[0])
 		memcpy(h->path, g->path, sizeof(h->path));
+	/* (the group's limits are applied in fill_backend) */
 	h->inter_ms = g->inter_ms ? g->inter_ms : h->inter_ms;
 	h->fastinter_ms = g->fastinter_ms ? g->fastinter_ms : h->fastinter_ms;
 	h->downinter_ms = g->downinter_ms ? g->downinter_ms : h->downinter_ms;
@@ -230,6 +231,10 @@ static void fill_backend(struct weir_table_backend *be,
 		    (g->is_router_application ? WEIR_BACKEND_F_ROUTER_APP : 0);
 	be->knobs = o->knobs;
 	override_health(&be->knobs.health, &g->health);
+	if (g->has_maxconn)
+		be->knobs.maxconn_per_server = g->maxconn_per_server;
+	if (g->has_queue)
+		be->knobs.timeouts.queue_ms = g->timeout_queue_ms;
 }
 
 static unsigned int max_list(const struct tg_model *m)
@@ -260,6 +265,9 @@ static void fill(const struct tg_model *m, const struct cp_compile_opts *o,
 	t->generation = o->generation;
 	t->total_size = l->total;
 	t->maxconn = o->maxconn;
+	t->maxconnrate = o->maxconnrate;
+	t->maxsessrate = o->maxsessrate;
+	t->client_rps = o->client_rps;
 	t->off_listeners = l->off_routes; /* none yet: an empty array */
 	t->n_routes = l->n_routes;
 	t->off_routes = l->off_routes;
@@ -287,7 +295,7 @@ static void fill(const struct tg_model *m, const struct cp_compile_opts *o,
 		be->first_server = next;
 		be->n_servers = g->n_targets;
 		add_servers(srv, &next, g->targets, g->n_targets, tmp, b, 0,
-			    mc);
+			    be->knobs.maxconn_per_server); /* the group's */
 		if (m->has_fallback[g->protocol]) {
 			fill_server(&srv[next++], &m->fallback[g->protocol], b,
 				    WEIR_SERVER_F_BACKUP, mc);

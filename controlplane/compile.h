@@ -16,6 +16,8 @@
 struct cp_compile_opts {
 	uint64_t generation; /* written into the snapshot */
 	uint32_t maxconn; /* frontend: 20000 */
+	uint32_t maxconnrate, maxsessrate; /* per second; 0: no limit */
+	uint32_t client_rps; /* requests per s per client address; 0: none */
 	struct weir_table_knobs knobs; /* copied into every backend */
 };
 

@@ -30,7 +30,10 @@ static void usage(FILE *f)
 		"usage: weir-cp run [--dp NAME] [--api PATH] [--mgmt IP:PORT]\n"
 		"                   [--target-groups FILE] [--state-dir DIR]\n"
 		"                   [--balance leastconn|roundrobin|random]\n"
-		"                   [--access-log FILE|FIFO]\n"
+		"                   [--access-log FILE|FIFO] [--maxconn N]\n"
+		"                   [--maxconnrate N] [--maxsessrate N]\n"
+		"                   [--client-rate RPS]\n"
+		"                   [--maxconn-per-server N] [--timeout-queue-ms MS]\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
 		"       weir-cp --version\n"
 		"  --dp NAME             weir-dp's --file-prefix (default weir)\n"
@@ -40,6 +43,14 @@ static void usage(FILE *f)
 		"  --state-dir DIR       state file NAME.json (default /run/weir)\n"
 		"  --balance ALGO        how every backend picks a replica (leastconn)\n"
 		"  --access-log PATH     one JSON line per request (SIGHUP reopens)\n"
+		"  --maxconn N           client connections at once, node-wide (20000)\n"
+		"  --maxconnrate N       new client connections per second (0: any)\n"
+		"  --maxsessrate N       new sessions per second (0: any)\n"
+		"  --client-rate RPS     requests per second per client address\n"
+		"                        (429 with Retry-After beyond; 0: off)\n"
+		"  --maxconn-per-server N  requests at once per replica (0: any), the\n"
+		"                        rest queued; a group's limits override it\n"
+		"  --timeout-queue-ms MS how long a request may wait in the queue (503)\n"
 		"API: GET /api/v1/info, GET /api/v1/table, PUT /api/v1/target_groups,\n"
 		"     PUT /api/v1/fallback_targets (?wait=MS): see controlplane/api.h\n");
 }
@@ -114,6 +125,8 @@ static void on_signal(int sig)
 struct cp_opts {
 	const char *dp, *api, *mgmt, *tg, *state_dir, *access_log;
 	int balance; /* enum weir_table_balance */
+	uint32_t maxconn, maxconnrate, maxsessrate, client_rps;
+	uint32_t maxconn_srv, queue_ms;
 	char api_buf[108], state_buf[256];
 };
 
@@ -129,6 +142,45 @@ static int parse_balance(const char *s)
 	return -1;
 }
 
+/* A number in [min, max], the whole argument. */
+static int number(const char *opt, const char *s, uint32_t min, uint32_t max,
+		  uint32_t *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "weir-cp: --%s: \"%s\" is not a number %u-%u\n",
+			opt, s, min, max);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* --maxconn and the other limits (c: the option's short code). */
+static int parse_limit(struct cp_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'M':
+		return number("maxconn", arg, 1, 10000000, &o->maxconn);
+	case 'C':
+		return number("maxconnrate", arg, 0, 10000000, &o->maxconnrate);
+	case 'S':
+		return number("maxsessrate", arg, 0, 10000000, &o->maxsessrate);
+	case 'P':
+		return number("maxconn-per-server", arg, 0, 1000000,
+			      &o->maxconn_srv);
+	case 'Q':
+		return number("timeout-queue-ms", arg, 0, 3600000,
+			      &o->queue_ms);
+	default: /* 'R' */
+		return number("client-rate", arg, 0, 65535, &o->client_rps);
+	}
+}
+
 static int parse_opts(int argc, char **argv, struct cp_opts *o)
 {
 	static const struct option longs[] = {
@@ -139,12 +191,19 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "balance", required_argument, NULL, 'b' },
 		{ "access-log", required_argument, NULL, 'l' },
+		{ "maxconn", required_argument, NULL, 'M' },
+		{ "maxconnrate", required_argument, NULL, 'C' },
+		{ "maxsessrate", required_argument, NULL, 'S' },
+		{ "client-rate", required_argument, NULL, 'R' },
+		{ "maxconn-per-server", required_argument, NULL, 'P' },
+		{ "timeout-queue-ms", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->dp = "weir";
+	o->maxconn = 20000;
 	o->state_dir = "/run/weir";
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (c) {
@@ -165,6 +224,15 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 			break;
 		case 'l':
 			o->access_log = optarg;
+			break;
+		case 'M':
+		case 'C':
+		case 'S':
+		case 'R':
+		case 'P':
+		case 'Q':
+			if (parse_limit(o, c, optarg))
+				return -1;
 			break;
 		case 'b':
 			o->balance = parse_balance(optarg);
@@ -247,6 +315,12 @@ static int run(int argc, char **argv)
 	mkdir(o.state_dir, 0755);
 	cps_init(&st, o.state_buf);
 	st.opts.knobs.balance = (uint8_t)o.balance;
+	st.opts.maxconn = o.maxconn;
+	st.opts.maxconnrate = o.maxconnrate;
+	st.opts.maxsessrate = o.maxsessrate;
+	st.opts.client_rps = o.client_rps;
+	st.opts.knobs.maxconn_per_server = o.maxconn_srv;
+	st.opts.knobs.timeouts.queue_ms = o.queue_ms;
 	if (load_initial(&st, o.tg))
 		return 1;
 	if (o.access_log) {

@@ -250,6 +250,23 @@ static cJSON *frontend_row(const struct weir_ctl *c, const struct snap *sn)
 	return r;
 }
 
+/* Requests waiting in the workers' queues for backend name (a worker
+ * queues for a backend, not a server: every server was full). */
+static uint64_t queued(const struct snap *sn, const char *name)
+{
+	uint64_t key = weir_table_name_key(name), n = 0;
+
+	for (uint32_t w = 0; w < sn->n; w++) {
+		const struct weir_ctl_wstats *ws = sn->w[w];
+
+		for (uint32_t i = 0;
+		     ws && i < ws->n_queues && i < WEIR_CTL_STAT_QUEUES; i++)
+			if (ws->queue[i].key == key)
+				n += ws->queue[i].qcur;
+	}
+	return n;
+}
+
 static cJSON *backend_rows(const struct weir_table *t, const struct snap *sn)
 {
 	const struct weir_table_backend *be = weir_table_backends(t);
@@ -278,6 +295,9 @@ static cJSON *backend_rows(const struct weir_table *t, const struct snap *sn)
 			cJSON_AddItemToArray(servers, r);
 		}
 		br = row(be[b].name, "BACKEND", tot.up ? "UP" : "DOWN", &tot);
+		cJSON_ReplaceItemInObject(
+			br, "qcur",
+			cJSON_CreateNumber((double)queued(sn, be[b].name)));
 		cJSON_AddItemToObject(br, "servers", servers);
 		cJSON_AddItemToArray(arr, br);
 	}

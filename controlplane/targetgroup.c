@@ -447,6 +447,32 @@ static int parse_health(struct jc_ctx *p, const cJSON *g, const char *path,
 	return 0;
 }
 
+/* "limits": {"maxconn_per_server": 1-1000000 (0: none),
+ * "timeout_queue_ms": 0-3600000 (0: none)}, each optional. */
+static int parse_limits(struct jc_ctx *p, const cJSON *g, const char *path,
+			struct tg_group *grp)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "limits");
+	char lp[160];
+	int rc;
+
+	if (jc_absent(p, v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return jc_fail(p, "%s.limits: must be an object", path);
+	snprintf(lp, sizeof(lp), "%s.limits", path);
+	grp->has_maxconn = !jc_absent(
+		p, cJSON_GetObjectItemCaseSensitive(v, "maxconn_per_server"));
+	grp->has_queue = !jc_absent(
+		p, cJSON_GetObjectItemCaseSensitive(v, "timeout_queue_ms"));
+	if ((rc = jc_get_uint(p, v, "maxconn_per_server", lp, 0, 1000000,
+			      &grp->maxconn_per_server)) ||
+	    (rc = jc_get_uint(p, v, "timeout_queue_ms", lp, 0, 3600000,
+			      &grp->timeout_queue_ms)))
+		return rc;
+	return 0;
+}
+
 static int parse_group(struct jc_ctx *p, const cJSON *g, const char *path,
 		       struct tg_group *grp)
 {
@@ -477,6 +503,7 @@ static int parse_group(struct jc_ctx *p, const cJSON *g, const char *path,
 			      &grp->is_router_application)))
 		return rc;
 	if ((rc = parse_health(p, g, path, &grp->health)) ||
+	    (rc = parse_limits(p, g, path, grp)) ||
 	    (rc = parse_target_list(p, g, "targets", path, 1, &grp->targets,
 				    &grp->n_targets)))
 		return rc;

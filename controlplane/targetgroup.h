@@ -43,6 +43,10 @@ struct tg_group {
 	/* the group's "health_check" (a Weir extension); a field left 0 or
 	 * "" takes the global default */
 	struct weir_table_health health;
+	/* its "limits" (a Weir extension): per-server maxconn (Serve's
+	 * max_ongoing_requests), and how long a request may wait for one */
+	uint32_t maxconn_per_server, timeout_queue_ms;
+	bool has_maxconn, has_queue;
 	unsigned int index; /* position in the document, for messages */
 };
 

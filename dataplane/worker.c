@@ -419,6 +419,9 @@ static void export_drain(struct worker *w, struct weir_ctl_wstats *ws,
 	ws->drain_ns =
 		px && px->drain_t0 ? ws->updated_ns - (now - px->drain_t0) : 0;
 	ws->refusing = px && px->refusing;
+	ws->n_queues =
+		px ? proxy_export_queues(px, ws->queue, WEIR_CTL_STAT_QUEUES) :
+		     0;
 }
 
 static void export_stats(struct worker *w, uint64_t now)
@@ -652,6 +655,54 @@ static void tcp_config_from(const struct dataplane *dp, unsigned int worker,
 	tc->n_workers = (uint16_t)dp->n_workers;
 }
 
+/* The worker's HTTP proxy, joined to the others (health bus, limits). */
+static int make_proxy(struct dataplane *dp, struct worker *w, char *err,
+		      size_t errlen)
+{
+	char name[32];
+	const struct dp_config *c = &dp->cfg;
+	struct proxy_config pc;
+
+	proxy_config_defaults(&pc);
+	pc.port = c->http.port;
+	pc.max_sessions = c->http.max_sessions;
+	pc.max_backend_conns = c->http.max_sessions;
+	pc.head_max = c->http.buffer_kb * 1024;
+	pc.replay_max = pc.head_max;
+	pc.retries = c->http.retries;
+	pc.ray_500 = c->http.ray_500;
+	pc.timeout_client_ms = c->http.timeout_client_ms;
+	pc.timeout_keep_alive_ms = c->http.timeout_keep_alive_ms;
+	pc.timeout_http_request_ms = c->http.timeout_http_request_ms;
+	pc.timeout_connect_ms = c->http.timeout_connect_ms;
+	pc.timeout_server_ms = c->http.timeout_server_ms;
+	pc.pool_idle_ms = c->http.pool_idle_ms;
+	snprintf(name, sizeof(name), "px%u", w->id);
+	w->px = rte_zmalloc("weir_proxy", sizeof(*w->px), RTE_CACHE_LINE_SIZE);
+	if (!w->px ||
+	    proxy_init(w->px, &pc, w->tcp, dp->port.pool,
+		       rte_be_to_cpu_32(c->local_ip), name, now_ns(dp))) {
+		snprintf(err, errlen,
+			 "http: cannot start the proxy on worker %u "
+			 "(http.max_sessions too large for the hugepages?)",
+			 w->id);
+		return -ENOMEM;
+	}
+	proxy_set_bus(w->px, &(struct proxy_bus){ .self = (uint16_t)w->id,
+						  .n = (uint16_t)dp->n_workers,
+						  .send = health_send,
+						  .ctx = dp });
+	if (!dp->px_shared)
+		dp->px_shared = rte_zmalloc("weir_px_shared",
+					    sizeof(*dp->px_shared), 64);
+	if (!dp->px_shared) {
+		snprintf(err, errlen, "http: no memory for the limits");
+		return -ENOMEM;
+	}
+	proxy_set_shared(w->px, dp->px_shared);
+	return 0;
+}
+
 /* Each worker's TCP stack (TCBs, flow table) and test applications, made
  * here on the main lcore: creating them allocates, the fast path never. */
 static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
@@ -687,43 +738,8 @@ static int make_tcp(struct dataplane *dp, struct worker *w, char *err,
 			 w->id);
 		return -ENOMEM;
 	}
-	if (dp->cfg.http.enabled) {
-		const struct dp_config *c = &dp->cfg;
-		struct proxy_config pc;
-
-		proxy_config_defaults(&pc);
-		pc.port = c->http.port;
-		pc.max_sessions = c->http.max_sessions;
-		pc.max_backend_conns = c->http.max_sessions;
-		pc.head_max = c->http.buffer_kb * 1024;
-		pc.replay_max = pc.head_max;
-		pc.retries = c->http.retries;
-		pc.ray_500 = c->http.ray_500;
-		pc.timeout_client_ms = c->http.timeout_client_ms;
-		pc.timeout_keep_alive_ms = c->http.timeout_keep_alive_ms;
-		pc.timeout_http_request_ms = c->http.timeout_http_request_ms;
-		pc.timeout_connect_ms = c->http.timeout_connect_ms;
-		pc.timeout_server_ms = c->http.timeout_server_ms;
-		pc.pool_idle_ms = c->http.pool_idle_ms;
-		snprintf(name, sizeof(name), "px%u", w->id);
-		w->px = rte_zmalloc("weir_proxy", sizeof(*w->px),
-				    RTE_CACHE_LINE_SIZE);
-		if (!w->px || proxy_init(w->px, &pc, w->tcp, dp->port.pool,
-					 rte_be_to_cpu_32(c->local_ip), name,
-					 now_ns(dp))) {
-			snprintf(
-				err, errlen,
-				"http: cannot start the proxy on worker %u "
-				"(http.max_sessions too large for the hugepages?)",
-				w->id);
-			return -ENOMEM;
-		}
-		proxy_set_bus(w->px,
-			      &(struct proxy_bus){ .self = (uint16_t)w->id,
-						   .n = (uint16_t)dp->n_workers,
-						   .send = health_send,
-						   .ctx = dp });
-	}
+	if (dp->cfg.http.enabled && make_proxy(dp, w, err, errlen))
+		return -ENOMEM;
 	snprintf(rname, sizeof(rname), "weir_ctl_%u", w->id);
 	w->ctl = rte_ring_create_elem(rname, sizeof(struct worker_cmd),
 				      CMD_RING, rte_socket_id(), RING_F_SC_DEQ);
@@ -824,6 +840,8 @@ void workers_fini(struct dataplane *dp)
 		w->reass = NULL;
 		rte_ring_free(w->ctl);
 	}
+	rte_free(dp->px_shared);
+	dp->px_shared = NULL;
 
 	for (unsigned int i = 0; i < dp->n_workers; i++)
 		for (unsigned int k = 0; k < 3; k++)

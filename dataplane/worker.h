@@ -69,6 +69,7 @@ struct dataplane {
 	struct arp_cache *arp; /* written by worker 0 only */
 	struct weir_lcore_stats *stats; /* one block per worker */
 	struct ctl_seg seg; /* the control segment weir-cp publishes into */
+	struct px_shared *px_shared; /* the proxies' node-wide limits */
 	unsigned int n_workers;
 	struct worker workers[CFG_MAX_WORKERS];
 	uint64_t tsc_hz;

@@ -122,6 +122,8 @@ void proxy_timers(struct proxy *px, uint64_t now)
 {
 	px->now = now;
 	tw_advance(&px->wheel, now);
+	if (px->q_kick && px->q_head)
+		limits_kick(px);
 }
 
 uint64_t proxy_next_timer(const struct proxy *px)
@@ -190,6 +192,8 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 			    sizeof(px->servers[0]), px->servers_cap,
 			    rte_rand());
 	px->bus = (struct proxy_bus){ .self = 0, .n = 1 };
+	if (limits_init(px))
+		return -ENOMEM;
 	tw_init(&px->wheel, 0, now);
 	tw_entry_init(&px->sweep, sweep);
 	tw_arm(&px->wheel, &px->sweep, now + SWEEP_NS);
@@ -198,6 +202,7 @@ int proxy_init(struct proxy *px, const struct proxy_config *cfg,
 
 void proxy_fini(struct proxy *px)
 {
+	limits_fini(px);
 	rte_mempool_free(px->sess_pool);
 	rte_mempool_free(px->bconn_pool);
 	rte_mempool_free(px->buf_pool);

@@ -96,6 +96,12 @@ struct proxy_config {
 	X(hbus_resent, "health messages a full ring refused (sent again)") \
 	X(tables, "route tables adopted")                                  \
 	X(backend_gone, "retries refused: the app left the table")         \
+	X(refused_maxconn, "client connections refused: node maxconn")     \
+	X(refused_connrate, "client connections refused: maxconnrate")     \
+	X(refused_sessrate, "client connections refused: maxsessrate")     \
+	X(refused_client_rate, "requests answered 429: per-client rate")   \
+	X(queued, "requests queued: every server at its maxconn")          \
+	X(queue_timeouts, "queued requests answered 503: timeout queue")   \
 	X(nomem, "requests failed for lack of mbufs or objects")
 
 enum proxy_counter {
@@ -167,6 +173,18 @@ struct px_backend {
 	struct lb_sched sched;
 };
 
+/* What every worker's proxy shares (proxy_limits.c): the node's client
+ * connections and this second's new ones, and each client address's
+ * requests this second. Lock-free (atomics); one for all workers. */
+#define PX_CLIENT_SLOTS 65536
+struct px_shared {
+	_Atomic uint32_t sessions; /* client connections open, node-wide */
+	_Atomic uint64_t conn_window; /* (second << 32) | connections in it */
+	_Atomic uint64_t sess_window; /* the same for sessions */
+	_Atomic uint64_t client[PX_CLIENT_SLOTS]; /* (ip << 32) | (second &
+						    * 0xffff) << 16 | requests */
+};
+
 struct proxy {
 	struct proxy_config cfg;
 	struct tcp_stack *tcp;
@@ -184,6 +202,11 @@ struct proxy {
 	bool refusing; /* past the grace: not listening */
 	struct px_sess *sessions; /* open client sessions, newest first */
 	uint32_t n_sessions;
+	struct px_shared *shared; /* the node's limits (own, or the workers') */
+	bool own_shared;
+	struct px_sess *q_head, *q_tail; /* requests waiting for a server */
+	uint32_t q_len;
+	bool q_kick; /* a server slot came free: try the queue */
 	uint32_t local_ip; /* host order: source toward backends */
 	struct tw_wheel wheel;
 	struct tw_entry sweep; /* pool idle and health re-probes */
@@ -256,8 +279,17 @@ void proxy_set_bus(struct proxy *px, const struct proxy_bus *bus);
 /* A message another worker's proxy sent over the bus. Between bursts. */
 void proxy_health_msg(struct proxy *px, const struct px_hmsg *m);
 
+/* Shares sh (one for all workers; the proxy's own until then) for the
+ * node-wide limits. Start-up only. */
+void proxy_set_shared(struct proxy *px, struct px_shared *sh);
+
 /* Is the node draining (weir-cp's drain in the table, or telemetry's)? */
 bool proxy_draining(const struct proxy *px);
+
+/* Writes the queue of each backend that has one into out (at most cap)
+ * and returns how many. The worker's stats export. */
+uint32_t proxy_export_queues(const struct proxy *px,
+			     struct weir_ctl_queue_stat *out, uint32_t cap);
 
 /* The node's health as /-/healthz reports it. */
 enum http_fe_health proxy_health(struct proxy *px);

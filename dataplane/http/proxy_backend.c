@@ -86,6 +86,7 @@ void bconn_release(struct px_bconn *b, bool reusable)
 	if (b->counted_active) {
 		lb_release(&px->lb, b->slot);
 		b->counted_active = false;
+		px->q_kick = true; /* a slot came free: the queue may move */
 	}
 	tw_cancel(&px->wheel, &b->timer);
 	if (reusable && b->tc && b->in.n == 0) {
@@ -288,9 +289,35 @@ bool sess_dispatch(struct px_sess *s)
 	}
 	pb = &s->px->backends[s->backend];
 	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
+	if (pos == -EBUSY) { /* every server at its maxconn: wait */
+		limits_enqueue(s, weir_table_backends(s->px->table)[s->backend]
+					  .knobs.timeouts.queue_ms);
+		return false;
+	}
 	if (pos < 0)
 		return sess_error(s, 503, true);
 	return sess_dispatch_to(s, pos);
+}
+
+bool sess_dispatch_queued(struct px_sess *s)
+{
+	struct px_backend *pb;
+	int pos;
+
+	if (!sess_backend_current(s)) {
+		limits_dequeue(s);
+		CNT(s->px, backend_gone);
+		return sess_error(s, 503, true);
+	}
+	pb = &s->px->backends[s->backend];
+	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
+	if (pos == -EBUSY)
+		return false; /* still full: keeps its place */
+	limits_dequeue(s);
+	if (pos < 0)
+		return sess_error(s, 503, true);
+	sess_dispatch_to(s, pos);
+	return true;
 }
 
 /* The retries are spent and no replica could even be reached: the

@@ -64,6 +64,9 @@ enum bconn_state {
 struct px_sess {
 	struct proxy *px;
 	struct px_sess *prev, *next; /* px->sessions: every open session */
+	struct px_sess *qnext; /* px's queue, while queued */
+	bool queued; /* waiting for a server below its maxconn */
+	uint64_t q_deadline; /* then 503 (timeout queue); 0: none */
 	struct tcp_conn *cc;
 	uint32_t client_ip; /* network order */
 	uint16_t client_port; /* host order */
@@ -192,12 +195,30 @@ void plog_dispatch(struct px_sess *s, const char *backend,
 void plog_status(struct px_sess *s, uint16_t status, bool from_replica);
 void plog_end(struct px_sess *s, uint8_t flags);
 
+/* proxy_limits.c: admission (node maxconn, connection and session rates,
+ * the per-client request rate) and the queue of requests waiting for a
+ * server. admit_conn: a client connection may open (counted until
+ * limits_conn_gone); admit_request: false when the client is over its
+ * rate (the caller answers 429); enqueue/dequeue: the FIFO; kick: between
+ * bursts, queued requests go to servers that have room again. */
+bool limits_admit_conn(struct proxy *px);
+void limits_conn_gone(struct proxy *px);
+bool limits_admit_request(struct px_sess *s);
+void limits_enqueue(struct px_sess *s, uint32_t queue_ms);
+void limits_dequeue(struct px_sess *s);
+void limits_kick(struct proxy *px);
+int limits_init(struct proxy *px);
+void limits_fini(struct proxy *px);
+
 /* proxy_backend.c */
 struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv);
 void bconn_release(struct px_bconn *b, bool reusable);
 void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 		  bool connect_failed);
 bool sess_dispatch(struct px_sess *s);
+/* A queued request: dispatched if a server has room (true if the session
+ * is gone or left the queue), or left waiting. */
+bool sess_dispatch_queued(struct px_sess *s);
 /* Routes s to table backend be of the current table. */
 void sess_set_backend(struct px_sess *s, uint32_t be);
 void release_replay(struct px_sess *s); /* drops the request's copy */

@@ -172,6 +172,26 @@ bool sess_error(struct px_sess *s, uint16_t status, bool close)
 	return sess_reply(s, buf, n, sent, close);
 }
 
+/* A client over its request rate: 429 with Retry-After (the window is a
+ * second). A body is not read: the connection closes after it. Returns
+ * true if the session is gone. */
+static bool sess_too_many(struct px_sess *s)
+{
+	static const char body[] = "Too Many Requests";
+	char buf[256];
+	int n;
+
+	s->close_after |= !body_empty(&s->req.msg);
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 429 Too Many Requests\r\n"
+		     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+		     "Retry-After: 1\r\n%s\r\n%s",
+		     sizeof(body) - 1,
+		     s->close_after ? "Connection: close\r\n" : "",
+		     s->head_method ? "" : body);
+	return sess_reply(s, buf, (size_t)n, 429, s->close_after);
+}
+
 /* ---- the request: head, routing, body ----------------------------------- */
 
 /* Writes the request head for the backend as the first held segment. */
@@ -235,6 +255,8 @@ static bool sess_route(struct px_sess *s)
 			return true;
 		return sess_next_request(s);
 	}
+	if (!limits_admit_request(s)) /* over its rate: 429, stays open */
+		return sess_too_many(s) || sess_next_request(s);
 	be = px->table ? route_lookup(px->table, path, plen) : ROUTE_NO_MATCH;
 	if (be < 0) {
 		CNT(px, local_404);
@@ -388,6 +410,8 @@ static void sess_free(struct px_sess *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	px->n_sessions--;
+	limits_conn_gone(px);
+	limits_dequeue(s);
 	if (s->lg_open) /* a tunnel ends this way; anything else broke off */
 		plog_end(s, s->state == S_TUNNEL ? 0 : WEIR_LOG_F_ABORTED);
 	if (s->bc) {
@@ -497,13 +521,17 @@ int sess_on_accept(struct tcp_conn *c, void *ctx)
 	struct px_sess *s;
 	char *buf;
 
+	if (!limits_admit_conn(px))
+		return -ECONNREFUSED; /* counted: maxconn, a rate */
 	if (rte_mempool_get(px->sess_pool, (void **)&s)) {
 		CNT(px, sessions_refused);
+		limits_conn_gone(px);
 		return -ENOMEM;
 	}
 	if (rte_mempool_get(px->buf_pool, (void **)&buf)) {
 		rte_mempool_put(px->sess_pool, s);
 		CNT(px, sessions_refused);
+		limits_conn_gone(px);
 		return -ENOMEM;
 	}
 	memset(s, 0, offsetof(struct px_sess, replay));

@@ -107,6 +107,19 @@ static void retire_servers(struct proxy *px)
 			index_add(px, i);
 }
 
+/* This worker's share of a server's maxconn (0: none): the workers'
+ * shares add up to it, and each has one at least (a maxconn below the
+ * number of workers is rounded up to one per worker). */
+static uint32_t maxconn_share(const struct proxy *px, uint32_t maxconn)
+{
+	uint32_t n = px->bus.n ? px->bus.n : 1, share;
+
+	if (!maxconn)
+		return 0;
+	share = maxconn / n + (px->bus.self < maxconn % n);
+	return share ? share : 1;
+}
+
 /* The check a backend asks for (path, expected status, timeout). */
 static void set_check(struct px_server *srv, const struct weir_table_health *th)
 {
@@ -122,17 +135,6 @@ static enum lb_admin admin_of(uint32_t flags)
 	if (flags & WEIR_SERVER_F_MAINT)
 		return LB_ADMIN_MAINT;
 	return flags & WEIR_SERVER_F_DRAIN ? LB_ADMIN_DRAIN : LB_ADMIN_READY;
-}
-
-/* FNV-1a of a backend's name: how a session finds its backend again in a
- * table that renumbered them. */
-static uint64_t name_key(const char *name)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *name; name++)
-		h = (h ^ (uint8_t)*name) * 1099511628211ull;
-	return h;
 }
 
 /* Server i of t: its slot (kept, or new) takes the table's address,
@@ -169,7 +171,7 @@ static int adopt_server(struct proxy *px, const struct weir_table *t,
 	m->srv = (uint32_t)(srv - px->servers);
 	m->weight = ts->weight;
 	m->flags = ts->flags & WEIR_SERVER_F_BACKUP ? LB_MEMBER_BACKUP : 0;
-	m->maxconn = ts->maxconn;
+	m->maxconn = maxconn_share(px, ts->maxconn);
 	return 0;
 }
 
@@ -201,7 +203,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		const struct weir_table_backend *be =
 			&weir_table_backends(t)[i];
 
-		bes[i].key = name_key(be->name);
+		bes[i].key = weir_table_name_key(be->name);
 		bes[i].pool.members = &members[be->first_server];
 		bes[i].pool.n = be->n_servers + be->n_backups;
 		bes[i].pool.algo = (enum lb_algo)be->knobs.balance;
@@ -225,6 +227,7 @@ int proxy_set_table(struct proxy *px, const struct weir_table *t)
 		px->routes_json_len = n < 65536 ? (uint32_t)n : 0;
 	}
 	retire_servers(px);
+	px->q_kick = true; /* servers may have room (or be gone) now */
 	CNT(px, tables);
 	return 0;
 }

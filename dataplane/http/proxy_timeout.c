@@ -24,6 +24,15 @@ void sess_arm_for_state(struct px_sess *s)
 {
 	const struct proxy_config *c = &s->px->cfg;
 
+	if (s->queued) { /* timeout queue, from when it was queued */
+		s->deadline = s->q_deadline;
+		s->deadline_status = 503;
+		if (s->deadline)
+			tw_arm(&s->px->wheel, &s->timer, s->deadline);
+		else
+			tw_cancel(&s->px->wheel, &s->timer);
+		return;
+	}
 	switch (s->state) {
 	case S_HEAD:
 		if (s->req.len == 0 && s->in.n == 0)
@@ -58,6 +67,12 @@ void sess_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now)
 	(void)w;
 	if (!s->deadline || now < s->deadline)
 		return;
+	if (s->queued) { /* no server had room in time */
+		limits_dequeue(s);
+		CNT(s->px, queue_timeouts);
+		sess_error(s, 503, true);
+		return;
+	}
 	if (s->deadline_status == 504 && s->bc && !s->resp_started) {
 		struct px_bconn *b = s->bc;
 

@@ -33,6 +33,7 @@
 #define WEIR_CTL_COUNTER_NAME 40 /* "dp_rx_frames", NUL included */
 #define WEIR_CTL_STAT_SERVERS 4096 /* server slots each worker exports */
 #define WEIR_CTL_LOG_RECS_MAX 65536 /* access-log records per worker ring */
+#define WEIR_CTL_STAT_QUEUES 64 /* backends with a queue each worker exports */
 
 /* current: the published snapshot, one word so a reader sees slot and
  * generation together: (generation << 8) | slot; 0 = nothing published. */
@@ -74,6 +75,13 @@ struct weir_ctl_srv_stat {
 	uint64_t reserved[2];
 };
 
+/* A backend's queue on one worker (requests waiting: every server full). */
+struct weir_ctl_queue_stat {
+	uint64_t key; /* weir_table_name_key(backend name) */
+	uint32_t qcur; /* requests waiting now */
+	uint32_t reserved;
+};
+
 /* What worker i exports (worker i writes, every few hundred ms, under a
  * seqlock: seq is odd while it writes; readers copy and retry). */
 struct weir_ctl_wstats {
@@ -88,6 +96,9 @@ struct weir_ctl_wstats {
 	uint32_t reserved1;
 	uint64_t reserved[1];
 	uint64_t ctr[WEIR_CTL_COUNTERS]; /* named by weir_ctl.counter_names */
+	uint32_t n_queues; /* entries [0, n_queues) of queue[] */
+	uint32_t reserved2;
+	struct weir_ctl_queue_stat queue[WEIR_CTL_STAT_QUEUES];
 	struct weir_ctl_srv_stat srv[WEIR_CTL_STAT_SERVERS];
 } __attribute__((aligned(64)));
 

@@ -182,13 +182,28 @@ struct weir_table {
 	uint32_t n_servers, off_servers;
 	uint32_t n_http_backends; /* backends [0, n_http_backends) are HTTP */
 	uint32_t drain_grace_ms; /* draining: new connections taken that long */
-	uint32_t reserved[12];
+	uint32_t maxconnrate; /* new client connections per second; 0: any */
+	uint32_t maxsessrate; /* new sessions (connections kept) per s; 0: any */
+	uint32_t client_rps; /* requests per second per client address; 0: any */
+	uint32_t reserved[9];
 };
 
 _Static_assert(sizeof(struct weir_table) == 128, "table header layout");
 _Static_assert(sizeof(struct weir_table_route) % 8 == 0, "route layout");
 _Static_assert(sizeof(struct weir_table_server) % 8 == 0, "server layout");
 _Static_assert(sizeof(struct weir_table_backend) % 4 == 0, "backend layout");
+
+/* FNV-1a of a backend's name: how a session finds its backend again in a
+ * table that renumbered them, and how weir-cp matches what a worker
+ * exports about a backend (its queue) to the backend's name. */
+static inline uint64_t weir_table_name_key(const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 1099511628211ull;
+	return h;
+}
 
 static inline const struct weir_table_route *
 weir_table_routes(const struct weir_table *t)
