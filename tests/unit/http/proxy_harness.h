@@ -364,6 +364,7 @@ struct ph_expect {
 	enum ph_kind kind;
 	uint32_t resp_len, body_len;
 	int status; /* 0 until answered */
+	uint64_t seq; /* the order it was answered in, over every client */
 };
 
 #define PH_EXPECT_MAX 64
@@ -397,6 +398,7 @@ static inline void ph_check_response(struct ph_client *cl, struct tm_msg *m)
 	e = &cl->exp[cl->n_answered++];
 	e->status = m->status;
 	ph_answers++;
+	e->seq = ph_answers;
 	cl->saw_close |= m->close || m->status >= 400;
 	if (e->kind == K_LOCAL)
 		return;
@@ -429,8 +431,8 @@ static inline void ph_check_response(struct ph_client *cl, struct tm_msg *m)
 			PH_FAIL("request %u: a 500 that is not Ray's", e->id);
 		return;
 	}
-	if (m->status == 503)
-		return; /* no server could take it */
+	if (m->status == 503 || m->status == 429)
+		return; /* no server could take it; a limit refused it */
 	PH_FAIL("request %u (kind %d): unexpected status %d", e->id, e->kind,
 		m->status);
 }
@@ -617,9 +619,11 @@ static inline size_t ph_request(struct ph_client *cl, const struct ph_req *r,
 		}
 	}
 	if (cl->n_exp < PH_EXPECT_MAX)
-		cl->exp[cl->n_exp++] = (struct ph_expect){ r->id, r->kind,
-							   r->resp_len,
-							   r->body_len, 0 };
+		cl->exp[cl->n_exp++] =
+			(struct ph_expect){ .id = r->id,
+					    .kind = r->kind,
+					    .resp_len = r->resp_len,
+					    .body_len = r->body_len };
 	else
 		PH_FAIL("too many requests on one connection");
 	ph_write(cl, b.p, cut && cut < b.len ? cut : b.len);
@@ -675,6 +679,7 @@ struct ph_rconn {
 	uint32_t unread;
 	bool busy, responded, close_after;
 	bool counted; /* its first bytes were seen (accepted counted) */
+	bool busy_counted; /* in its replica's busy_now */
 	uint64_t respond_at, idle_since;
 	uint32_t id, len, te, rst, body_len;
 	uint16_t status; /* of the response: 200, or a health answer */
@@ -693,6 +698,7 @@ struct ph_replica {
 	uint32_t hz_delay_ms; /* answered that late */
 	uint64_t hz_first_bad; /* vnow of the first answer other than 200 */
 	uint64_t max_queued; /* largest unsent response backlog */
+	uint32_t busy_now, busy_max; /* requests it is answering at once */
 	struct ph_rconn *conns;
 };
 
@@ -709,6 +715,8 @@ static inline void ph_rconn_free(struct ph_rconn *rc)
 {
 	struct ph_rconn **pp = &ph_rep[rc->replica].conns;
 
+	if (rc->busy_counted)
+		ph_rep[rc->replica].busy_now--;
 	while (*pp != rc)
 		pp = &(*pp)->next;
 	*pp = rc->next;
@@ -750,6 +758,9 @@ static inline void ph_rconn_next(struct ph_rconn *rc)
 		return;
 	}
 	r->requests++;
+	rc->busy_counted = true; /* a request (a health check is not) */
+	if (++r->busy_now > r->busy_max)
+		r->busy_max = r->busy_now;
 	rc->id = (uint32_t)tm_query(m.target, "id");
 	rc->len = (uint32_t)tm_query(m.target, "len");
 	rc->te = (uint32_t)tm_query(m.target, "te");
@@ -842,6 +853,9 @@ static inline bool ph_rconn_tick(struct ph_rconn *rc, bool clock)
 		if (rc->sent < rc->out.len)
 			return true;
 		rc->busy = false;
+		if (rc->busy_counted)
+			ph_rep[rc->replica].busy_now--;
+		rc->busy_counted = false;
 		rc->out.len = rc->sent = 0;
 		rc->idle_since = vnow;
 		if (rc->close_after) {

@@ -158,7 +158,7 @@ static void test_fallback_and_healthz(void)
 	WT_CHECK(ph_run_until(watched_down, 3 * SEC, MS));
 	a = ph_connect();
 	cur = a;
-	a->exp[a->n_exp++] = (struct ph_expect){ 0, K_LOCAL, 0, 0, 0 };
+	a->exp[a->n_exp++] = (struct ph_expect){ .kind = K_LOCAL };
 	ph_write(a, ok, sizeof(ok) - 1);
 	WT_CHECK(ph_run_until(cur_answered, SEC, MS));
 	WT_CHECK_EQ(a->exp[0].status, 503);

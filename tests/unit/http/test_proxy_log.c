@@ -35,7 +35,7 @@ static const struct weir_ctl_log_rec *rec(uint64_t i)
 /* A request the proxy answers itself; returns its length. */
 static size_t local(struct ph_client *cl, const char *req)
 {
-	cl->exp[cl->n_exp++] = (struct ph_expect){ 0, K_LOCAL, 0, 0, 0 };
+	cl->exp[cl->n_exp++] = (struct ph_expect){ .kind = K_LOCAL };
 	ph_write(cl, req, strlen(req));
 	return strlen(req);
 }
