@@ -74,6 +74,7 @@ class Replica:
     def reset(self):
         self.c = {
             "requests_total": 0,      # data-plane requests started (not /-/...)
+            "in_flight_max": 0,       # the most in flight at once
             "requests_served": 0,     # ... whose response completed
             "cancelled": 0,           # ... whose client went away first
             "closed_after_headers": 0,
@@ -142,6 +143,7 @@ class Replica:
         c["requests_total"] += 1
         self.by_endpoint[ep] = self.by_endpoint.get(ep, 0) + 1
         self.in_flight += 1
+        self.c["in_flight_max"] = max(self.c["in_flight_max"], self.in_flight)
         outcome = "error"  # served | cancelled | closed | error
         try:
             body = await read_body(receive, simcore.BODY_KEEP if ep == "echo" else 0)

@@ -13,6 +13,7 @@ Each prints one JSON line. Stdlib only; every socket has a timeout.
   load URL RATE SECONDS THREADS  constant-rate GETs; counts by outcome
   ids URL N                      replica id of N requests on one connection
   latency URL N                  N requests on one connection: p50/p99 ms
+  conns URL RATE SECONDS         a new connection per request, at RATE/s
 """
 import base64
 import hashlib
@@ -190,6 +191,37 @@ def keepalive(url, conns, reqs):
     return {"counts": counts}
 
 
+def conns(url, rate, seconds):
+    """A new connection per request (Connection: close) at a constant rate
+    from one thread: outcomes by status or exception, and the answers'
+    Retry-After headers seen."""
+    h, p, path = split(url)
+    rate, seconds = float(rate), float(seconds)
+    counts = {}
+    start = time.time() + 0.2
+    i = 0
+    while True:
+        due = start + i / rate
+        if due > start + seconds:
+            break
+        d = due - time.time()
+        if d > 0:
+            time.sleep(d)
+        c = http.client.HTTPConnection(h, p, timeout=T)
+        try:
+            c.request("GET", path, headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            k = str(r.status)
+        except Exception as e:  # noqa: BLE001 - counted, reported
+            k = e.__class__.__name__
+        finally:
+            c.close()
+        counts[k] = counts.get(k, 0) + 1
+        i += 1
+    return {"counts": counts}
+
+
 def latency(url, n):
     """n requests one after another on one keep-alive connection: status
     counts and the p50/p99/max latency in ms."""
@@ -267,7 +299,7 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"raw": raw, "get": get, "upload": upload, "download": download, "sse": sse, "ws": ws,
           "abort": abort, "keepalive": keepalive, "load": load, "ids": ids,
-          "latency": latency}[cmd]
+          "latency": latency, "conns": conns}[cmd]
     print(json.dumps(fn(*args)), flush=True)
 
 

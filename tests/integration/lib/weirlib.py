@@ -104,7 +104,7 @@ class WeirCP:
     in dir."""
 
     def __init__(self, prefix, dir, target_groups=None, balance=None, mgmt=None,
-                 access_log=None):
+                 access_log=None, extra_args=()):
         self.prefix, self.dir = prefix, dir
         self.sock = os.path.join(dir, "cp.sock")
         self.log_path = os.path.join(dir, "weir-cp.log")
@@ -118,6 +118,7 @@ class WeirCP:
             self.args += ["--mgmt", mgmt]
         if access_log:
             self.args += ["--access-log", access_log]
+        self.args += list(extra_args)
         self.proc = None
         self.start()
         atexit.register(self.stop)
