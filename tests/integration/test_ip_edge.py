@@ -225,7 +225,9 @@ def backend(tb):
     atexit.register(p.kill)
     tg = os.path.join(d, "tg.json")
     with open(tg, "w") as f:
+        # http.server has no /-/healthz: its check asks for / instead
         json.dump({"target_groups": [{"protocol": "HTTP", "route_prefix": "/", "app_name": "edge",
+                                      "health_check": {"path": "/"},
                                       "targets": [{"ip": be, "port": 8080, "instance_id": "",
                                                    "name": "py-1"}]}]}, f)
     for _ in range(50):
