@@ -20,8 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import (BUILD, Tap, Testbed, WeirCP, WeirDP, client, cp_metrics, mval,  # noqa: E402
-                     run, start_replicas)
+from weirlib import (BUILD, Testbed, WeirCP, WeirDP, client, cp_metrics, mval,  # noqa: E402
+                     run, run_suite, start_replicas)
 
 RING = 64  # records per worker ring: small, so a stalled writer fills it fast
 N_LAT = int(os.environ.get("WEIR_ALOG_REQUESTS", "400"))
@@ -198,16 +198,7 @@ def test_bad_path(t, env):
 
 
 def main():
-    t = Tap()
-    env = Env()
-    try:
-        test_lines(t, env)
-        test_blocked(t, env)
-        test_bad_path(t, env)
-    finally:
-        env.stop()
-    t.done()
-
+    run_suite(Env, [test_lines, test_blocked, test_bad_path])
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import (BUILD, PY, Tap, Testbed, WeirDP, client, client_bg, run,  # noqa: E402
+from weirlib import (BUILD, PY, Testbed, WeirDP, client, client_bg, run, run_suite,  # noqa: E402
                      start_replicas)
 
 CTL = os.path.join(BUILD, "tools", "weirctl", "weirctl")
@@ -163,17 +163,7 @@ def test_bad_input(t, env):
 
 
 def main():
-    t = Tap()
-    env = Env()
-    try:
-        env.cp.wait_live()
-        test_bad_input(t, env)
-        test_drain(t, env)
-        t.ok(env.dp.alive(), "weir-dp is still running")
-    finally:
-        env.stop()
-    t.done()
-
+    run_suite(Env, [test_bad_input, test_drain], setup=lambda env: env.cp.wait_live())
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import Tap, Testbed, WeirDP, client, cp_metrics, run, start_replicas  # noqa: E402
+from weirlib import Testbed, WeirDP, client, cp_metrics, run, run_suite, start_replicas  # noqa: E402
 
 HC = {"inter_ms": 1000, "fastinter_ms": 250, "downinter_ms": 250, "fall": 2, "rise": 2,
       "timeout_ms": 500}
@@ -178,22 +178,14 @@ def test_custom_path(t, env):
     env.set_health(0, 200)
 
 
-def main():
-    t = Tap()
-    env = Env()
-    try:
-        env.push(HC)
-        env.cp.wait_live()
-        time.sleep(1)
-        test_one_checker(t, env)
-        test_down_and_back(t, env)
-        test_fallback(t, env)
-        test_custom_path(t, env)
-        t.ok(env.dp.alive(), "weir-dp is still running")
-    finally:
-        env.stop()
-    t.done()
+def setup(env):
+    env.push(HC)
+    env.cp.wait_live()
+    time.sleep(1)
 
+
+def main():
+    run_suite(Env, [test_one_checker, test_down_and_back, test_fallback, test_custom_path], setup)
 
 if __name__ == "__main__":
     main()

@@ -166,6 +166,19 @@ def abort(url, seconds):
     return {"ok": True}
 
 
+def get_on(c, h, p, path, headers=None):
+    """One GET on connection c: (outcome, c), the outcome its status or
+    the exception's name; a failed connection is replaced by a new one."""
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        r.read()
+        return str(r.status), c
+    except Exception as e:  # noqa: BLE001 - counted, reported
+        c.close()
+        return e.__class__.__name__, http.client.HTTPConnection(h, p, timeout=T)
+
+
 def keepalive(url, conns, reqs):
     h, p, path = split(url)
     counts, lock = {}, threading.Lock()
@@ -173,14 +186,7 @@ def keepalive(url, conns, reqs):
     def worker():
         c = http.client.HTTPConnection(h, p, timeout=T)
         for _ in range(int(reqs)):
-            try:
-                c.request("GET", path)
-                r = c.getresponse()
-                r.read()
-                k = str(r.status)
-            except Exception as e:  # noqa: BLE001 - counted, reported
-                k = e.__class__.__name__
-                c = http.client.HTTPConnection(h, p, timeout=T)
+            k, c = get_on(c, h, p, path)
             with lock:
                 counts[k] = counts.get(k, 0) + 1
     ts = [threading.Thread(target=worker) for _ in range(int(conns))]
@@ -193,8 +199,7 @@ def keepalive(url, conns, reqs):
 
 def conns(url, rate, seconds):
     """A new connection per request (Connection: close) at a constant rate
-    from one thread: outcomes by status or exception, and the answers'
-    Retry-After headers seen."""
+    from one thread: outcomes by status or exception."""
     h, p, path = split(url)
     rate, seconds = float(rate), float(seconds)
     counts = {}
@@ -207,16 +212,9 @@ def conns(url, rate, seconds):
         d = due - time.time()
         if d > 0:
             time.sleep(d)
-        c = http.client.HTTPConnection(h, p, timeout=T)
-        try:
-            c.request("GET", path, headers={"Connection": "close"})
-            r = c.getresponse()
-            r.read()
-            k = str(r.status)
-        except Exception as e:  # noqa: BLE001 - counted, reported
-            k = e.__class__.__name__
-        finally:
-            c.close()
+        k, c = get_on(http.client.HTTPConnection(h, p, timeout=T), h, p, path,
+                      {"Connection": "close"})
+        c.close()
         counts[k] = counts.get(k, 0) + 1
         i += 1
     return {"counts": counts}
@@ -230,14 +228,7 @@ def latency(url, n):
     counts, ms = {}, []
     for _ in range(int(n)):
         t0 = time.perf_counter()
-        try:
-            c.request("GET", path)
-            r = c.getresponse()
-            r.read()
-            k = str(r.status)
-        except Exception as e:  # noqa: BLE001 - counted, reported
-            k = e.__class__.__name__
-            c = http.client.HTTPConnection(h, p, timeout=T)
+        k, c = get_on(c, h, p, path)
         ms.append((time.perf_counter() - t0) * 1000)
         counts[k] = counts.get(k, 0) + 1
     ms.sort()

@@ -360,3 +360,20 @@ def mval(m, name, **labels):
     """The sum of the samples of name whose labels include labels."""
     want = set(labels.items())
     return sum(v for (n, lab), v in m.items() if n == name and want <= lab)
+
+
+def run_suite(make_env, tests, setup=None):
+    """A test file's main: the Env, setup(env), each test(t, env) in turn,
+    weir-dp still alive at the end; the Env is stopped whatever happens,
+    and the TAP summary is the last line."""
+    t = Tap()
+    env = make_env()
+    try:
+        if setup:
+            setup(env)
+        for test in tests:
+            test(t, env)
+        t.ok(env.dp.alive(), "weir-dp is still running")
+    finally:
+        env.stop()
+    t.done()
