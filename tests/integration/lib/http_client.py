@@ -107,7 +107,7 @@ def sse(url):
     h, p, path = split(url)
     s = socket.create_connection((h, p), timeout=T)
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n" % (path, h)).encode())
-    buf, events = b"", []
+    buf, events, done = b"", [], False
     deadline = time.time() + T
     while time.time() < deadline:
         b = s.recv(65536)
@@ -122,8 +122,9 @@ def sse(url):
                     parts = line[6:].split()
                     events.append([int(parts[0]), int(parts[1]), now])
         if b"0\r\n\r\n" in buf:
+            done = True  # the last chunk: the response is complete
             break
-    return {"events": events}
+    return {"events": events, "done": done, "end_ns": time.time_ns()}
 
 
 def ws(host, port, path, n):
@@ -260,7 +261,9 @@ def load(url, rate, seconds, threads):
         t.start()
     for t in ts:
         t.join()
-    return {"counts": counts, "samples": samples}
+    # from the first request due to the last answer: RATE*SECONDS requests
+    # in about SECONDS when the client kept the rate
+    return {"counts": counts, "samples": samples, "elapsed": time.time() - start}
 
 
 def main():
