@@ -91,7 +91,8 @@ class Env:
         self.ips = self.tb.be_ips.split()
         self.procs = [subprocess.Popen(
             ["ip", "netns", "exec", self.tb.ns_be, PY, REPLICA, "--id", "r%d" % (i + 1),
-             "--host", ip, "--port", "30000", "--route-prefix", "/"],
+             "--host", ip, "--port", "30000", "--route-prefix", "/", "--route-prefix", "/app",
+             "--route-prefix", "/app2"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, ip in enumerate(self.ips)]
         for ip in self.ips:
             self.wait_replica(ip)

@@ -107,7 +107,7 @@ def sse(url):
     h, p, path = split(url)
     s = socket.create_connection((h, p), timeout=T)
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n" % (path, h)).encode())
-    buf, events, done = b"", [], False
+    buf, events, done, head = b"", [], False, b""
     deadline = time.time() + T
     while time.time() < deadline:
         b = s.recv(65536)
@@ -115,6 +115,7 @@ def sse(url):
         if not b:
             break
         buf += b
+        head = head or buf[:300]
         while b"\n\n" in buf:
             ev, buf = buf.split(b"\n\n", 1)
             for line in ev.split(b"\n"):
@@ -124,7 +125,8 @@ def sse(url):
         if b"0\r\n\r\n" in buf:
             done = True  # the last chunk: the response is complete
             break
-    return {"events": events, "done": done, "end_ns": time.time_ns()}
+    return {"events": events, "done": done, "end_ns": time.time_ns(),
+            "head": head.decode("latin-1")}
 
 
 def ws(host, port, path, n):
