@@ -590,6 +590,9 @@ def test_grpc_and_orphan(t, env):
     p, _, secs = env.start(cfg)
     _, tab = env.cp.api("GET", "/api/v1/table")
     groups = ((tab or {}).get("document") or {}).get("target_groups", [])
+    # the workers export their stats every 200 ms: the new backend's rows
+    # may come a moment after the table (as for Ray's polls)
+    poll_rows(env, lambda rows: any(r["pxname"] == "grpc-app" for r in rows), 3)
     st = parse_stat(admin(env.sock, "show stat"))
     t.ok(secs is not None and [g.get("protocol") for g in groups] == ["HTTP", "gRPC"]
          and set(st.get("grpc-app", {})) == {"BACKEND", raycfg.safe_name(grpc["servers"][0][0]),
