@@ -115,18 +115,21 @@ def sse(url):
         if not b:
             break
         buf += b
-        head = head or buf[:300]
+        if not head:  # the response head, kept apart from the events
+            if b"\r\n\r\n" not in buf:
+                continue
+            head, buf = buf.split(b"\r\n\r\n", 1)
         while b"\n\n" in buf:
             ev, buf = buf.split(b"\n\n", 1)
             for line in ev.split(b"\n"):
                 if line.startswith(b"data: "):
                     parts = line[6:].split()
                     events.append([int(parts[0]), int(parts[1]), now])
-        if b"0\r\n\r\n" in buf:
+        if buf.startswith(b"0\r\n\r\n") or b"\r\n0\r\n\r\n" in buf:
             done = True  # the last chunk: the response is complete
             break
     return {"events": events, "done": done, "end_ns": time.time_ns(),
-            "head": head.decode("latin-1")}
+            "head": (head or buf)[:300].decode("latin-1")}
 
 
 def ws(host, port, path, n):
