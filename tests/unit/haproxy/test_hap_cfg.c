@@ -481,7 +481,8 @@ static void test_health_refused(void)
 	WT_CHECK(refused("ray_1app.cfg", hex, 1, "inter 0x10", "bad time"));
 }
 
-/* a server's own timings, timeout check, another status, http-check send's path */
+/* A server's own timings, timeout check, another status, http-check
+ * send's path. */
 static void test_health_own(void)
 {
 	struct hap_cfg c;
