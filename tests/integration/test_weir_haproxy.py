@@ -4,12 +4,22 @@ one weir-cp that are never restarted, and a run of Ray-shaped configs
 `weir-haproxy -db -f new.cfg -dR -sf OLD_PID -x admin.sock` with its
 stdout/stderr on pipes nobody reads (as Ray does). Checks:
 
-  - 12 successive configs (replicas added and removed, an app added and
-    removed, scaled to zero and back, a drained node) under keep-alive
-    load: no failed request; after each, the old stand-in has exited, the
-    admin socket answers with the new pid, `show stat` parsed as Ray parses
-    it (csv.DictReader) has exactly the config's backends and servers, all
-    UP, and /-/routes and /-/healthz say what the config says;
+  - Ray's first configs (no routes yet, then no apps), then 20 successive
+    configs (replicas added and removed, apps added and removed, scaled to
+    zero and back twice, a drained node) under 200 req/s of keep-alive
+    load: no failed request, no reset connection; after each, the old
+    stand-in has exited, the admin socket answers with the new pid, `show
+    stat` parsed as Ray parses it (csv.DictReader) and by a parser written
+    from HAProxy's documented format (lib/hapstats.py) has exactly the
+    config's backends and servers, all UP, and /-/routes and /-/healthz say
+    what the config says; weir-cp's table has the backends' health checks,
+    and the drain has hard-stop-after as its grace;
+  - under that load, N requests held open on one app: its servers' scur
+    sums to N (and its BACKEND row's scur is N), qcur is 0 everywhere;
+  - Ray's drain (set server ... state drain on every server, then show
+    stat polled every 100 ms) never sees Σscur+Σqcur = 0 while a 10 s
+    stream is in flight, sees 0 soon after it ends, and the stream is
+    intact;
   - show info, show servers state (version 1) parsed; set server ... state
     drain shows DRAIN in show stat, ready brings UP back; disable/enable
     server is MAINT/UP; ';'-separated commands; prompt mode; unknown and
@@ -34,6 +44,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import hapstats  # noqa: E402
 import raycfg  # noqa: E402
 from weirlib import BUILD, PY, ROOT, Tap, Testbed, WeirDP, run  # noqa: E402
 
@@ -80,7 +91,8 @@ class Env:
         self.ips = self.tb.be_ips.split()
         self.procs = [subprocess.Popen(
             ["ip", "netns", "exec", self.tb.ns_be, PY, REPLICA, "--id", "r%d" % (i + 1),
-             "--host", ip, "--port", "30000", "--route-prefix", "/"],
+             "--host", ip, "--port", "30000", "--route-prefix", "/", "--route-prefix", "/app",
+             "--route-prefix", "/app2"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, ip in enumerate(self.ips)]
         for ip in self.ips:
             self.wait_replica(ip)
@@ -178,12 +190,14 @@ class Env:
 
 class Load:
     """Keep-alive GETs for as long as the test needs them: overlapping
-    8 s runs of http_client.py load (a new one every 7 s, so traffic never
-    pauses however slow the machine makes the steps); stop() sums them."""
+    8 s runs of http_client.py load at a constant rate (a new one every
+    7 s, so traffic never drops below the rate however slow the machine
+    makes the steps); stop() sums them."""
     CHUNK, EVERY = 8, 7
 
-    def __init__(self, env, url, rate=80, threads=4):
+    def __init__(self, env, url, rate=200, threads=8):
         self.env, self.url, self.rate, self.threads = env, url, rate, threads
+        self.t0 = time.time()
         self.procs, self.stopped = [], threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -198,13 +212,16 @@ class Load:
     def stop(self):
         self.stopped.set()
         self.thread.join()
-        counts, errors = {}, []
+        self.seconds = time.time() - self.t0
+        counts, errors, self.rates = {}, [], []
         for p in self.procs:
             out, err = p.communicate(timeout=self.CHUNK + 60)
             lines = [l for l in out.splitlines() if l.startswith("{")]
             res = json.loads(lines[-1]) if lines else {"error": (out + err)[-300:]}
             if "counts" not in res:
                 errors.append(res)
+            else:  # the rate this run kept
+                self.rates.append(sum(res["counts"].values()) / max(res.get("elapsed", 1e9), 1e-3))
             for k, v in res.get("counts", {}).items():
                 counts[k] = counts.get(k, 0) + v
         return counts, errors
@@ -225,9 +242,18 @@ def wait_stat(env, apps, timeout=4):
     deadline = time.time() + timeout
     got = {}
     while time.time() < deadline:
-        st = parse_stat(admin(env.sock, "show stat"))
+        text = admin(env.sock, "show stat")
+        st = parse_stat(text)
         got = {px: {sv: r["status"] for sv, r in rows.items() if sv != "BACKEND"}
                for px, rows in st.items() if px != "http_frontend"}
+        try:  # HAProxy's documented format says the same
+            doc = {}
+            for r in hapstats.servers(hapstats.parse_stat(text)):
+                doc.setdefault(r["pxname"], {})[r["svname"]] = r["status"]
+        except ValueError as e:
+            doc = str(e)
+        if doc != got:
+            return False, ("hapstats", doc, got)
         if ({px: set(s) for px, s in got.items()} == want and
                 all(v == "UP" for s in got.values() for v in s.values())):
             return True, got
@@ -239,30 +265,55 @@ def sequence(env):
     """Ray's run of configs: (apps, health) per step."""
     A = lambda *idx: dict(name="app", prefix="/app", servers=[env.replica("app", i) for i in idx])
     B = lambda *idx: dict(name="app2", prefix="/app2", servers=[env.replica("app2", i) for i in idx])
-    return [([A(0)], raycfg.HEALTHY), ([A(0, 1)], raycfg.HEALTHY), ([A(0, 1, 2)], raycfg.HEALTHY),
-            ([A(0, 1, 2), B(3)], raycfg.HEALTHY), ([A(1, 2), B(3)], raycfg.HEALTHY),
-            ([A(), B(3)], raycfg.HEALTHY),                      # app scaled to zero: the fallback serves it
-            ([A(0), B(3)], raycfg.HEALTHY), ([A(0, 3), B(2)], raycfg.HEALTHY),
-            ([A(0, 3)], raycfg.HEALTHY),                        # app2 removed
-            ([A(0, 1, 2, 3)], raycfg.HEALTHY), ([A(0, 1)], raycfg.DRAINING),
-            ([A(0, 1)], raycfg.HEALTHY)]
+    C = lambda *idx: dict(name="app3", prefix="/app/v2", servers=[env.replica("app3", i) for i in idx])
+    H, D = raycfg.HEALTHY, raycfg.DRAINING
+    return [([A(0)], H), ([A(0, 1)], H), ([A(0, 1, 2)], H), ([A(0, 1, 2), B(3)], H),
+            ([A(1, 2), B(3)], H),
+            ([A(), B(3)], H),                                  # app scaled to zero: the fallback serves it
+            ([A(0), B(3)], H), ([A(0, 3), B(2)], H),
+            ([A(0, 3)], H),                                    # app2 removed
+            ([A(0, 1, 2, 3)], H), ([A(0, 1)], D), ([A(0, 1)], H),
+            ([A(0, 1), C(2)], H),                              # app3 added, a longer prefix inside /app
+            ([A(1), C(2, 3)], H), ([A(), C(2, 3)], H),         # scaled to zero again
+            ([A(2), C(3)], H), ([A(0, 1, 2, 3), B(1), C(3)], H),
+            ([A(0, 1, 2, 3), B(1)], H),                        # app3 removed
+            ([A(0, 1)], H), ([A(0), B(3)], H)]
 
 
-def test_reload_sequence(t, env):
-    steps = sequence(env)
-    # Ray's first config, before it has routes: nothing to push, weir-dp
-    # keeps answering "not populated"
+RAY_CHECK = {"path": "/-/healthz", "inter_ms": 5000, "fastinter_ms": 250, "downinter_ms": 250, "rise": 2,
+             "fall": 2, "timeout_ms": 5000, "expect_status": 200}
+
+
+def first_configs(t, env):
+    """Ray's first config, before it has routes: nothing to push, weir-dp
+    keeps answering "not populated"; then its config with no apps."""
     _, _, secs = env.start(env.write([], raycfg.NOT_POPULATED))
     gen = env.cp.info()["table"]["generation"]
     got = env.get("/-/healthz")
     t.ok(secs is not None and gen == 0 and got == ("HTTP/1.1 503 Service Unavailable", raycfg.NOT_POPULATED),
          "the first stand-in attaches to the running weir-cp; before routes nothing is pushed", (secs, gen, got))
+    _, _, secs = env.start(env.write([]))
+    live = secs is not None and env.cp.wait_live()
+    rows = hapstats.parse_stat(admin(env.sock, "show stat"))
+    app = env.poll_get("/app/x", None, lambda r: r[0].startswith("HTTP/1.1 404"))
+    routes = env.poll_get("/-/routes", ("HTTP/1.1 200 OK", "{}"))
+    t.ok(live and [r["kind"] for r in rows] == ["frontend"] and app[0].startswith("HTTP/1.1 404")
+         and routes == ("HTTP/1.1 200 OK", "{}"),
+         "the no-apps config: pushed, show stat has no backend, /app/x 404, /-/routes {}", (live, rows, app, routes))
+
+
+def test_reload_sequence(t, env):
+    steps = sequence(env)
+    first_configs(t, env)
     # then the first routes, before the load (as HAProxy before any table)
     first, _, secs = env.start(env.write(*steps[0]))
     t.ok(secs is not None and env.cp.wait_live(), "the next config is live")
+    _, tab = env.cp.api("GET", "/api/v1/table")
+    hc = (((tab or {}).get("document") or {}).get("target_groups") or [{}])[0].get("health_check")
+    t.ok(hc == RAY_CHECK, "Ray's check lines are the group's health_check in weir-cp's table", hc)
     load = Load(env, "http://%s:8000/app/x" % env.tb.vip)
     time.sleep(0.5)
-    bad, took = [], []
+    bad, took, drain = [], [], None
     for k, (apps, health) in enumerate(steps):
         p, old, secs = (first, None, secs) if k == 0 else env.start(env.write(apps, health))
         ok = secs is not None
@@ -275,12 +326,13 @@ def test_reload_sequence(t, env):
         if health == raycfg.DRAINING:
             want_r = ("HTTP/1.1 503 Service Unavailable", raycfg.DRAINING)
             want_h = want_r
+            drain = env.cp.info().get("drain", {})
         else:
             want_r = ("HTTP/1.1 200 OK", json.dumps({a["prefix"]: a["name"] for a in raycfg._sorted(apps)},
                                                     separators=(",", ":")))
             want_h = ("HTTP/1.1 200 OK", "success")
         routes, health_got = env.poll_get("/-/routes", want_r), env.poll_get("/-/healthz", want_h)
-        if k == 5:  # scaled to zero: the head's proxy (replica 4) answers
+        if not apps[0]["servers"]:  # scaled to zero: the head's proxy (replica 4) answers
             zero = env.poll_get("/app/x", None, lambda r: '"replica_id": "r4"' in r[1])
             ok &= '"replica_id": "r4"' in zero[1]
         if not (ok and same and routes == want_r and health_got == want_h):
@@ -289,6 +341,8 @@ def test_reload_sequence(t, env):
     t.ok(not bad, "%d successive configs (weir-cp named by WEIR_CP_SOCKET or weir-cp-socket): old stand-in "
          "gone, show stat = config (all UP), /-/routes and /-/healthz as the config says, "
          "the fallback serves the app scaled to zero" % len(steps), bad[:2])
+    t.ok(drain and drain.get("on") and drain.get("grace_ms") == 120000 and not drain.get("refusing"),
+         "Ray's drain is weir-cp's drain with hard-stop-after (120 s) as its grace: still accepting", drain)
     # Ray gives a new haproxy 5 s to answer show info
     t.ok(max(took) < 5.0, "each stand-in answered show info within %.2f s (max)" % max(took), took)
     return steps[-1][0], (load, len(steps))
@@ -298,9 +352,15 @@ def check_load(t, env, handle):
     """The load that ran through the configs (and the admin commands)."""
     load, n = handle
     counts, errors = load.stop()
-    t.ok(not errors and set(counts) == {"200"} and counts.get("200", 0) > 300,
-         "keep-alive load through all %d configs and the admin commands: every request 200 (%s)" % (n, counts),
-         (counts, errors))
+    failed = sum(v for k, v in counts.items() if k != "200")
+    resets = sum(v for k, v in counts.items() if k in ("ConnectionResetError", "RemoteDisconnected",
+                                                        "BrokenPipeError", "ConnectionAbortedError"))
+    total = sum(counts.values())
+    low = min(load.rates or [0])
+    t.ok(not errors and failed == 0 and resets == 0 and low >= 0.85 * load.rate,
+         "keep-alive load at %d req/s (every run kept >= %.0f req/s) through all %d configs, the admin commands "
+         "and held requests: %d requests over %.1f s, %d failed, %d reset (%s)"
+         % (load.rate, low, n, total, load.seconds, failed, resets, counts), (counts, errors, load.rates))
     t.ok(env.dp.alive() and env.dp.proc.pid == env.dp_pid, "weir-dp never restarted")
 
 
@@ -380,6 +440,117 @@ def test_malformed(t, env):
          and "Require 'backend/server'" in answers[4], "malformed input gets HAProxy's errors", answers[:6])
 
 
+def stat_rows(env):
+    return hapstats.parse_stat(admin(env.sock, "show stat"))
+
+
+def client(env, *args):
+    """http_client.py ARGS in the client namespace, in the background."""
+    return subprocess.Popen(["ip", "netns", "exec", env.tb.ns_cli, PY, CLIENT] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def result(p, timeout):
+    out, err = p.communicate(timeout=timeout)
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": (out + err)[-300:]}
+
+
+def poll_rows(env, pred, timeout):
+    """show stat (parsed from HAProxy's format) every 100 ms until
+    pred(rows); (seconds it took or None, the last rows)."""
+    t0 = time.time()
+    while True:
+        rows = stat_rows(env)
+        if pred(rows):
+            return time.time() - t0, rows
+        if time.time() - t0 > timeout:
+            return None, rows
+        time.sleep(0.1)
+
+
+def test_held(t, env, apps, n=5, ms=8000):
+    """Ray reads pxname svname status scur qcur: with n requests held open
+    on http-app2 (its replica sleeps) while the load runs on http-app, the
+    server rows' scur sums to n, the BACKEND row says n, qcur is 0."""
+    vip = "http://%s:8000" % env.tb.vip
+    held = [client(env, "get", vip + "/app2/sleep?ms=%d" % ms) for _ in range(n)]
+    app2 = lambda rows: hapstats.sum_field(hapstats.servers(rows, "http-app2"), "scur")
+    secs, rows = poll_rows(env, lambda r: app2(r) == n, 5)
+    samples = []
+    for _ in range(10 if secs is not None else 0):  # 1 s of it: steady at n
+        rows = stat_rows(env)
+        be = [r for r in rows if r["pxname"] == "http-app2" and r["kind"] == "backend"]
+        samples.append((app2(rows), hapstats.sum_field(be, "scur"), hapstats.sum_field(rows, "qcur")))
+        time.sleep(0.1)
+    info = hapstats.parse_info(admin(env.sock, "show info"))
+    state = hapstats.parse_servers_state(admin(env.sock, "show servers state"))
+    t.ok(secs is not None and samples and all(x == (n, n, 0) for x in samples),
+         "%d requests held open on http-app2 under load: its servers' scur sums to %d within %.1f s (the 200 ms "
+         "stats export), its BACKEND scur is %d, qcur 0 on every row, for %d polls"
+         % (n, n, secs or -1, n, len(samples)), (secs, samples, [(r["pxname"], r["svname"], r["scur"]) for r in rows]))
+    want = {(be, sv) for be, svs in expected(apps).items() for sv in svs}
+    t.ok(int(info["CurrConns"]) >= n and {(r["be_name"], r["srv_name"]) for r in state} == want
+         and all(r["srv_op_state"] == "2" for r in state),
+         "show info (CurrConns %s >= %d) and show servers state (one running server per config server) parse "
+         "as HAProxy documents them" % (info["CurrConns"], n), (info, state))
+    res = [result(p, ms / 1000.0 + 30) for p in held]
+    secs, rows = poll_rows(env, lambda r: app2(r) == 0, 3)
+    t.ok(all(r.get("status") == 200 for r in res) and secs is not None,
+         "the held requests are answered 200, and scur is back to 0 after them", (res, secs))
+
+
+def drain_poll(env, stream):
+    """Ray's drain poll: show stat every 100 ms, Σscur+Σqcur over the
+    server rows and over the BACKEND rows, until the stream is done and
+    the sum is 0 (or 5 s after). [(time_ns, servers' sum, backends' sum)]."""
+    samples, ended = [], None
+    while True:
+        now = time.time_ns()
+        rows = stat_rows(env)
+        sv = hapstats.servers(rows)
+        be = [r for r in rows if r["kind"] == "backend"]
+        total = (hapstats.sum_field(sv, "scur") + hapstats.sum_field(sv, "qcur"),
+                 hapstats.sum_field(be, "scur") + hapstats.sum_field(be, "qcur"))
+        samples.append((now,) + total)
+        if ended is None and stream.poll() is not None:
+            ended = time.time()
+        if ended is not None and (total == (0, 0) or time.time() - ended > 5):
+            return samples, rows
+        time.sleep(0.1)
+
+
+def test_drain_stream(t, env):
+    """Ray's drain: every server of the node set to drain over the admin
+    socket, then show stat polled until Σscur+Σqcur = 0. A 10 s stream
+    (11 events, 1 s apart) in flight keeps the sum above 0 until it ends."""
+    stream = client(env, "sse", "http://%s:8000/app/stream?n=11&ms=1000" % env.tb.vip)
+    secs, rows = poll_rows(env, lambda r: hapstats.sum_field(hapstats.servers(r), "scur") >= 1, 5)
+    targets = [(r["pxname"], r["svname"]) for r in hapstats.servers(rows)]
+    answers = [admin(env.sock, "set server %s/%s state drain" % x).strip() for x in targets]
+    samples, rows = drain_poll(env, stream)
+    res = result(stream, 30)
+    ev = res.get("events") or [[0, 0, 0]]
+    last = ev[-1][2]  # the last event's arrival: the stream's end
+    during = [x for x in samples if x[0] < last]
+    after = [x for x in samples if x[0] >= last and x[1:] == (0, 0)]
+    zero = (after[0][0] - last) / 1e9 if after else None
+    t.ok(secs is not None and not any(answers) and targets and
+         all(r["status"] == "DRAIN" for r in hapstats.servers(rows)),
+         "set server ... state drain on all %d servers of the node: DRAIN in show stat" % len(targets),
+         (secs, answers, [(r["svname"], r["status"]) for r in hapstats.servers(rows)]))
+    t.ok(len(during) >= 30 and all(x[1] > 0 and x[2] > 0 for x in during),
+         "Ray's drain poll: Σscur+Σqcur > 0 (servers' and backends' rows) in all %d polls while the stream was "
+         "in flight" % len(during), [x for x in during if not (x[1] > 0 and x[2] > 0)][:5] or len(during))
+    t.ok(zero is not None and zero <= 1.5, "... and 0 %.2f s after its end" % (zero if zero is not None else -1),
+         samples[-5:])
+    t.ok(res.get("done") and [e[0] for e in ev] == list(range(11)) and ev[-1][2] - ev[0][2] >= 9.5e9,
+         "the stream completed intact: 11 events in order over %.1f s, then its last chunk"
+         % ((ev[-1][2] - ev[0][2]) / 1e9), res)
+    for x in targets:  # what Ray would do next is stop the node; the next tests want them back
+        admin(env.sock, "set server %s/%s state ready" % x)
+
+
 def test_router(t, env):
     """A router-bearing app: its router (from Ray's Lua file) and the
     replicas' actor names reach weir-cp's table."""
@@ -419,6 +590,9 @@ def test_grpc_and_orphan(t, env):
     p, _, secs = env.start(cfg)
     _, tab = env.cp.api("GET", "/api/v1/table")
     groups = ((tab or {}).get("document") or {}).get("target_groups", [])
+    # the workers export their stats every 200 ms: the new backend's rows
+    # may come a moment after the table (as for Ray's polls)
+    poll_rows(env, lambda rows: any(r["pxname"] == "grpc-app" for r in rows), 3)
     st = parse_stat(admin(env.sock, "show stat"))
     t.ok(secs is not None and [g.get("protocol") for g in groups] == ["HTTP", "gRPC"]
          and set(st.get("grpc-app", {})) == {"BACKEND", raycfg.safe_name(grpc["servers"][0][0]),
@@ -476,7 +650,9 @@ def main():
         apps, load = test_reload_sequence(t, env)
         test_admin(t, env, apps)
         test_malformed(t, env)
+        test_held(t, env, apps)
         check_load(t, env, load)
+        test_drain_stream(t, env)
         test_router(t, env)
         test_bad_config(t, env, test_grpc_and_orphan(t, env))
     finally:

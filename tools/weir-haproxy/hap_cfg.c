@@ -15,7 +15,7 @@
 
 const char *const hap_timeout_names[HAP_T_COUNT] = {
 	"connect",	   "client", "server", "http-request",
-	"http-keep-alive", "queue",  "tunnel"
+	"http-keep-alive", "queue",  "tunnel", "check"
 };
 
 void hap_msg(struct hap_cfg *cfg, int line, bool error, const char *fmt, ...)
@@ -103,26 +103,33 @@ static int tokenize(char *line, char **tok, int max, const char **why)
 
 int hap_parse_time(const char *s, long *ms)
 {
-	char *end;
-	double v;
 	static const struct {
 		const char *unit;
-		double scale;
-	} units[] = { { "", 1 },	{ "ms", 1 },	{ "us", 0.001 },
-		      { "s", 1000 },	{ "m", 60000 }, { "h", 3600000 },
-		      { "d", 86400000 } };
+		unsigned long long mul, div; /* ms = ceil(v * mul / div) */
+	} units[] = { { "", 1, 1 },	   { "us", 1, 1000 },
+		      { "ms", 1, 1 },	   { "s", 1000, 1 },
+		      { "m", 60000, 1 },   { "h", 3600000, 1 },
+		      { "d", 86400000, 1 } };
+	unsigned long long v = 0, r;
+	const char *c = s;
 
 	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || v > 1e12)
-		return -EINVAL;
+	for (; isdigit((unsigned char)*c); c++) {
+		v = v * 10 + (unsigned long long)(*c - '0');
+		if (v > 1ULL << 42) /* over any unit's limit: no overflow */
+			return -ERANGE;
+	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].unit)) {
-			*ms = (long)(v * units[i].scale + 0.5);
-			return 0;
-		}
+		if (strcmp(c, units[i].unit))
+			continue;
+		if (v > 2147483647ULL * units[i].div / units[i].mul + 1)
+			return -ERANGE;
+		r = (v * units[i].mul + units[i].div - 1) / units[i].div;
+		if (r > 2147483647ULL)
+			return -ERANGE;
+		*ms = (long)r;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -202,6 +209,7 @@ static void cfg_init(struct hap_cfg *cfg, const char *file)
 	cfg->hard_stop_after_ms = cfg->retries = -1;
 	for (int i = 0; i < HAP_T_COUNT; i++)
 		cfg->timeout_ms[i] = -1;
+	cfg->drain_grace_ms = HAP_DRAIN_GRACE_DEFAULT_MS;
 	snprintf(cfg->cp_socket, sizeof(cfg->cp_socket), "%s",
 		 env && *env ? env : HAP_DEFAULT_CP_SOCKET);
 	env = getenv("WEIR_LOCALHOST");

@@ -34,11 +34,38 @@ struct hap_check {
 	int fall, rise;
 };
 
+/* HAProxy's own defaults for what a server line leaves unset (fastinter
+ * and downinter default to inter), and weir-cp's limits on the group's
+ * health_check object (controlplane/targetgroup.c parse_health). */
+#define HAP_CHK_INTER_DEFAULT_MS 2000
+#define HAP_CHK_RISE_DEFAULT 2
+#define HAP_CHK_FALL_DEFAULT 3
+#define HAP_CHK_INTER_MIN_MS 10
+#define HAP_CHK_INTER_MAX_MS 3600000
+#define HAP_CHK_TIMEOUT_MAX_MS 600000
+#define HAP_CHK_PATH_MAX 64 /* WEIR_TABLE_HEALTH_PATH_MAX */
+
+/* The group's health_check object, resolved from the backend's lines:
+ * every field HAProxy would use, with HAProxy's defaults filled in.
+ * path and expect_status are 0/"" when the config does not say one. */
+struct hap_health {
+	char path[HAP_CHK_PATH_MAX];
+	long inter_ms, fastinter_ms, downinter_ms, timeout_ms;
+	int fall, rise, expect_status;
+};
+
+/* Ray's drain (healthz forced to "This node is being drained.") is pushed
+ * with hard-stop-after as weir-cp's drain grace; without it, Ray's default
+ * HARD_STOP_AFTER_S. weir-cp takes at most an hour. */
+#define HAP_DRAIN_GRACE_DEFAULT_MS 120000
+#define HAP_DRAIN_GRACE_MAX_MS 3600000
+
 struct hap_server {
 	char name[HAP_NAME_MAX];
 	char addr[16]; /* dotted IPv4 */
 	uint16_t port;
 	bool backup, check;
+	struct hap_check chk; /* default-server's, then the line's own */
 	long maxconn, weight; /* -1: not set */
 	char replica_id[HAP_NAME_MAX]; /* from the router's Lua map, or "" */
 	int line;
@@ -55,8 +82,15 @@ struct hap_backend {
 	struct hap_server *servers;
 	unsigned int n_servers;
 	struct hap_check check; /* default-server */
-	char health_path[HAP_PATH_MAX]; /* option httpchk GET PATH */
+	char health_path[HAP_PATH_MAX]; /* option httpchk / http-check send */
+	bool default_check; /* default-server ... check */
+	bool httpchk, chk_get; /* option httpchk; the check's method is GET */
+	int httpchk_line;
+	long expect_status; /* http-check expect status N (-1: none) */
+	bool tcp_check; /* option tcp-check: HAProxy only connects */
+	struct hap_health health; /* resolved by hap_resolve (app backends) */
 	long timeout_ms[8]; /* per-backend timeouts, HAP_T_* */
+	int timeout_line[8];
 	struct hap_server router; /* the router Ray's Lua calls (port 0: none) */
 	int line;
 };
@@ -70,8 +104,10 @@ enum {
 	HAP_T_HTTP_KEEP_ALIVE,
 	HAP_T_QUEUE,
 	HAP_T_TUNNEL,
+	HAP_T_CHECK,
 	HAP_T_COUNT
 };
+_Static_assert(HAP_T_COUNT <= 8, "hap_backend.timeout_ms holds 8");
 extern const char *const hap_timeout_names[HAP_T_COUNT];
 
 struct hap_cfg {
@@ -85,6 +121,9 @@ struct hap_cfg {
 	char balance[32];
 	long maxconn, nbthread, bufsize, hard_stop_after_ms, retries;
 	long timeout_ms[HAP_T_COUNT]; /* defaults section, -1 unset */
+	int timeout_line[HAP_T_COUNT];
+	long drain_grace_ms; /* pushed with a drain: see HAP_DRAIN_GRACE_* */
+	int hard_stop_line;
 	bool redispatch;
 	int http_port, grpc_port, metrics_port, stats_port; /* 0: no bind */
 	enum hap_health_state health;
@@ -112,8 +151,11 @@ int hap_cfg_load(struct hap_cfg *cfg, const char *file);
 
 void hap_cfg_free(struct hap_cfg *cfg);
 
-/* Parses an HAProxy time ("250ms", "5s", "2m", bare = ms) into *ms.
- * Returns 0 or -EINVAL. */
+/* Parses an HAProxy time into *ms exactly as HAProxy's parse_time_err
+ * does for a millisecond setting: decimal digits only, then nothing (ms),
+ * "us", "ms", "s", "m", "h" or "d"; a fraction of a millisecond rounds
+ * up; over 2147483647 ms (HAProxy's "timer overflow") is an error.
+ * Returns 0 or -EINVAL (-ERANGE for an overflow). */
 int hap_parse_time(const char *s, long *ms);
 
 /* Whether be is an app's backend: one target group of the document (not

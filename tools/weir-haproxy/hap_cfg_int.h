@@ -10,6 +10,8 @@
 
 #define HAP_MAX_TOKENS 64
 #define HAP_MAX_LINE 8192
+#define HAP_TIME_HELP \
+	"want digits then us, ms, s, m, h or d (bare: ms), at most 2147483647ms"
 
 enum hap_section {
 	SEC_NONE,
@@ -88,6 +90,13 @@ int hap_parse_words(struct hap_parser *p, char **t, int n);
 int hap_frontend_words(struct hap_parser *p, char **t, int n);
 int hap_backend_words(struct hap_parser *p, char **t, int n);
 int hap_defaults_words(struct hap_parser *p, char **t, int n, bool *found);
+
+/* option httpchk and http-check lines (hap_cfg_check.c). */
+int hap_httpchk(struct hap_parser *p, char **t, int n);
+int hap_http_check(struct hap_parser *p, char **t, int n);
+
+/* An app backend's health_check object from its lines (be->health). */
+int hap_resolve_health(struct hap_cfg *c, struct hap_backend *be);
 
 /* After the last line: routes -> backends, app names, checks across
  * lines. Frees the parser's own allocations. */

@@ -292,6 +292,9 @@ static int resolve_all(struct hap_parser *p)
 		rc |= routes_map(p);
 	for (unsigned int i = 0; i < c->n_backends; i++)
 		rc |= backend_one(p, &c->backends[i]);
+	for (unsigned int i = 0; i < c->n_backends && !rc; i++)
+		if (hap_backend_is_app(&c->backends[i]))
+			rc |= hap_resolve_health(c, &c->backends[i]);
 	for (unsigned int i = 0; i < p->n_health_up; i++)
 		if (!hap_cfg_backend(c, p->health_up_backends[i]))
 			rc = ERRL(c, 0, "healthz: nbsrv(%s) names no backend",

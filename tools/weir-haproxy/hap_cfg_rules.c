@@ -330,8 +330,13 @@ static int check_param(struct hap_parser *p, char **t, int n, int *i,
 		*(k[0] == 'f' ? &c->fall : &c->rise) = (int)v;
 		return 0;
 	}
-	if (hap_parse_time(t[*i], &v) || v <= 0)
-		return ERR(p, "'%s %s': bad time", k, t[*i]);
+	if (hap_parse_time(t[*i], &v))
+		return ERR(p, "'%s %s': bad time: " HAP_TIME_HELP, k, t[*i]);
+	if (v < HAP_CHK_INTER_MIN_MS || v > HAP_CHK_INTER_MAX_MS)
+		return ERR(
+			p,
+			"'%s %s': out of range: weir-cp checks every %dms..%dms",
+			k, t[*i], HAP_CHK_INTER_MIN_MS, HAP_CHK_INTER_MAX_MS);
 	if (!strcmp(k, "inter"))
 		c->inter_ms = v;
 	else if (!strcmp(k, "fastinter"))
@@ -352,8 +357,8 @@ static int server_param(struct hap_parser *p, char **t, int n, int *i,
 		if (!strcmp(k, timed[j]))
 			return check_param(p, t, n, i, c);
 	if (!strcmp(k, "check")) {
-		if (s)
-			s->check = true;
+		*(s ? &s->check : &p->cfg->backends[p->be].default_check) =
+			true;
 		return 0;
 	}
 	if (s && !strcmp(k, "backup")) {
@@ -392,6 +397,7 @@ static int be_server(struct hap_parser *p, struct hap_backend *be, char **t,
 	s = &be->servers[be->n_servers];
 	memset(s, 0, sizeof(*s));
 	s->maxconn = s->weight = -1;
+	s->check = be->default_check;
 	s->line = p->line;
 	if (hap_copy(s->name, sizeof(s->name), t[1]))
 		return ERR(p, "server name longer than %d bytes",
@@ -410,10 +416,7 @@ static int be_server(struct hap_parser *p, struct hap_backend *be, char **t,
 	for (int i = 3; i < n; i++)
 		if (server_param(p, t, n, &i, s, &c))
 			return -EINVAL;
-	if (memcmp(&c, &be->check, sizeof(c)))
-		hap_msg(p->cfg, p->line, false,
-			"server %s: per-server check timings are parsed, not yet applied",
-			s->name);
+	s->chk = c; /* hap_resolve_health: a group's servers must agree */
 	be->n_servers++;
 	return 0;
 }
@@ -427,11 +430,7 @@ static int be_misc(struct hap_parser *p, struct hap_backend *be, char **t,
 			       ERR(p,
 				   "'http-reuse': Weir always reuses ('always')");
 	if (!strcmp(t[0], "http-check"))
-		return n == 4 && !strcmp(t[1], "expect") &&
-				       !strcmp(t[2], "status") &&
-				       !strcmp(t[3], "200") ?
-			       0 :
-			       ERR(p, "'http-check': only 'expect status 200'");
+		return hap_http_check(p, t, n);
 	if (!strcmp(t[0], "use-server"))
 		return be->via_router ?
 			       0 :

@@ -62,7 +62,10 @@ static int g_stats(struct hap_parser *p, char **t, int n)
 		long ms;
 
 		if (hap_parse_time(t[2], &ms))
-			return ERR(p, "'stats timeout %s': bad time", t[2]);
+			return ERR(
+				p,
+				"'stats timeout %s': bad time: " HAP_TIME_HELP,
+				t[2]);
 		return 0;
 	}
 	if (n < 3 || strcmp(t[1], "socket"))
@@ -118,7 +121,16 @@ static int g_hard_stop(struct hap_parser *p, char **t, int n)
 	if (want_args(p, t, n, 1))
 		return -EINVAL;
 	if (hap_parse_time(t[1], &p->cfg->hard_stop_after_ms))
-		return ERR(p, "'hard-stop-after %s': bad time", t[1]);
+		return ERR(p, "'hard-stop-after %s': bad time: " HAP_TIME_HELP,
+			   t[1]);
+	p->cfg->hard_stop_line = p->line;
+	p->cfg->drain_grace_ms = p->cfg->hard_stop_after_ms;
+	if (p->cfg->drain_grace_ms > HAP_DRAIN_GRACE_MAX_MS) {
+		p->cfg->drain_grace_ms = HAP_DRAIN_GRACE_MAX_MS;
+		hap_msg(p->cfg, p->line, false,
+			"'hard-stop-after %s': a drain's grace is at most 1h in weir-cp: new connections are refused 1h into a drain",
+			t[1]);
+	}
 	return 0;
 }
 
@@ -207,16 +219,12 @@ static int d_option(struct hap_parser *p, char **t, int n)
 		p->cfg->redispatch = true;
 		return 0;
 	}
-	if (n >= 2 && !strcmp(t[1], "httpchk") && p->be >= 0) {
-		struct hap_backend *be = &p->cfg->backends[p->be];
-
-		if (n != 4 || strcmp(t[2], "GET") || t[3][0] != '/' ||
-		    hap_copy(be->health_path, sizeof(be->health_path), t[3]))
-			return ERR(p, "'option httpchk': want 'GET /PATH'");
+	if (n >= 2 && !strcmp(t[1], "httpchk") && p->be >= 0)
+		return hap_httpchk(p, t, n);
+	if (n == 2 && !strcmp(t[1], "tcp-check") && p->be >= 0) {
+		p->cfg->backends[p->be].tcp_check = true;
 		return 0;
 	}
-	if (n == 2 && !strcmp(t[1], "tcp-check") && p->be >= 0)
-		return 0;
 	for (int i = 0; n == 2 && known[i]; i++)
 		if (!strcmp(t[1], known[i]))
 			return 0;
@@ -235,7 +243,11 @@ static int d_timeout(struct hap_parser *p, char **t, int n)
 		if (strcmp(t[1], hap_timeout_names[i]))
 			continue;
 		if (hap_parse_time(t[2], &dst[i]))
-			return ERR(p, "'timeout %s %s': bad time", t[1], t[2]);
+			return ERR(p,
+				   "'timeout %s %s': bad time: " HAP_TIME_HELP,
+				   t[1], t[2]);
+		(p->be >= 0 ? p->cfg->backends[p->be].timeout_line :
+			      p->cfg->timeout_line)[i] = p->line;
 		return 0;
 	}
 	return ERR(p, "'timeout %s': unknown timeout", t[1]);
@@ -350,6 +362,7 @@ static int new_backend(struct hap_parser *p, const char *name)
 			   HAP_NAME_MAX - 1);
 	}
 	b->check = (struct hap_check){ -1, -1, -1, -1, -1 };
+	b->expect_status = -1;
 	for (int i = 0; i < HAP_T_COUNT; i++)
 		b->timeout_ms[i] = -1;
 	b->line = p->line;

@@ -42,6 +42,24 @@ static void grpc_prefix(const struct hap_cfg *c, const struct hap_backend *g,
 	snprintf(out, cap, "/%s", g->app);
 }
 
+/* The backend's check lines, resolved (hap_cfg_check.c); path and
+ * expect_status only when the config says them (else weir-cp's). */
+static void health_json(cJSON *g, const struct hap_health *h)
+{
+	cJSON *o = cJSON_AddObjectToObject(g, "health_check");
+
+	if (h->path[0])
+		cJSON_AddStringToObject(o, "path", h->path);
+	cJSON_AddNumberToObject(o, "inter_ms", (double)h->inter_ms);
+	cJSON_AddNumberToObject(o, "fastinter_ms", (double)h->fastinter_ms);
+	cJSON_AddNumberToObject(o, "downinter_ms", (double)h->downinter_ms);
+	cJSON_AddNumberToObject(o, "rise", h->rise);
+	cJSON_AddNumberToObject(o, "fall", h->fall);
+	cJSON_AddNumberToObject(o, "timeout_ms", (double)h->timeout_ms);
+	if (h->expect_status)
+		cJSON_AddNumberToObject(o, "expect_status", h->expect_status);
+}
+
 static cJSON *group_json(const struct hap_cfg *c, const struct hap_backend *be)
 {
 	cJSON *g = cJSON_CreateObject(), *targets;
@@ -60,6 +78,7 @@ static cJSON *group_json(const struct hap_cfg *c, const struct hap_backend *be)
 		if (!be->servers[i].backup)
 			cJSON_AddItemToArray(targets,
 					     target_json(c, &be->servers[i]));
+	health_json(g, &be->health);
 	if (be->router.port) {
 		cJSON *r = cJSON_AddArrayToObject(
 			g, "ingress_request_router_targets");
@@ -141,7 +160,8 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 		"weir-dp http.timeout_http_request_ms",
 		"weir-dp http.timeout_keep_alive_ms",
 		"nothing yet (no queues in Weir)",
-		"nothing yet (WebSocket tunnels use timeout client)"
+		"nothing yet (WebSocket tunnels use timeout client)",
+		NULL /* check: applied per group (health_check.timeout_ms) */
 	};
 
 	if (c->maxconn >= 0)
@@ -153,11 +173,8 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 	if (c->bufsize >= 0)
 		say(b, "- tune.bufsize %ld: weir-dp http.buffer_kb",
 		    c->bufsize);
-	if (c->hard_stop_after_ms >= 0)
-		say(b, "- hard-stop-after %ldms: nothing to stop (no reloads)",
-		    c->hard_stop_after_ms);
 	for (int i = 0; i < HAP_T_COUNT; i++)
-		if (c->timeout_ms[i] >= 0)
+		if (c->timeout_ms[i] >= 0 && where[i])
 			say(b, "- timeout %s %ldms: %s", hap_timeout_names[i],
 			    c->timeout_ms[i], where[i]);
 	if (c->balance[0])
@@ -187,25 +204,38 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 		    c->stats_port);
 }
 
+/* What of a backend's checks weir-dp does differently (the timings, path,
+ * status and timeout are the group's health_check). */
+static void check_knobs(const struct hap_backend *be, struct sbuf *b)
+{
+	bool unchecked = false;
+
+	if (!hap_backend_is_app(be))
+		return;
+	for (unsigned int i = 0; i < be->n_servers; i++)
+		unchecked |= !be->servers[i].backup && !be->servers[i].check;
+	if (!be->httpchk)
+		say(b,
+		    "- %s: no option httpchk (HAProxy: %s): weir-dp checks with GET /-/healthz",
+		    be->name,
+		    be->tcp_check ? "tcp-check, a connect" : "a connect");
+	else if (be->expect_status < 0)
+		say(b,
+		    "- %s: no http-check expect (HAProxy: any 2xx or 3xx): weir-dp expects 200",
+		    be->name);
+	if (unchecked)
+		say(b,
+		    "- %s: servers without 'check' (HAProxy never checks them): weir-dp checks every server",
+		    be->name);
+}
+
 static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 {
-	const struct hap_check *k = &be->check;
 	bool maxconn = false, weight = false;
 
-	/* Weir's table defaults are Ray's: only a difference is news */
-	if ((k->inter_ms >= 0 && k->inter_ms != 5000) ||
-	    (k->fastinter_ms >= 0 && k->fastinter_ms != 250) ||
-	    (k->downinter_ms >= 0 && k->downinter_ms != 250) ||
-	    (k->fall >= 0 && k->fall != 2) || (k->rise >= 0 && k->rise != 2))
-		say(b,
-		    "- %s: health check inter %ld fastinter %ld downinter %ld fall %d rise %d: Weir's table defaults (5s/250ms/250ms/2/2), not per group",
-		    be->name, k->inter_ms, k->fastinter_ms, k->downinter_ms,
-		    k->fall, k->rise);
-	if (be->health_path[0] && strcmp(be->health_path, "/-/healthz"))
-		say(b, "- %s: option httpchk GET %s: Weir probes /-/healthz",
-		    be->name, be->health_path);
+	check_knobs(be, b);
 	for (int i = 0; i < HAP_T_COUNT; i++)
-		if (be->timeout_ms[i] >= 0)
+		if (be->timeout_ms[i] >= 0 && i != HAP_T_CHECK)
 			say(b,
 			    "- %s: timeout %s %ldms: per-backend timeouts are not in Weir's table",
 			    be->name, hap_timeout_names[i], be->timeout_ms[i]);

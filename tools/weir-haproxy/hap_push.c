@@ -56,6 +56,9 @@ static int cp_generation(const struct hap_cfg *cfg, double *gen, char *err,
 	return rc;
 }
 
+/* Ray's drain keeps taking connections while Ray polls show stat until
+ * the node is idle; weir-cp stops accepting once the grace has passed, so
+ * the grace is hard-stop-after (Ray: HARD_STOP_AFTER_S), see hap_cfg.h. */
 static int push_drain(const struct hap_cfg *cfg, char *err, size_t errlen)
 {
 	bool want = cfg->health == HAP_HEALTH_DRAINING;
@@ -63,11 +66,19 @@ static int push_drain(const struct hap_cfg *cfg, char *err, size_t errlen)
 	int rc = call(cfg->cp_socket, "GET", "/api/v1/info", NULL, &info, err,
 		      errlen);
 	cJSON *d = cJSON_GetObjectItemCaseSensitive(info, "draining");
+	cJSON *g = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(info, "drain"), "grace_ms");
+	bool same = cJSON_IsBool(d) && cJSON_IsTrue(d) == want &&
+		    (!want || (cJSON_IsNumber(g) &&
+			       g->valuedouble == (double)cfg->drain_grace_ms));
+	char body[80];
 
-	if (!rc && (!cJSON_IsBool(d) || cJSON_IsTrue(d) != want))
+	snprintf(body, sizeof(body), "{\"drain\": true, \"grace_ms\": %ld}",
+		 cfg->drain_grace_ms);
+	if (!rc && !same)
 		rc = call(cfg->cp_socket, "PUT", "/api/v1/drain",
-			  want ? "{\"drain\": true}" : "{\"drain\": false}",
-			  NULL, err, errlen);
+			  want ? body : "{\"drain\": false}", NULL, err,
+			  errlen);
 	cJSON_Delete(info);
 	return rc;
 }

@@ -108,7 +108,7 @@ def sse(url):
     h, p, path = split(url)
     s = socket.create_connection((h, p), timeout=T)
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n" % (path, h)).encode())
-    buf, events = b"", []
+    buf, events, done, head = b"", [], False, b""
     deadline = time.time() + T
     while time.time() < deadline:
         b = s.recv(65536)
@@ -116,15 +116,21 @@ def sse(url):
         if not b:
             break
         buf += b
+        if not head:  # the response head, kept apart from the events
+            if b"\r\n\r\n" not in buf:
+                continue
+            head, buf = buf.split(b"\r\n\r\n", 1)
         while b"\n\n" in buf:
             ev, buf = buf.split(b"\n\n", 1)
             for line in ev.split(b"\n"):
                 if line.startswith(b"data: "):
                     parts = line[6:].split()
                     events.append([int(parts[0]), int(parts[1]), now])
-        if b"0\r\n\r\n" in buf:
+        if buf.startswith(b"0\r\n\r\n") or b"\r\n0\r\n\r\n" in buf:
+            done = True  # the last chunk: the response is complete
             break
-    return {"events": events}
+    return {"events": events, "done": done, "end_ns": time.time_ns(),
+            "head": (head or buf)[:300].decode("latin-1")}
 
 
 def ws(host, port, path, n):
@@ -283,7 +289,9 @@ def load(url, rate, seconds, threads):
         t.start()
     for t in ts:
         t.join()
-    return {"counts": counts, "samples": samples}
+    # from the first request due to the last answer: RATE*SECONDS requests
+    # in about SECONDS when the client kept the rate
+    return {"counts": counts, "samples": samples, "elapsed": time.time() - start}
 
 
 def main():

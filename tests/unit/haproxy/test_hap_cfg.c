@@ -340,18 +340,320 @@ static void test_localhost(void)
 	free(text);
 }
 
+/* text with the first "from" replaced by "to" (from must be there). */
+static char *edit(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	size_t n = strlen(text) + strlen(to) + 1;
+	char *out = malloc(n);
+
+	if (!at || !out) {
+		printf("#   edit: '%s' not in the text\n", from);
+		free(out);
+		return NULL;
+	}
+	snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to,
+		 at + strlen(from));
+	return out;
+}
+
+static int line_of(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	int line = 1;
+
+	for (const char *c = text; at && c < at; c++)
+		line += *c == '\n';
+	return at ? line : -1;
+}
+
+static cJSON *hc_of(cJSON *doc, int i)
+{
+	return cJSON_GetObjectItemCaseSensitive(group(doc, i), "health_check");
+}
+
+static long hnum(cJSON *hc, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(hc, k);
+
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+}
+
+/* Parses text after the given edits (pairs from, to); the group i's
+ * health_check, or NULL with c->msgs holding why. */
+static cJSON *health_after(const char *fixture, const char *const *ed, int n_ed,
+			   struct hap_cfg *c, char **textp)
+{
+	char *text = fixture_text(fixture), *t;
+	cJSON *d = NULL;
+
+	for (int i = 0; text && i < n_ed; i++) {
+		t = edit(text, ed[2 * i], ed[2 * i + 1]);
+		free(text);
+		text = t;
+	}
+	if (!text) {
+		memset(c, 0, sizeof(*c));
+		return NULL;
+	}
+	if (!hap_cfg_parse(c, "h.cfg", text))
+		d = doc_of(c);
+	else if (getenv("HAP_TEST_VERBOSE"))
+		printf("# %s", c->msgs ? c->msgs : "?\n");
+	*textp = text;
+	return d;
+}
+
+/* The error of a parse of fixture after edits names line_needle's line
+ * and carries msg. */
+static int refused(const char *fixture, const char *const *ed, int n_ed,
+		   const char *line_needle, const char *msg)
+{
+	struct hap_cfg c;
+	char *text = NULL, where[64];
+	cJSON *d = health_after(fixture, ed, n_ed, &c, &text);
+	int ok;
+
+	snprintf(where, sizeof(where),
+		 "[h.cfg:%d]: ", text ? line_of(text, line_needle) : -2);
+	ok = !d && c.msgs && strstr(c.msgs, where) && strstr(c.msgs, msg);
+	if (!ok)
+		printf("#   want %s...%s, got %s", where, msg,
+		       c.msgs ? c.msgs : "(nothing)\n");
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	free(text);
+	return ok;
+}
+
+/* Timings that disagree, out of weir-cp's range, or what weir-dp cannot
+ * check with: refused with the line. */
+static void test_health_refused(void)
+{
+	static const char *const differ[] = {
+		"SERVE_REPLICA_deep-App-r2 10.0.0.22:30000 check",
+		"SERVE_REPLICA_deep-App-r2 10.0.0.22:30000 check fall 3"
+	};
+	static const char *const fast[] = { "fastinter 250ms downinter",
+					    "fastinter 5ms downinter" };
+	static const char *const slow[] = { "inter 5s check",
+					    "inter 2h check" };
+	static const char *const fall0[] = { "fall 2 rise", "fall 0 rise" };
+	static const char *const tcheck[] = {
+		"    timeout client 3600s",
+		"    timeout client 3600s\n    timeout check 10m"
+	};
+	static const char *const range[] = { "expect status 200",
+					     "expect status 200-399" };
+	static const char *const opt[] = { "option httpchk GET /-/healthz",
+					   "option httpchk" };
+	static const char *const meth[] = {
+		"option httpchk GET /-/healthz",
+		"option httpchk GET /-/healthz\n    http-check send meth HEAD"
+	};
+	static const char *const hdr[] = {
+		"option httpchk GET /-/healthz",
+		"option httpchk GET /-/healthz\n    http-check send hdr Host x"
+	};
+	static const char *const lng[] = {
+		"GET /-/healthz", "GET /-/healthz/0123456789012345678901234567"
+				  "890123456789012345678901234567890"
+	};
+	static const char *const hex[] = { "inter 5s", "inter 0x10" };
+
+	WT_CHECK(refused("ray_3apps.cfg", differ, 1, "deep-App-r2",
+			 "differ from server SERVE_REPLICA_deep-App-r1"));
+	WT_CHECK(refused("ray_1app.cfg", fast, 1, "fastinter 5ms",
+			 "out of range"));
+	WT_CHECK(refused("ray_1app.cfg", slow, 1, "inter 2h", "out of range"));
+	WT_CHECK(refused("ray_1app.cfg", fall0, 1, "fall 0", "want 1..1000"));
+	WT_CHECK(refused("ray_1app.cfg", tcheck, 1, "timeout check 10m",
+			 "a check may take 605000ms"));
+	WT_CHECK(refused("ray_1app.cfg", range, 1, "status 200-399",
+			 "want one status"));
+	WT_CHECK(refused("ray_1app.cfg", opt, 1, "option httpchk",
+			 "checks with OPTIONS"));
+	WT_CHECK(refused("ray_1app.cfg", meth, 1, "meth HEAD",
+			 "weir-dp checks with GET"));
+	WT_CHECK(refused("ray_1app.cfg", hdr, 1, "send hdr", "GET PATH only"));
+	WT_CHECK(refused("ray_1app.cfg", lng, 1, "GET /-/healthz/",
+			 "longer than 63 bytes"));
+	WT_CHECK(refused("ray_1app.cfg", hex, 1, "inter 0x10", "bad time"));
+}
+
+/* A server's own timings, timeout check, another status, http-check
+ * send's path. */
+static void test_health_own(void)
+{
+	struct hap_cfg c;
+	char *text = NULL;
+	cJSON *d, *h;
+
+	{ /* a server's own timings, timeout check (+ min(connect, inter)),
+	   * another status, http-check send's path, hard-stop-after */
+		static const char *const ed[] = {
+			"30000 check\n",
+			"30000 check inter 3s fall 5\n",
+			"    option httpchk GET /-/healthz",
+			"    option httpchk\n    http-check send meth GET uri /ready ver HTTP/1.1",
+			"expect status 200",
+			"expect status 204",
+			"    timeout client 3600s",
+			"    timeout client 3600s\n    timeout check 1500ms\n    timeout connect 1s",
+			"hard-stop-after 120s",
+			"hard-stop-after 2m30s"
+		};
+
+		d = health_after("ray_1app.cfg", ed, 4, &c, &text);
+		h = hc_of(d, 0);
+		WT_CHECK(!strcmp(gstr(h, "path"), "/ready"));
+		WT_CHECK_EQ(hnum(h, "inter_ms"), 3000);
+		WT_CHECK_EQ(hnum(h, "fastinter_ms"), 250);
+		WT_CHECK_EQ(hnum(h, "fall"), 5);
+		WT_CHECK_EQ(hnum(h, "rise"), 2);
+		WT_CHECK_EQ(hnum(h, "expect_status"), 204);
+		WT_CHECK_EQ(hnum(h, "timeout_ms"), 2500); /* 1000 + 1500 */
+		cJSON_Delete(d);
+		hap_cfg_free(&c);
+		free(text);
+		/* "2m30s" is no HAProxy time */
+		WT_CHECK(refused("ray_1app.cfg", ed, 5, "hard-stop-after",
+				 "bad time"));
+	}
+}
+
+/* HAProxy's defaults; hard-stop-after absent or over 1 h */
+static void test_health_defaults(void)
+{
+	struct hap_cfg c;
+	char *text = NULL;
+	cJSON *d, *h;
+
+	{ /* HAProxy's defaults: inter 2s, fastinter/downinter = inter,
+	   * rise 2, fall 3; hard-stop-after absent: 120 s; over 1 h: 1 h */
+		static const char *const ed[] = {
+			"    default-server fastinter 250ms downinter 250ms fall 2 rise 2 inter 5s check",
+			"    default-server check",
+			"    hard-stop-after 120s\n",
+			"",
+			"    timeout client 3600s",
+			"    timeout client 3600s\n    timeout check 0"
+		};
+		static const char *const ed2[] = { "hard-stop-after 120s",
+						   "hard-stop-after 2h" };
+
+		d = health_after("ray_1app.cfg", ed, 3, &c, &text);
+		h = hc_of(d, 0);
+		WT_CHECK_EQ(hnum(h, "inter_ms"), 2000);
+		WT_CHECK_EQ(hnum(h, "fastinter_ms"), 2000);
+		WT_CHECK_EQ(hnum(h, "downinter_ms"), 2000);
+		WT_CHECK_EQ(hnum(h, "rise"), 2);
+		WT_CHECK_EQ(hnum(h, "fall"), 3);
+		WT_CHECK_EQ(hnum(h, "timeout_ms"), 2000); /* check 0: unset */
+		WT_CHECK_EQ(c.drain_grace_ms, HAP_DRAIN_GRACE_DEFAULT_MS);
+		cJSON_Delete(d);
+		hap_cfg_free(&c);
+		free(text);
+		d = health_after("ray_1app.cfg", ed2, 1, &c, &text);
+		WT_CHECK(d != NULL);
+		WT_CHECK_EQ(c.drain_grace_ms, 3600000);
+		WT_CHECK(c.msgs && strstr(c.msgs, "at most 1h"));
+		cJSON_Delete(d);
+		hap_cfg_free(&c);
+		free(text);
+	}
+}
+
+/* servers that agree are taken; the backup's own do not count */
+static void test_health_agree(void)
+{
+	struct hap_cfg c;
+	char *text = NULL;
+	cJSON *d, *h;
+
+	{ /* servers that agree are taken; the backup's own don't count */
+		static const char *const ed[] = {
+			"app1-App-r1 10.0.0.21:30000 check",
+			"app1-App-r1 10.0.0.21:30000 check inter 1s",
+			"app1-App-r2 10.0.0.22:30000 check",
+			"app1-App-r2 10.0.0.22:30000 inter 1000 check",
+			"8500 check backup\nbackend http-root",
+			"8500 check backup inter 9s\nbackend http-root"
+		};
+
+		d = health_after("ray_3apps.cfg", ed, 3, &c, &text);
+		h = hc_of(d, 1); /* http-app1 */
+		WT_CHECK(!strcmp(gstr(group(d, 1), "app_name"), "app1"));
+		WT_CHECK_EQ(hnum(h, "inter_ms"), 1000);
+		WT_CHECK_EQ(hnum(hc_of(d, 0), "inter_ms"), 5000);
+		cJSON_Delete(d);
+		hap_cfg_free(&c);
+		free(text);
+	}
+}
+
+/* Ray's backend lines (option httpchk GET /-/healthz, http-check expect
+ * status 200, default-server fastinter 250ms downinter 250ms fall 2 rise
+ * 2 inter 5s check) are the group's health_check; timeout check, server
+ * lines' own timings and HAProxy's defaults as HAProxy applies them. */
+static void test_health_check(void)
+{
+	struct hap_cfg c;
+	char *text = NULL, *na;
+	cJSON *d, *h;
+
+	d = health_after("ray_1app.cfg", NULL, 0, &c, &text);
+	h = hc_of(d, 0);
+	WT_CHECK(!strcmp(gstr(h, "path"), "/-/healthz"));
+	WT_CHECK_EQ(hnum(h, "inter_ms"), 5000);
+	WT_CHECK_EQ(hnum(h, "fastinter_ms"), 250);
+	WT_CHECK_EQ(hnum(h, "downinter_ms"), 250);
+	WT_CHECK_EQ(hnum(h, "rise"), 2);
+	WT_CHECK_EQ(hnum(h, "fall"), 2);
+	WT_CHECK_EQ(hnum(h, "timeout_ms"), 5000); /* no timeout check: inter */
+	WT_CHECK_EQ(hnum(h, "expect_status"), 200);
+	WT_CHECK_EQ(c.drain_grace_ms, 120000); /* hard-stop-after 120s */
+	na = hap_doc_not_applied(&c);
+	WT_CHECK(na && !strstr(na, "check") && !strstr(na, "hard-stop"));
+	free(na);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	free(text);
+	test_health_own();
+	test_health_defaults();
+	test_health_agree();
+	test_health_refused();
+}
+
 static void test_times(void)
 {
 	static const struct {
 		const char *in;
 		long ms;
 		int rc;
-	} v[] = { { "250ms", 250, 0 }, { "5s", 5000, 0 },
-		  { "2m", 120000, 0 }, { "1h", 3600000, 0 },
-		  { "100", 100, 0 },   { "1d", 86400000, 0 },
-		  { "500us", 1, 0 },   { "5x", 0, -EINVAL },
-		  { "", 0, -EINVAL },  { "-5s", 0, -EINVAL },
-		  { "s", 0, -EINVAL } };
+	} v[] = { { "250ms", 250, 0 },
+		  { "5s", 5000, 0 },
+		  { "2m", 120000, 0 },
+		  { "1h", 3600000, 0 },
+		  { "100", 100, 0 },
+		  { "1d", 86400000, 0 },
+		  { "500us", 1, 0 },
+		  { "5x", 0, -EINVAL },
+		  { "", 0, -EINVAL },
+		  { "-5s", 0, -EINVAL },
+		  { "s", 0, -EINVAL },
+		  { "1400us", 2, 0 },
+		  { "0", 0, 0 },
+		  { "1.5s", 0, -EINVAL },
+		  { "0x10", 0, -EINVAL },
+		  { "1e3", 0, -EINVAL },
+		  { "5ss", 0, -EINVAL },
+		  { " 5s", 0, -EINVAL },
+		  { "2147483647", 2147483647, 0 },
+		  { "2147483648", 0, -ERANGE },
+		  { "24d", 2073600000, 0 },
+		  { "25d", 0, -ERANGE },
+		  { "99999999999999999999h", 0, -ERANGE } };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		long ms = 0;
@@ -487,6 +789,7 @@ int main(void)
 	WT_RUN(test_bad_corpus);
 	WT_RUN(test_localhost);
 	WT_RUN(test_times);
+	WT_RUN(test_health_check);
 	WT_RUN(test_no_crash);
 	WT_RUN(test_show_stat);
 	WT_RUN(test_show_servers_state);
