@@ -60,6 +60,46 @@ static void health_json(cJSON *g, const struct hap_health *h)
 		cJSON_AddNumberToObject(o, "expect_status", h->expect_status);
 }
 
+/* The maxconn every (non-backup) server of be carries, -1 when none or
+ * when they differ (then it is listed as not applied). */
+static long servers_maxconn(const struct hap_backend *be)
+{
+	long mc = -2;
+
+	for (unsigned int i = 0; i < be->n_servers; i++) {
+		if (be->servers[i].backup)
+			continue;
+		if (mc != -2 && be->servers[i].maxconn != mc)
+			return -1;
+		mc = be->servers[i].maxconn;
+	}
+	return mc < 0 ? -1 : mc;
+}
+
+/* The backend's timeout queue, else the defaults' (-1: none). */
+static long queue_timeout(const struct hap_cfg *c, const struct hap_backend *be)
+{
+	return be->timeout_ms[HAP_T_QUEUE] >= 0 ? be->timeout_ms[HAP_T_QUEUE] :
+						  c->timeout_ms[HAP_T_QUEUE];
+}
+
+/* Per-server maxconn and timeout queue: the group's limits. */
+static void limits_json(const struct hap_cfg *c, const struct hap_backend *be,
+			cJSON *g)
+{
+	long mc = servers_maxconn(be), q = queue_timeout(c, be);
+	cJSON *o;
+
+	if (mc < 0 && q < 0)
+		return;
+	o = cJSON_AddObjectToObject(g, "limits");
+	if (mc >= 0)
+		cJSON_AddNumberToObject(o, "maxconn_per_server", (double)mc);
+	if (q >= 0)
+		cJSON_AddNumberToObject(o, "timeout_queue_ms",
+					(double)(q > 3600000 ? 3600000 : q));
+}
+
 static cJSON *group_json(const struct hap_cfg *c, const struct hap_backend *be)
 {
 	cJSON *g = cJSON_CreateObject(), *targets;
@@ -79,6 +119,7 @@ static cJSON *group_json(const struct hap_cfg *c, const struct hap_backend *be)
 			cJSON_AddItemToArray(targets,
 					     target_json(c, &be->servers[i]));
 	health_json(g, &be->health);
+	limits_json(c, be, g);
 	if (be->router.port) {
 		cJSON *r = cJSON_AddArrayToObject(
 			g, "ingress_request_router_targets");
@@ -159,7 +200,7 @@ static void global_knobs(const struct hap_cfg *c, struct sbuf *b)
 		"weir-dp http.timeout_server_ms",
 		"weir-dp http.timeout_http_request_ms",
 		"weir-dp http.timeout_keep_alive_ms",
-		"nothing yet (no queues in Weir)",
+		NULL, /* queue: applied per group (limits.timeout_queue_ms) */
 		"nothing yet (WebSocket tunnels use timeout client)",
 		NULL /* check: applied per group (health_check.timeout_ms) */
 	};
@@ -232,10 +273,12 @@ static void check_knobs(const struct hap_backend *be, struct sbuf *b)
 static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 {
 	bool maxconn = false, weight = false;
+	long applied = -1;
 
 	check_knobs(be, b);
 	for (int i = 0; i < HAP_T_COUNT; i++)
-		if (be->timeout_ms[i] >= 0 && i != HAP_T_CHECK)
+		if (be->timeout_ms[i] >= 0 && i != HAP_T_CHECK &&
+		    i != HAP_T_QUEUE)
 			say(b,
 			    "- %s: timeout %s %ldms: per-backend timeouts are not in Weir's table",
 			    be->name, hap_timeout_names[i], be->timeout_ms[i]);
@@ -243,12 +286,15 @@ static void backend_knobs(const struct hap_backend *be, struct sbuf *b)
 		maxconn |= be->servers[i].maxconn >= 0;
 		weight |= be->servers[i].weight >= 0;
 	}
+	if (hap_backend_is_app(be))
+		applied = servers_maxconn(be);
 	if (be->router.port)
 		say(b,
 		    "- %s: ingress request router %s:%u: pushed as ingress_request_router_targets (replica ids from the Lua map); weir-dp's router callout is a later issue, until then requests are balanced without it",
 		    be->name, be->router.addr, be->router.port);
-	if (maxconn)
-		say(b, "- %s: per-server maxconn: not yet in Weir (no queues)",
+	if (maxconn && applied < 0)
+		say(b,
+		    "- %s: per-server maxconn that differs between its servers: Weir takes one per group (limits.maxconn_per_server), so none is applied",
 		    be->name);
 	if (weight)
 		say(b,

@@ -522,6 +522,41 @@ static void test_health_own(void)
 	}
 }
 
+/* A backend's per-server maxconn (equal on its servers) and timeout queue
+ * become its group's limits; servers that differ leave it unapplied and
+ * listed. */
+static void test_limits(void)
+{
+	static const char *const ed[] = {
+		"10.0.0.21:30000 check\n",
+		"10.0.0.21:30000 check maxconn 5\n",
+		"    timeout client 3600s",
+		"    timeout client 3600s\n    timeout queue 2s",
+	};
+	struct hap_cfg c;
+	char *text = NULL, *na;
+	cJSON *d, *l;
+
+	d = health_after("ray_1app.cfg", ed, 2, &c, &text);
+	l = cJSON_GetObjectItemCaseSensitive(group(d, 0), "limits");
+	WT_CHECK(l != NULL);
+	WT_CHECK_EQ(hnum(l, "maxconn_per_server"), 5);
+	WT_CHECK_EQ(hnum(l, "timeout_queue_ms"), 2000);
+	na = hap_doc_not_applied(&c);
+	WT_CHECK(!na || (!strstr(na, "queue") && !strstr(na, "maxconn that")));
+	free(na);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	free(text);
+	d = health_after("ray_1app.cfg", ed + 2, 1, &c, &text); /* no maxconn */
+	l = cJSON_GetObjectItemCaseSensitive(group(d, 0), "limits");
+	WT_CHECK_EQ(hnum(l, "maxconn_per_server"), -1);
+	WT_CHECK_EQ(hnum(l, "timeout_queue_ms"), 2000);
+	cJSON_Delete(d);
+	hap_cfg_free(&c);
+	free(text);
+}
+
 /* HAProxy's defaults; hard-stop-after absent or over 1 h */
 static void test_health_defaults(void)
 {
@@ -790,6 +825,7 @@ int main(void)
 	WT_RUN(test_localhost);
 	WT_RUN(test_times);
 	WT_RUN(test_health_check);
+	WT_RUN(test_limits);
 	WT_RUN(test_no_crash);
 	WT_RUN(test_show_stat);
 	WT_RUN(test_show_servers_state);
