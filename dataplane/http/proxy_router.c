@@ -392,11 +392,13 @@ static int hold_send(void *arg, struct rte_mbuf *m)
 	return 0;
 }
 
-/* The body is held as far as the buffer goes: the call can start. */
+/* The body is held as far as the buffer goes: the call can start. A
+ * client that waits for 100 Continue sends none before it (the replica
+ * sends it): the router gets what came, holding would only stall it. */
 static bool hold_done(const struct px_sess *s)
 {
 	return s->rt_whole || s->rt_body >= s->px->cfg.router_buffer ||
-	       s->n_replay == PX_REPLAY_SEGS;
+	       s->n_replay == PX_REPLAY_SEGS || s->req.msg.expect_continue;
 }
 
 bool router_hold(struct px_sess *s)
@@ -450,6 +452,8 @@ bool router_start(struct px_sess *s)
 		return sess_guard_start(s);
 	s->routing = true;
 	s->rt_whole = s->req_done;
+	/* no replica is waited for yet: the client's inactivity applies */
+	sess_set_deadline(s, s->px->cfg.timeout_client_ms, 0);
 	return router_hold(s);
 }
 
