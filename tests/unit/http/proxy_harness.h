@@ -115,7 +115,7 @@ struct tm_msg {
 	bool chunked, close;
 	long clen; /* -1: none */
 	long xid, xbody; /* X-Id, X-Body; -1: none */
-	char trunc[64], ctype[64]; /* X-Body-Truncated, Content-Type */
+	char trunc[256], ctype[256]; /* X-Body-Truncated, Content-Type */
 	bool http10;
 	size_t head_len, total;
 	const char *body; /* decoded, valid until the next tm_parse */
