@@ -16,6 +16,11 @@
 #include "http/proxy_internal.h"
 #include "tcp/tcp.h"
 
+/* A router target that does not take the connection within this (or
+ * timeout_connect_ms) is given up for the next: a dead router must not
+ * cost the whole router timeout. */
+#define RT_CONNECT_MS 1000u
+
 /* Why a call failed: the answer's X-Serve-Reason, and its counter. */
 enum rt_fail {
 	RT_CONNECT,
@@ -169,6 +174,23 @@ static int pick_router(struct px_sess *s, const struct weir_table_backend *be)
 	return -1;
 }
 
+/* When the attempt on b gives up connecting: the connect budget, within
+ * the call's one timeout (failovers included). */
+static uint64_t connect_deadline(struct px_sess *s,
+				 const struct weir_table_backend *be)
+{
+	const struct proxy *px = s->px;
+	uint32_t ms = px->cfg.timeout_connect_ms ? px->cfg.timeout_connect_ms :
+						   RT_CONNECT_MS;
+	uint64_t t = px->now + (uint64_t)ms * NS_PER_MS;
+
+	if (!s->rt_deadline)
+		s->rt_deadline =
+			px->now +
+			(uint64_t)be->knobs.router_timeout_ms * NS_PER_MS;
+	return t < s->rt_deadline ? t : s->rt_deadline;
+}
+
 /* Opens a call to a router target (the next one after a refused connect).
  * Returns true if the session is gone. */
 static bool router_call(struct px_sess *s)
@@ -190,12 +212,13 @@ static bool router_call(struct px_sess *s)
 			break;
 		CNT(px, nomem);
 	}
+	if (s->rt_tried & ~(1u << (i % 32))) /* another one was tried */
+		CNT(px, router_failover);
 	b->state = B_ROUTE;
 	b->sess = s;
 	s->rb = b;
 	s->rt_next = 1; /* replay[0] is the replica's head */
-	b->deadline =
-		px->now + (uint64_t)be->knobs.router_timeout_ms * NS_PER_MS;
+	b->deadline = connect_deadline(s, be);
 	tw_arm(&px->wheel, &b->timer, b->deadline);
 	http_response_init(&b->resp, b->respbuf, px->cfg.head_max, NULL,
 			   HTTP_METHOD_POST);
@@ -247,6 +270,8 @@ void router_connected(struct px_bconn *b)
 		bconn_release(b, false);
 		return;
 	}
+	b->deadline = s->rt_deadline; /* connected: the answer's turn */
+	tw_arm(&px->wheel, &b->timer, b->deadline);
 	n = snprintf(head, sizeof(head),
 		     "POST /internal/route HTTP/1.0\r\n"
 		     "Content-Type: application/json\r\nContent-Length: %u\r\n",
@@ -364,16 +389,17 @@ void router_fin(struct px_bconn *b)
 void router_failed(struct px_bconn *b, enum lb_fail_reason why)
 {
 	struct px_sess *s = b->sess;
-	bool refused = !b->rt_up && why != LB_FAIL_TIMEOUT;
+	/* not connected, and time left: the next router target */
+	bool refused = !b->rt_up && (!s || b->px->now < s->rt_deadline);
 
-	health_event(b->px, b->srv, false, why); /* passive: toward fall */
+	/* passive health: toward fall */
+	health_event(b->px, b->srv, false, b->rt_up ? why : LB_FAIL_CONNECT);
 	b->srv->failures++;
 	b->srv->econ += !b->rt_up;
 	bconn_release(b, false);
 	if (!s)
 		return;
 	if (refused) { /* the next router target, if one is left */
-		CNT(s->px, router_failover);
 		router_call(s);
 		return;
 	}
@@ -446,6 +472,7 @@ bool router_start(struct px_sess *s)
 	s->held = false;
 	s->rt_tried = 0;
 	s->rt_body = 0;
+	s->rt_deadline = 0;
 	s->routing = false;
 	if (s->req.msg.method != HTTP_METHOD_POST || !be->n_routers ||
 	    s->req_body.framing == HTTP_FRAMING_CHUNKED)

@@ -199,6 +199,31 @@ static void test_failover(void)
 	teardown();
 }
 
+/* Two routers, the first blackholed (its SYNs lost): each call gives up
+ * connecting after 1 s and fails over, and the router is skipped once its
+ * failures took it down (fall 2). */
+static void test_blackholed(void)
+{
+	uint64_t t0 = vnow;
+
+	setup(4, "", NULL);
+	ph_blackhole_syn[N_R2] = true;
+	WT_CHECK_EQ(post(1, 200), 200);
+	WT_CHECK(vnow - t0 >= 1000 * MS && vnow - t0 < 1500 * MS);
+	for (uint32_t i = 2; i <= 4; i++)
+		WT_CHECK_EQ(post(i, 200), 200);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_router_ok), 4);
+	WT_CHECK_EQ(ph_rep[3].routes, 4);
+	WT_CHECK_EQ(ph_rep[1].requests, 4);
+	WT_CHECK(ph_ctr(PX_CTR_router_failover) >= 1 &&
+		 ph_ctr(PX_CTR_router_failover) <= 2);
+	printf("# %llu failovers, %llu ms for 4 calls\n",
+	       (unsigned long long)ph_ctr(PX_CTR_router_failover),
+	       (unsigned long long)((vnow - t0) / MS));
+	ph_blackhole_syn[N_R2] = false;
+	teardown();
+}
+
 /* Over the buffer: the router gets its first router_buffer bytes and
  * X-Body-Truncated, the replica the whole body. */
 static void test_truncated(void)
@@ -283,6 +308,7 @@ int main(void)
 	WT_RUN(test_down_replica);
 	WT_RUN(test_503_mode);
 	WT_RUN(test_failover);
+	WT_RUN(test_blackholed);
 	WT_RUN(test_truncated);
 	WT_RUN(test_slow_router);
 	WT_RUN(test_client_leaves);
