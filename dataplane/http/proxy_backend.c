@@ -290,6 +290,25 @@ void sess_set_backend(struct px_sess *s, uint32_t be)
 	s->backend_key = s->px->backends[be].key;
 }
 
+/* The member position of the server the router pinned the request to,
+ * counted as lb_select would, while it is usable and not tried (a stale
+ * pooled connection is not a try); -1 otherwise: balanced as usual (a
+ * failed pinned replica is redispatched, Ray's option redispatch). */
+static int pinned_pos(struct px_sess *s, const struct px_backend *pb)
+{
+	uint32_t slot = s->pin_slot - 1;
+
+	if (!s->pin_slot || lb_exclude_has(&s->excl, slot) ||
+	    !lb_hs_usable(lb_health_read(&s->px->servers[slot].health)))
+		return -1;
+	for (uint32_t i = 0; i < pb->pool.n; i++)
+		if (pb->pool.members[i].srv == slot) {
+			lb_take(&s->px->lb, slot);
+			return (int)i;
+		}
+	return -1;
+}
+
 /* Picks a server for the request (excluding those tried) and sends it
  * there. Returns true if gone. */
 bool sess_dispatch(struct px_sess *s)
@@ -302,6 +321,9 @@ bool sess_dispatch(struct px_sess *s)
 		return sess_error(s, 503, true);
 	}
 	pb = &s->px->backends[s->backend];
+	pos = pinned_pos(s, pb);
+	if (pos >= 0)
+		return sess_dispatch_to(s, pos);
 	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
 	if (pos == -EBUSY) { /* every server at its maxconn: wait */
 		limits_enqueue(s, weir_table_backends(s->px->table)[s->backend]

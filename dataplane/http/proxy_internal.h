@@ -118,6 +118,7 @@ struct px_sess {
 	uint32_t rt_tried; /* router targets tried (bit per index % 32) */
 	uint16_t rt_next; /* next replay[] entry to send to the router */
 	uint64_t rt_deadline; /* the call's end (router_timeout_ms); 0: none */
+	uint32_t pin_slot; /* pinned to server slot - 1 (0: not pinned) */
 	/* large members last: not cleared on allocation */
 	struct weir_ctl_log_rec lrec;
 	struct rte_mbuf *

@@ -148,8 +148,8 @@ static bool router_decide(struct px_sess *s, const char *p, size_t len)
 		return router_fail(s, pos == -1 ? RT_UNKNOWN : RT_DOWN);
 	CNT(s->px, router_ok);
 	s->routing = false;
-	lb_take(&s->px->lb, s->px->backends[s->backend].pool.members[pos].srv);
-	return sess_dispatch_to(s, pos); /* pinned: lb_select not asked */
+	s->pin_slot = s->px->backends[s->backend].pool.members[pos].srv + 1;
+	return sess_dispatch(s); /* pinned: lb_select not asked */
 }
 
 /* ---- the call ----------------------------------------------------------- */
@@ -473,6 +473,7 @@ bool router_start(struct px_sess *s)
 	s->rt_tried = 0;
 	s->rt_body = 0;
 	s->rt_deadline = 0;
+	s->pin_slot = 0;
 	s->routing = false;
 	if (s->req.msg.method != HTTP_METHOD_POST || !be->n_routers ||
 	    s->req_body.framing == HTTP_FRAMING_CHUNKED)

@@ -199,6 +199,31 @@ static void test_failover(void)
 	teardown();
 }
 
+/* The pinned replica closed its pooled connection as the request picked
+ * it: the request is retried on a new connection to the same replica. */
+static void test_pinned_stale(void)
+{
+	setup(3, "", NULL);
+	ph_rep[1].idle_close_ns = 1000 * MS;
+	WT_CHECK_EQ(post(1, 100), 200);
+	ph_hold[N_R1][N_PROXY] = true; /* its FIN waits */
+	ph_run(1100 * MS);
+	WT_CHECK(ph_rep[1].conns == NULL);
+	cur = ph_connect();
+	ph_request(cur,
+		   &(struct ph_req){ .id = 2, .resp_len = 10, .body_len = 100 },
+		   0);
+	ph_run(5 * MS); /* routed, sent on the pooled connection */
+	WT_CHECK_EQ(ph_ctr(PX_CTR_pool_reuse), 1);
+	ph_hold[N_R1][N_PROXY] = false;
+	WT_CHECK(ph_run_until(cur_answered, 2 * SEC, MS));
+	WT_CHECK_EQ(ph_ctr(PX_CTR_pool_retry_stale), 1);
+	WT_CHECK_EQ(ph_rep[1].requests, 2);
+	WT_CHECK_EQ(ph_rep[0].requests, 0);
+	WT_CHECK_EQ(ph_answers_ok, 2);
+	teardown();
+}
+
 /* Two routers, the first blackholed (its SYNs lost): each call gives up
  * connecting after 1 s and fails over, and the router is skipped once its
  * failures took it down (fall 2). */
@@ -309,6 +334,7 @@ int main(void)
 	WT_RUN(test_503_mode);
 	WT_RUN(test_failover);
 	WT_RUN(test_blackholed);
+	WT_RUN(test_pinned_stale);
 	WT_RUN(test_truncated);
 	WT_RUN(test_slow_router);
 	WT_RUN(test_client_leaves);
