@@ -1,11 +1,7 @@
-/* proxy_router: the ingress request router callout (seed 000): a POST to a
- * backend with router targets has its body held (up to router_buffer), a
- * router replica is asked `POST /internal/route` over a B_ROUTE connection,
- * and the request is pinned to the replica it names; any failure falls
- * through to normal balancing or answers 503, as the backend says. It never
- * blocks (a slow router delays only the requests waiting on it), never
- * allocates a buffer of its own (the body is held in the session's replay
- * hold) and never touches a request that is not a routed POST. */
+/* proxy_router: the ingress request router callout: a routed POST asks a
+ * router target for its replica and is pinned there (else falls through or
+ * gets 503). Never blocks, never allocates per request (the body waits in
+ * the session's replay hold), never touches a request that is not routed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,8 +98,9 @@ static bool router_fail(struct px_sess *s, enum rt_fail f)
 	return sess_dispatch(s); /* the app gone: 503 there */
 }
 
-/* The replica of the request's backend named id (its replica_id, else its
- * name): its member position, -1 unknown, -2 not usable. */
+/* The replica of the request's backend named id (its replica_id, or its
+ * name: Ray's routers answer either): its member position, -1 unknown, -2
+ * not usable. */
 static int find_replica(struct px_sess *s, const char *id)
 {
 	struct proxy *px = s->px;
@@ -115,10 +112,10 @@ static int find_replica(struct px_sess *s, const char *id)
 	ts = weir_table_servers(px->table);
 	for (uint32_t i = 0; i < be->n_servers; i++) {
 		const struct weir_table_server *t = &ts[be->first_server + i];
-		const char *nm = t->replica_id[0] ? t->replica_id : t->name;
 		uint32_t slot = px->members[be->first_server + i].srv;
 
-		if (strcmp(nm, id))
+		if ((!t->replica_id[0] || strcmp(t->replica_id, id)) &&
+		    strcmp(t->name, id))
 			continue;
 		return lb_hs_usable(lb_health_read(&px->servers[slot].health)) ?
 			       (int)i :
