@@ -308,6 +308,39 @@ static void test_slow_router(void)
 	teardown();
 }
 
+/* Pipelined on one connection: two POSTs (one with an empty body), a GET
+ * and a POST again, answered in order, the POSTs pinned. */
+static void test_pipelined(void)
+{
+	static const char empty[] = "POST /app/r?id=2&len=7 HTTP/1.1\r\n"
+				    "Host: t\r\nX-Id: 2\r\n"
+				    "Content-Length: 0\r\n\r\n";
+
+	setup(3, "", NULL);
+	cur = ph_connect();
+	ph_request(
+		cur,
+		&(struct ph_req){ .id = 1, .resp_len = 10, .body_len = 3000 },
+		0);
+	cur->exp[cur->n_exp++] = (struct ph_expect){ .id = 2, .resp_len = 7 };
+	ph_write(cur, empty, sizeof(empty) - 1);
+	ph_request(cur, &(struct ph_req){ .id = 3, .resp_len = 10 }, 0);
+	ph_request(cur,
+		   &(struct ph_req){ .id = 4, .resp_len = 10, .body_len = 10 },
+		   0);
+	WT_CHECK(ph_run_until(cur_answered, 2 * SEC, MS));
+	WT_CHECK_EQ(ph_answers_ok, 4);
+	WT_CHECK(cur->exp[0].seq < cur->exp[1].seq &&
+		 cur->exp[1].seq < cur->exp[2].seq &&
+		 cur->exp[2].seq < cur->exp[3].seq);
+	WT_CHECK_EQ(ph_rep[2].routes, 3);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_router_ok), 3);
+	WT_CHECK_EQ(ph_rep[1].requests + ph_rep[0].requests, 4);
+	WT_CHECK(ph_rep[1].requests >= 3);
+	WT_CHECK(route_body_ok(2, 4, 10));
+	teardown();
+}
+
 /* A client that leaves while its request waits on the router. */
 static void test_client_leaves(void)
 {
@@ -337,6 +370,7 @@ int main(void)
 	WT_RUN(test_pinned_stale);
 	WT_RUN(test_truncated);
 	WT_RUN(test_slow_router);
+	WT_RUN(test_pipelined);
 	WT_RUN(test_client_leaves);
 	return wt_done();
 }
