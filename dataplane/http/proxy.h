@@ -17,6 +17,8 @@
  *               FIN before letting go)
  *   backend:  CONNECTING -> BUSY -> IDLE (pooled) -> BUSY ...
  *             | PROBE (an active health probe: connect, GET, close)
+ *             | ROUTE (an ingress request router call: connect, POST
+ *               /internal/route, answer, close)
  * Files: proxy.c (set-up, timers), proxy_session.c (client side),
  * proxy_relay.c (the response to the client), proxy_backend.c (pool,
  * dispatch, retries), proxy_health.c (server health across workers,
