@@ -341,6 +341,34 @@ static void test_pipelined(void)
 	teardown();
 }
 
+/* Expect: 100-continue: the body is not waited for (the client would wait
+ * for the 100 first), the router gets none, the replica all of it. */
+static void test_expect_continue(void)
+{
+	struct ph_buf b = { 0 };
+
+	setup(3, "", NULL);
+	buf_printf(&b, "POST /app/r?id=9&len=5 HTTP/1.1\r\nHost: t\r\n"
+		       "X-Id: 9\r\nExpect: 100-continue\r\n"
+		       "Content-Length: 40\r\n\r\n");
+	for (size_t i = 0; i < 40; i++) {
+		char ch = req_byte(9, i);
+
+		buf_put(&b, &ch, 1);
+	}
+	cur = ph_connect();
+	cur->exp[cur->n_exp++] =
+		(struct ph_expect){ .id = 9, .resp_len = 5, .body_len = 40 };
+	ph_write(cur, b.p, b.len);
+	buf_free(&b);
+	WT_CHECK(ph_run_until(cur_answered, SEC, MS));
+	WT_CHECK_EQ(ph_answers_ok, 1);
+	WT_CHECK_EQ(ph_rep[1].requests, 1);
+	WT_CHECK(!strcmp(ph_rep[2].route_msg.trunc, "0/40"));
+	WT_CHECK_EQ(ph_rep[2].route_body.len, 0);
+	teardown();
+}
+
 /* A client that leaves while its request waits on the router. */
 static void test_client_leaves(void)
 {
@@ -371,6 +399,7 @@ int main(void)
 	WT_RUN(test_truncated);
 	WT_RUN(test_slow_router);
 	WT_RUN(test_pipelined);
+	WT_RUN(test_expect_continue);
 	WT_RUN(test_client_leaves);
 	return wt_done();
 }
