@@ -1,7 +1,8 @@
 /* proxy_router: the ingress request router callout: a routed POST asks a
  * router target for its replica and is pinned there (else falls through or
- * gets 503). Never blocks, never allocates per request (the body waits in
- * the session's replay hold), never touches a request that is not routed. */
+ * gets 503). Never blocks, never takes a buffer per request (the body waits
+ * in the session's replay hold; only cJSON's parse of the answer allocates)
+ * and never touches a request that is not routed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
