@@ -34,6 +34,8 @@ static void usage(FILE *f)
 		"                   [--maxconnrate N] [--maxsessrate N]\n"
 		"                   [--client-rate RPS]\n"
 		"                   [--maxconn-per-server N] [--timeout-queue-ms MS]\n"
+		"                   [--router-timeout-ms MS]\n"
+		"                   [--router-failure fallthrough|503]\n"
 		"       weir-cp --check FILE          (Ray Serve target groups)\n"
 		"       weir-cp --version\n"
 		"  --dp NAME             weir-dp's --file-prefix (default weir)\n"
@@ -51,6 +53,9 @@ static void usage(FILE *f)
 		"  --maxconn-per-server N  requests at once per replica (0: any), the\n"
 		"                        rest queued; a group's limits override it\n"
 		"  --timeout-queue-ms MS how long a request may wait in the queue (503)\n"
+		"  --router-timeout-ms MS  the ingress request router's answer (5000)\n"
+		"  --router-failure F    when the router fails: fallthrough (normal\n"
+		"                        balancing, default) or 503\n"
 		"API: GET /api/v1/info, GET /api/v1/table, PUT /api/v1/target_groups,\n"
 		"     PUT /api/v1/fallback_targets (?wait=MS): see controlplane/api.h\n");
 }
@@ -127,6 +132,8 @@ struct cp_opts {
 	int balance; /* enum weir_table_balance */
 	uint32_t maxconn, maxconnrate, maxsessrate, client_rps;
 	uint32_t maxconn_srv, queue_ms;
+	uint32_t router_timeout_ms;
+	int router_failure; /* enum weir_table_router_failure */
 	char api_buf[108], state_buf[256];
 };
 
@@ -176,6 +183,9 @@ static int parse_limit(struct cp_opts *o, int c, const char *arg)
 	case 'Q':
 		return number("timeout-queue-ms", arg, 0, 3600000,
 			      &o->queue_ms);
+	case 'T':
+		return number("router-timeout-ms", arg, 1, 3600000,
+			      &o->router_timeout_ms);
 	default: /* 'R' */
 		return number("client-rate", arg, 0, 65535, &o->client_rps);
 	}
@@ -197,6 +207,8 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "client-rate", required_argument, NULL, 'R' },
 		{ "maxconn-per-server", required_argument, NULL, 'P' },
 		{ "timeout-queue-ms", required_argument, NULL, 'Q' },
+		{ "router-timeout-ms", required_argument, NULL, 'T' },
+		{ "router-failure", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -204,6 +216,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->dp = "weir";
 	o->maxconn = 20000;
+	o->router_timeout_ms = 5000;
 	o->state_dir = "/run/weir";
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (c) {
@@ -231,8 +244,20 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		case 'R':
 		case 'P':
 		case 'Q':
+		case 'T':
 			if (parse_limit(o, c, optarg))
 				return -1;
+			break;
+		case 'F':
+			o->router_failure = !strcmp(optarg, "503")	   ? 1 :
+					    !strcmp(optarg, "fallthrough") ? 0 :
+									     -1;
+			if (o->router_failure < 0) {
+				fprintf(stderr,
+					"weir-cp: --router-failure: \"%s\" is not fallthrough or 503\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'b':
 			o->balance = parse_balance(optarg);
@@ -321,6 +346,8 @@ static int run(int argc, char **argv)
 	st.opts.client_rps = o.client_rps;
 	st.opts.knobs.maxconn_per_server = o.maxconn_srv;
 	st.opts.knobs.timeouts.queue_ms = o.queue_ms;
+	st.opts.knobs.router_timeout_ms = o.router_timeout_ms;
+	st.opts.knobs.router_failure = (uint8_t)o.router_failure;
 	if (load_initial(&st, o.tg))
 		return 1;
 	if (o.access_log) {

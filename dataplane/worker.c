@@ -669,6 +669,7 @@ static int make_proxy(struct dataplane *dp, struct worker *w, char *err,
 	pc.max_backend_conns = c->http.max_sessions;
 	pc.head_max = c->http.buffer_kb * 1024;
 	pc.replay_max = pc.head_max;
+	pc.router_buffer = c->http.router_buffer_kb * 1024;
 	pc.retries = c->http.retries;
 	pc.ray_500 = c->http.ray_500;
 	pc.timeout_client_ms = c->http.timeout_client_ms;

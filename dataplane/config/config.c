@@ -59,6 +59,7 @@ void config_defaults(struct dp_config *cfg)
 	cfg->http.pool_idle_ms = 4000;
 	cfg->http.max_sessions = 4096;
 	cfg->http.buffer_kb = 16;
+	cfg->http.router_buffer_kb = 256;
 }
 
 static const char *const app_modes[APP_MODE_COUNT] = { "echo", "discard",
@@ -328,6 +329,7 @@ static int parse_http(struct jc_ctx *p, const cJSON *h, struct dp_config *cfg)
 					     "pool_idle_ms",
 					     "max_sessions",
 					     "buffer_kb",
+					     "router_buffer_kb",
 					     "balance",
 					     NULL };
 	uint32_t u = cfg->http.port;
@@ -368,7 +370,9 @@ static int parse_http(struct jc_ctx *p, const cJSON *h, struct dp_config *cfg)
 	    (rc = jc_get_uint(p, h, "max_sessions", "http", 16, 1000000,
 			      &cfg->http.max_sessions)) ||
 	    (rc = jc_get_uint(p, h, "buffer_kb", "http", 4, 1024,
-			      &cfg->http.buffer_kb)))
+			      &cfg->http.buffer_kb)) ||
+	    (rc = jc_get_uint(p, h, "router_buffer_kb", "http", 1, 320,
+			      &cfg->http.router_buffer_kb)))
 		return rc;
 	return 0;
 }

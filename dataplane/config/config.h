@@ -93,6 +93,7 @@ struct dp_config {
 		uint32_t timeout_server_ms, pool_idle_ms;
 		uint32_t max_sessions; /* client connections per worker */
 		uint32_t buffer_kb; /* head buffer (Ray's tune.bufsize): 16 */
+		uint32_t router_buffer_kb; /* body to the router: 256 */
 	} http;
 	struct {
 		uint16_t port;

@@ -145,6 +145,7 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->timeout_keep_alive_ms = 90000;
 	c->pool_idle_ms = 4000;
 	c->retries = 1;
+	c->router_buffer = 262144;
 	c->ray_500 = true;
 }
 

@@ -17,10 +17,13 @@
  *               FIN before letting go)
  *   backend:  CONNECTING -> BUSY -> IDLE (pooled) -> BUSY ...
  *             | PROBE (an active health probe: connect, GET, close)
+ *             | ROUTE (an ingress request router call: connect, POST
+ *               /internal/route, answer, close)
  * Files: proxy.c (set-up, timers), proxy_session.c (client side),
  * proxy_relay.c (the response to the client), proxy_backend.c (pool,
  * dispatch, retries), proxy_health.c (server health across workers,
- * checks), proxy_table.c (table adoption), proxy_timeout.c, proxy_guard.c
+ * checks), proxy_router.c (the ingress request router callout),
+ * proxy_table.c (table adoption), proxy_timeout.c, proxy_guard.c
  * (chunked bodies checked first), proxy_log.c (access-log records), segq.h
  * (segment FIFO).
  */
@@ -60,48 +63,58 @@ struct proxy_config {
 	uint32_t timeout_server_ms; /* waiting for the replica: none (-> 504) */
 	uint32_t pool_idle_ms; /* below uvicorn's 5 s keep-alive: 4000 */
 	uint32_t retries; /* redispatches per request: 1 */
+	uint32_t router_buffer; /* body bytes sent to a router: 262144 */
 	bool ray_500; /* 502/504 -> Ray's exact 500: true */
 };
 
 /* Per-worker counters (single writer; telemetry sums them). */
-#define PROXY_COUNTERS(X)                                                  \
-	X(sessions, "client connections accepted")                         \
-	X(sessions_refused, "client connections refused: no session left") \
-	X(requests, "requests parsed")                                     \
-	X(local_404, "404: no route")                                      \
-	X(local_healthz, "/-/healthz answered")                            \
-	X(local_routes, "/-/routes answered")                              \
-	X(resp_1xx, "responses 1xx to clients")                            \
-	X(resp_2xx, "responses 2xx")                                       \
-	X(resp_3xx, "responses 3xx")                                       \
-	X(resp_4xx, "responses 4xx")                                       \
-	X(resp_5xx, "responses 5xx")                                       \
-	X(err_parse, "requests refused by the parser")                     \
-	X(err_503, "503: no server could take the request")                \
-	X(err_502, "502: replica failed or answered garbage")              \
-	X(e502_closed, "502 cause: replica closed/reset before answering") \
-	X(e502_bad_head, "502 cause: replica's response head invalid")     \
-	X(e502_send, "502 cause: request not taken by the backend conn")   \
-	X(err_504, "504: replica timed out")                               \
-	X(err_408, "408: request head too slow")                           \
-	X(retries, "requests redispatched to another replica")             \
-	X(pool_reuse, "requests sent on a pooled connection")              \
-	X(pool_new, "requests that opened a backend connection")           \
-	X(pool_retry_stale, "pooled connections found closed, retried")    \
-	X(client_aborts, "clients gone mid-request (backend closed too)")  \
-	X(backend_aborts, "backend connections lost mid-response")         \
-	X(body_reset, "bodies refused mid-stream: backend conn reset")     \
-	X(upgrades, "connections switched to a tunnel (101)")              \
-	X(probes, "health checks started")                                 \
-	X(hbus_resent, "health messages a full ring refused (sent again)") \
-	X(tables, "route tables adopted")                                  \
-	X(backend_gone, "retries refused: the app left the table")         \
-	X(refused_maxconn, "client connections refused: node maxconn")     \
-	X(refused_connrate, "client connections refused: maxconnrate")     \
-	X(refused_sessrate, "client connections refused: maxsessrate")     \
-	X(refused_client_rate, "requests answered 429: per-client rate")   \
-	X(queued, "requests queued: every server at its maxconn")          \
-	X(queue_timeouts, "queued requests answered 503: timeout queue")   \
+#define PROXY_COUNTERS(X)                                                   \
+	X(sessions, "client connections accepted")                          \
+	X(sessions_refused, "client connections refused: no session left")  \
+	X(requests, "requests parsed")                                      \
+	X(local_404, "404: no route")                                       \
+	X(local_healthz, "/-/healthz answered")                             \
+	X(local_routes, "/-/routes answered")                               \
+	X(resp_1xx, "responses 1xx to clients")                             \
+	X(resp_2xx, "responses 2xx")                                        \
+	X(resp_3xx, "responses 3xx")                                        \
+	X(resp_4xx, "responses 4xx")                                        \
+	X(resp_5xx, "responses 5xx")                                        \
+	X(err_parse, "requests refused by the parser")                      \
+	X(err_503, "503: no server could take the request")                 \
+	X(err_502, "502: replica failed or answered garbage")               \
+	X(e502_closed, "502 cause: replica closed/reset before answering")  \
+	X(e502_bad_head, "502 cause: replica's response head invalid")      \
+	X(e502_send, "502 cause: request not taken by the backend conn")    \
+	X(err_504, "504: replica timed out")                                \
+	X(err_408, "408: request head too slow")                            \
+	X(retries, "requests redispatched to another replica")              \
+	X(pool_reuse, "requests sent on a pooled connection")               \
+	X(pool_new, "requests that opened a backend connection")            \
+	X(pool_retry_stale, "pooled connections found closed, retried")     \
+	X(client_aborts, "clients gone mid-request (backend closed too)")   \
+	X(backend_aborts, "backend connections lost mid-response")          \
+	X(body_reset, "bodies refused mid-stream: backend conn reset")      \
+	X(upgrades, "connections switched to a tunnel (101)")               \
+	X(probes, "health checks started")                                  \
+	X(hbus_resent, "health messages a full ring refused (sent again)")  \
+	X(tables, "route tables adopted")                                   \
+	X(backend_gone, "retries refused: the app left the table")          \
+	X(refused_maxconn, "client connections refused: node maxconn")      \
+	X(refused_connrate, "client connections refused: maxconnrate")      \
+	X(refused_sessrate, "client connections refused: maxsessrate")      \
+	X(refused_client_rate, "requests answered 429: per-client rate")    \
+	X(queued, "requests queued: every server at its maxconn")           \
+	X(queue_timeouts, "queued requests answered 503: timeout queue")    \
+	X(router_ok, "requests pinned by the ingress request router")       \
+	X(router_truncated, "router calls with the body truncated")         \
+	X(router_failover, "router calls moved to the next router target")  \
+	X(router_fail_connect, "router failed: no router target reachable") \
+	X(router_fail_timeout, "router failed: no answer in time")          \
+	X(router_fail_status, "router failed: not a 200 answer")            \
+	X(router_fail_json, "router failed: bad JSON, no replica_id")       \
+	X(router_fail_unknown, "router failed: replica_id unknown")         \
+	X(router_fail_down, "router failed: its replica is not usable")     \
 	X(nomem, "requests failed for lack of mbufs or objects")
 
 enum proxy_counter {
@@ -208,6 +221,7 @@ struct proxy {
 	uint32_t q_len;
 	bool q_kick; /* a server slot came free: try the queue */
 	uint32_t local_ip; /* host order: source toward backends */
+	uint32_t rt_cursor; /* the router target the next call tries first */
 	struct tw_wheel wheel;
 	struct tw_entry sweep; /* pool idle and health re-probes */
 	uint64_t now;

@@ -80,7 +80,10 @@ void bconn_release(struct px_bconn *b, bool reusable)
 	struct proxy *px = b->px;
 
 	if (b->sess) {
-		b->sess->bc = NULL;
+		if (b->state == B_ROUTE)
+			b->sess->rb = NULL;
+		else
+			b->sess->bc = NULL;
 		b->sess = NULL;
 	}
 	if (b->counted_active) {
@@ -131,6 +134,7 @@ void release_replay(struct px_sess *s)
 		rte_pktmbuf_free(s->replay[i]);
 	s->n_replay = 0;
 	s->replay_bytes = 0;
+	s->replay_next = 0;
 }
 
 /* Keeps a reference to m for a retry while the request still fits. */
@@ -158,8 +162,8 @@ int to_backend(struct px_sess *s, struct rte_mbuf *m)
 {
 	int rc;
 
-	if (!s->bc || s->bc->state != B_BUSY)
-		return -EAGAIN;
+	if (!s->bc || s->bc->state != B_BUSY || s->replay_next < s->n_replay)
+		return -EAGAIN; /* the held request goes first */
 	hold_for_replay(s, m);
 	rc = tcp_send(s->bc->tc, m);
 	if (rc && s->n_replay && s->replay[s->n_replay - 1] == m) {
@@ -167,21 +171,29 @@ int to_backend(struct px_sess *s, struct rte_mbuf *m)
 		s->replay_bytes -= rte_pktmbuf_pkt_len(m);
 		s->n_replay--;
 	}
+	s->replay_next = s->n_replay;
 	return rc;
 }
 
 /* Sends what is held of the request (the head, and any body already
- * forwarded) on a fresh backend connection, then the rest of the body as
- * it comes. Returns true if the session is gone. */
+ * forwarded or held for the router) on a fresh backend connection, as far
+ * as its queue takes it (its on_writable resumes), then the rest of the
+ * body as it comes. Returns true if the session is gone. */
 static bool sess_send_request(struct px_sess *s)
 {
 	struct px_bconn *b = s->bc;
 
-	for (unsigned int i = 0; i < s->n_replay; i++) {
+	for (unsigned int i = s->replay_next; i < s->n_replay; i++) {
 		struct rte_mbuf *m = s->replay[i];
+		int rc;
 
 		mbuf_ref(m, 1); /* one for the stack; ours stays */
-		if (tcp_send(b->tc, m)) {
+		rc = tcp_send(b->tc, m);
+		if (rc && i > 0 && (rc == -EAGAIN || rc == -ENOBUFS)) {
+			mbuf_ref(m, -1);
+			return false; /* the queue is full: on_writable */
+		}
+		if (rc) {
 			bool stale = i == 0 && b->reused && !b->got_bytes;
 
 			mbuf_ref(m, -1);
@@ -195,13 +207,14 @@ static bool sess_send_request(struct px_sess *s)
 			CNT(s->px, e502_send);
 			return sess_error(s, 502, true);
 		}
+		s->replay_next = (uint16_t)(i + 1);
 	}
 	return sess_forward_body(s);
 }
 
 /* Sends the request to member pos of its backend (lb counted it), on a
  * pooled connection or a new one. Returns true if the session is gone. */
-static bool sess_dispatch_to(struct px_sess *s, int pos)
+bool sess_dispatch_to(struct px_sess *s, int pos)
 {
 	struct proxy *px = s->px;
 	const struct weir_table_backend *be =
@@ -243,6 +256,7 @@ static bool sess_dispatch_to(struct px_sess *s, int pos)
 	if (srv->load.active > srv->smax)
 		srv->smax = srv->load.active;
 	s->bc = b;
+	s->replay_next = 0; /* all of the held request goes on b */
 	sess_arm_for_state(s);
 	if (b->state == B_CONNECTING)
 		return false; /* on_connected sends */
@@ -252,7 +266,7 @@ static bool sess_dispatch_to(struct px_sess *s, int pos)
 /* Points s->backend into the current table: a table adopted since the
  * request was routed may have renumbered its backend (found again by
  * name) or removed it. Returns false when it is gone. */
-static bool sess_backend_current(struct px_sess *s)
+bool sess_backend_current(struct px_sess *s)
 {
 	const struct proxy *px = s->px;
 
@@ -276,6 +290,25 @@ void sess_set_backend(struct px_sess *s, uint32_t be)
 	s->backend_key = s->px->backends[be].key;
 }
 
+/* The member position of the server the router pinned the request to,
+ * counted as lb_select would, while it is usable and not tried (a stale
+ * pooled connection is not a try); -1 otherwise: balanced as usual (a
+ * failed pinned replica is redispatched, Ray's option redispatch). */
+static int pinned_pos(struct px_sess *s, const struct px_backend *pb)
+{
+	uint32_t slot = s->pin_slot - 1;
+
+	if (!s->pin_slot || lb_exclude_has(&s->excl, slot) ||
+	    !lb_hs_usable(lb_health_read(&s->px->servers[slot].health)))
+		return -1;
+	for (uint32_t i = 0; i < pb->pool.n; i++)
+		if (pb->pool.members[i].srv == slot) {
+			lb_take(&s->px->lb, slot);
+			return (int)i;
+		}
+	return -1;
+}
+
 /* Picks a server for the request (excluding those tried) and sends it
  * there. Returns true if gone. */
 bool sess_dispatch(struct px_sess *s)
@@ -288,6 +321,9 @@ bool sess_dispatch(struct px_sess *s)
 		return sess_error(s, 503, true);
 	}
 	pb = &s->px->backends[s->backend];
+	pos = pinned_pos(s, pb);
+	if (pos >= 0)
+		return sess_dispatch_to(s, pos);
 	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
 	if (pos == -EBUSY) { /* every server at its maxconn: wait */
 		limits_enqueue(s, weir_table_backends(s->px->table)[s->backend]
@@ -387,6 +423,10 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 		probe_failed(b, why);
 		return;
 	}
+	if (b->state == B_ROUTE) {
+		router_failed(b, why);
+		return;
+	}
 	if (!stale) {
 		b->srv->failures++;
 		b->srv->econ += connect_failed;
@@ -458,6 +498,10 @@ static void b_on_connected(struct tcp_conn *c, void *user)
 		probe_send(b);
 		return;
 	}
+	if (b->state == B_ROUTE) { /* its timeout runs to the answer */
+		router_connected(b);
+		return;
+	}
 	b->deadline = 0;
 	tw_cancel(&b->px->wheel, &b->timer);
 	b->state = B_BUSY;
@@ -474,6 +518,10 @@ static void b_on_recv(struct tcp_conn *c, void *user, struct rte_mbuf *m)
 	b->got_bytes = true;
 	if (b->state == B_PROBE) {
 		probe_recv(b, m);
+		return;
+	}
+	if (b->state == B_ROUTE) {
+		router_recv(b, m);
 		return;
 	}
 	if (!b->sess) { /* an idle pooled connection talking: drop it */
@@ -496,7 +544,11 @@ static void b_on_writable(struct tcp_conn *c, void *user)
 	struct px_bconn *b = user;
 
 	(void)c;
-	if (b->sess)
+	if (b->state == B_ROUTE)
+		router_writable(b);
+	else if (b->sess && b->sess->replay_next < b->sess->n_replay)
+		sess_send_request(b->sess); /* the held request's rest */
+	else if (b->sess)
 		sess_forward_body(b->sess);
 }
 
@@ -505,6 +557,10 @@ static void b_on_peer_fin(struct tcp_conn *c, void *user)
 	struct px_bconn *b = user;
 	struct px_sess *s = b->sess;
 
+	if (b->state == B_ROUTE) {
+		router_fin(b);
+		return;
+	}
 	if (b->state == B_PROBE || !s) {
 		if (b->state == B_PROBE)
 			bconn_failed(b, LB_FAIL_STATUS, false), tcp_abort(c);

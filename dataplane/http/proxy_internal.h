@@ -1,6 +1,6 @@
 /* proxy_internal: what the proxy's files (proxy.c, proxy_session.c,
  * proxy_relay.c, proxy_backend.c, proxy_health.c, proxy_table.c,
- * proxy_guard.c, proxy_timeout.c, proxy_log.c) share and nobody else
+ * proxy_guard.c, proxy_timeout.c, proxy_log.c, proxy_router.c) share and nobody else
  * may use: the session and backend-connection types, their states and
  * the events that move them, and the functions one file calls in another.
  * Same rules as proxy.h: never block, never allocate after init. Two
@@ -53,13 +53,18 @@ enum sess_state {
  *   IDLE  --picked for a request-->              BUSY (sess_dispatch_to)
  *   new   --a probe (start_probe)-->             PROBE
  *   PROBE --connected: GET /-/healthz, answer--> freed
+ *   new   --a routed POST (router_call)-->      ROUTE
+ *   ROUTE --connected: POST /internal/route, answer, failure--> freed
  *   any   --failure, idle too long, not reusable--> freed */
 enum bconn_state {
 	B_CONNECTING,
 	B_BUSY,
 	B_IDLE,
-	B_PROBE
+	B_PROBE,
+	B_ROUTE /* an ingress request router call (proxy_router.c) */
 };
+
+#define PX_REPLAY_SEGS 256 /* segments held: the router buffer's body */
 
 struct px_sess {
 	struct proxy *px;
@@ -103,9 +108,21 @@ struct px_sess {
 	uint64_t t_start; /* its first byte was read (stack clock); 0: none */
 	uint64_t t_sent; /* it went to a replica; 0: not yet */
 	uint64_t lg_in, lg_out; /* its bytes from and to the client */
+	uint16_t replay_next; /* replay[] entries sent on bc so far */
+	/* the ingress request router (proxy_router.c): the body is held into
+	 * replay[] up to the router buffer, then the router is asked */
+	bool routing; /* the router is being asked (or the body held) */
+	bool rt_whole; /* the whole body is held */
+	struct px_bconn *rb; /* the router call's connection */
+	uint32_t rt_body; /* body bytes held */
+	uint32_t rt_tried; /* router targets tried (bit per index % 32) */
+	uint16_t rt_next; /* next replay[] entry to send to the router */
+	uint64_t rt_deadline; /* the call's end (router_timeout_ms); 0: none */
+	uint32_t pin_slot; /* pinned to server slot - 1 (0: not pinned) */
 	/* large members last: not cleared on allocation */
 	struct weir_ctl_log_rec lrec;
-	struct rte_mbuf *replay[64]; /* request held for a retry (our refs) */
+	struct rte_mbuf *
+		replay[PX_REPLAY_SEGS]; /* request held for a retry (our refs) */
 	struct segq in; /* client bytes not yet consumed */
 	struct http_head req;
 };
@@ -120,6 +137,8 @@ struct px_bconn {
 	struct px_bconn *next_idle;
 	bool head_done, resp_done, reused, got_bytes, counted_active;
 	bool fin; /* the replica half-closed */
+	bool rt_up; /* B_ROUTE: connected */
+	uint32_t rt_len; /* B_ROUTE: answer body bytes kept after the head */
 	uint64_t idle_since;
 	struct tw_entry timer; /* connect timeout, probe timeout */
 	uint64_t deadline;
@@ -154,6 +173,8 @@ void sess_close(struct px_sess *s); /* graceful; may linger */
 void sess_abort(struct px_sess *s); /* reset and free */
 void sess_cut(struct px_sess *s, bool looks_whole); /* response broke off */
 bool sess_error(struct px_sess *s, uint16_t status, bool close);
+bool sess_reply(struct px_sess *s, const char *buf, size_t len, uint16_t status,
+		bool close); /* our own answer */
 void sess_arm_for_state(struct px_sess *s);
 /* proxy_timeout.c: the session timer's callback; a deadline of ms (0:
  * none) that answers status when it fires (0: a silent abort) */
@@ -216,6 +237,10 @@ void bconn_release(struct px_bconn *b, bool reusable);
 void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 		  bool connect_failed);
 bool sess_dispatch(struct px_sess *s);
+/* Sends the request to member pos of its backend (lb counted it). */
+bool sess_dispatch_to(struct px_sess *s, int pos);
+/* Points s->backend into the current table; false when it is gone. */
+bool sess_backend_current(struct px_sess *s);
 /* A queued request: dispatched if a server has room (true if the session
  * is gone or left the queue), or left waiting. */
 bool sess_dispatch_queued(struct px_sess *s);
@@ -237,5 +262,19 @@ void health_new_server(struct proxy *px, struct px_server *srv);
 void probe_send(struct px_bconn *b); /* connected */
 void probe_recv(struct px_bconn *b, struct rte_mbuf *m);
 void probe_failed(struct px_bconn *b, enum lb_fail_reason why);
+
+/* proxy_router.c: the ingress request router callout. router_start: a
+ * routed head: a POST to a backend with routers holds its body and asks a
+ * router (else the guard and dispatch as usual); router_hold: client body
+ * bytes while holding; router_abandon: the session ends or answers (its
+ * call, if any, is dropped); the rest are a B_ROUTE connection's events. */
+bool router_start(struct px_sess *s);
+bool router_hold(struct px_sess *s);
+void router_abandon(struct px_sess *s);
+void router_connected(struct px_bconn *b);
+void router_writable(struct px_bconn *b);
+void router_recv(struct px_bconn *b, struct rte_mbuf *m);
+void router_fin(struct px_bconn *b);
+void router_failed(struct px_bconn *b, enum lb_fail_reason why);
 
 #endif

@@ -39,6 +39,7 @@ void sess_close(struct px_sess *s)
 {
 	struct tcp_conn *cc = s->cc;
 
+	router_abandon(s);
 	if (cc && s->held_out) { /* our last bytes wait for its window */
 		if (s->bc)
 			bconn_release(s->bc, false);
@@ -72,6 +73,7 @@ static void sess_linger(struct px_sess *s)
 	}
 	if (s->bc)
 		bconn_release(s->bc, false);
+	router_abandon(s);
 	s->state = S_LINGER;
 	sess_pump(s); /* queued bytes are read and dropped too: a window
 		       * left shut would keep its FIN out */
@@ -118,8 +120,8 @@ void sess_cut(struct px_sess *s, bool looks_whole)
 
 /* Sends a response the proxy wrote itself; closes the session when close
  * is set. Returns true if the session is gone. */
-static bool sess_reply(struct px_sess *s, const char *buf, size_t len,
-		       uint16_t status, bool close)
+bool sess_reply(struct px_sess *s, const char *buf, size_t len, uint16_t status,
+		bool close)
 {
 	struct rte_mbuf *m = len ? mbuf_from(s->px, buf, len) : NULL;
 
@@ -277,7 +279,7 @@ static bool sess_route(struct px_sess *s)
 	http_body_init(&s->req_body, &s->req);
 	s->req_done = body_empty(m);
 	s->state = s->req_done ? S_WAIT_RESPONSE : S_BODY;
-	return sess_guard_start(s); /* dispatches, or holds a chunked head */
+	return router_start(s); /* asks a router, or the guard dispatches */
 }
 
 /* Feeds queued client bytes to the head parser. Returns true if gone. */
@@ -329,6 +331,8 @@ bool sess_forward_body(struct px_sess *s)
 {
 	struct rte_mbuf *m;
 
+	if (s->routing) /* the body is held for the router, or waits */
+		return router_hold(s);
 	while (s->bc && s->bc->state == B_BUSY &&
 	       (s->state == S_TUNNEL || (s->state == S_BODY && !s->req_done)) &&
 	       (m = segq_peek(&s->in))) {
@@ -414,6 +418,7 @@ static void sess_free(struct px_sess *s)
 	limits_dequeue(s);
 	if (s->lg_open) /* a tunnel ends this way; anything else broke off */
 		plog_end(s, s->state == S_TUNNEL ? 0 : WEIR_LOG_F_ABORTED);
+	router_abandon(s);
 	if (s->bc) {
 		CNT(px, client_aborts);
 		bconn_release(s->bc, false); /* never pooled mid-request */

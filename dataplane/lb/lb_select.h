@@ -227,6 +227,16 @@ static inline int lb_release(struct lb_ctx *c, uint32_t srv)
 	return 0;
 }
 
+/* Counts a request on srv chosen without lb_select (a pinned one), as
+ * lb_select counts its choice; lb_release() ends it. */
+static inline void lb_take(struct lb_ctx *c, uint32_t srv)
+{
+	struct lb_load *l = lb_ctx_load(c, srv);
+
+	l->active++;
+	l->picks++;
+}
+
 /* HAProxy's nbsrv(): how many primaries of p could take a request now (UP,
  * READY, weight > 0, full ones included), or if none, how many backups
  * could. 0 means the backend is down (healthz, 503). */

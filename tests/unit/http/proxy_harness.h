@@ -11,7 +11,10 @@
  * the connection once B body bytes are out (rst=0: never). Request bodies
  * carry the 'A'.. pattern keyed by N; the replica checks them and echoes
  * their length in X-Body, and the request's X-Id in X-Id. Any byte of
- * "BAD-" reaching a replica is counted: refused requests carry it. */
+ * "BAD-" reaching a replica is counted: refused requests carry it.
+ * A replica listed in ph_router_mask is an ingress request router instead:
+ * it answers POST /internal/route with router_answer (router_status,
+ * after router_delay_ms) and keeps the last call's body and headers. */
 #ifndef WEIR_TEST_PROXY_HARNESS_H
 #define WEIR_TEST_PROXY_HARNESS_H
 
@@ -32,9 +35,11 @@ enum {
 	N_R0,
 	N_R1,
 	N_R2,
+	N_R3,
 	PH_NODES
 };
-#define PH_REPLICAS 3
+#define PH_REPLICAS 3 /* the usual world; up to PH_REP_MAX */
+#define PH_REP_MAX 4
 #define PH_PORT 8000
 #define PH_RPORT 9000
 #define PH_IP(n) ((n) < N_R0 ? 0x0a000001u + (n) : 0x0a000100u + (n)-1)
@@ -110,6 +115,8 @@ struct tm_msg {
 	bool chunked, close;
 	long clen; /* -1: none */
 	long xid, xbody; /* X-Id, X-Body; -1: none */
+	char trunc[256], ctype[256]; /* X-Body-Truncated, Content-Type */
+	bool http10;
 	size_t head_len, total;
 	const char *body; /* decoded, valid until the next tm_parse */
 	size_t body_len;
@@ -155,6 +162,11 @@ static inline long tm_parse(const char *p, size_t n, bool response,
 		m->status = atoi(p + 9);
 	} else if (sscanf(p, "%15s %255s", m->method, m->target) != 2) {
 		return -1;
+	} else {
+		const char *eol = memmem(p, m->head_len, "\r\n", 2);
+
+		m->http10 = eol && eol - p >= 8 &&
+			    !memcmp(eol - 8, "HTTP/1.0", 8);
 	}
 	for (l = memmem(p, m->head_len, "\r\n", 2) + 2; l < end;) {
 		const char *e = memmem(l, (size_t)(end + 2 - l), "\r\n", 2);
@@ -180,6 +192,10 @@ static inline long tm_parse(const char *p, size_t n, bool response,
 			m->xid = atol(v);
 		else if (nl == 6 && !strncasecmp(l, "x-body", nl))
 			m->xbody = atol(v);
+		else if (nl == 16 && !strncasecmp(l, "x-body-truncated", nl))
+			snprintf(m->trunc, sizeof(m->trunc), "%s", v);
+		else if (nl == 12 && !strncasecmp(l, "content-type", nl))
+			snprintf(m->ctype, sizeof(m->ctype), "%s", v);
 		l = e + 2;
 	}
 	off = m->head_len;
@@ -679,6 +695,7 @@ struct ph_rconn {
 	uint32_t unread;
 	bool busy, responded, close_after;
 	bool counted; /* its first bytes were seen (accepted counted) */
+	bool route; /* answering a router call */
 	bool busy_counted; /* in its replica's busy_now */
 	uint64_t respond_at, idle_since;
 	uint32_t id, len, te, rst, body_len;
@@ -700,9 +717,19 @@ struct ph_replica {
 	uint64_t max_queued; /* largest unsent response backlog */
 	uint32_t busy_now, busy_max; /* requests it is answering at once */
 	struct ph_rconn *conns;
+	/* as a router (ph_router_mask) */
+	const char *router_answer; /* its answer's body */
+	uint16_t router_status; /* 0 is 200 */
+	uint32_t router_delay_ms;
+	uint64_t routes; /* calls it got */
+	struct tm_msg route_msg; /* the last call's head (body pointer aside) */
+	struct ph_buf route_body; /* and body */
 };
 
-static struct ph_replica ph_rep[PH_REPLICAS];
+static struct ph_replica ph_rep[PH_REP_MAX];
+static unsigned int ph_router_mask; /* replicas that are router targets */
+static uint8_t ph_router_failure; /* the backend's knobs, patched in */
+static uint32_t ph_router_timeout_ms;
 static unsigned int ph_n_rep;
 /* What ph_setup puts in the table: the group's extra JSON members (e.g.
  * ",\"health_check\":{...}"), whether the last replica is the fallback
@@ -747,6 +774,7 @@ static inline void ph_rconn_next(struct ph_rconn *rc)
 	rc->responded = false;
 	rc->close_after = m.close;
 	rc->status = 200;
+	rc->route = false;
 	if (!strcmp(m.target, ph_hz_path)) {
 		r->healthz++;
 		rc->id = rc->len = rc->te = rc->rst = 0;
@@ -757,6 +785,18 @@ static inline void ph_rconn_next(struct ph_rconn *rc)
 			r->hz_first_bad = vnow;
 		return;
 	}
+	if (!strcmp(m.target, "/internal/route")) {
+		r->routes++;
+		r->route_msg = m;
+		r->route_body.len = 0;
+		buf_put(&r->route_body, m.body, m.body_len);
+		rc->route = true;
+		rc->close_after = true; /* HTTP/1.0 */
+		rc->status = r->router_status ? r->router_status : 200;
+		rc->respond_at = vnow + (uint64_t)r->router_delay_ms * MS;
+		return;
+	}
+	rc->route = false;
 	r->requests++;
 	rc->busy_counted = true; /* a request (a health check is not) */
 	if (++r->busy_now > r->busy_max)
@@ -782,7 +822,19 @@ static inline void ph_rconn_respond(struct ph_rconn *rc)
 {
 	struct ph_buf *o = &rc->out;
 	size_t body_start;
+	const char *ans = ph_rep[rc->replica].router_answer;
 
+	if (rc->route) {
+		ans = ans ? ans : "";
+		buf_printf(o,
+			   "HTTP/1.0 %u X\r\nContent-Type: application/json\r\n"
+			   "Content-Length: %zu\r\n\r\n",
+			   rc->status, strlen(ans));
+		buf_put(o, ans, strlen(ans));
+		rc->rst_at = 0;
+		rc->responded = true;
+		return;
+	}
 	if (rc->te)
 		buf_printf(o,
 			   "HTTP/1.1 %u X\r\nX-Id: %u\r\nX-Body: %u\r\n"
@@ -1029,7 +1081,7 @@ static inline void ph_eal_once(void)
 /* A world with n replicas (10.0.1.1.. :9000) behind one route, /app. */
 static inline void ph_setup(unsigned int n, const struct proxy_config *pc_in)
 {
-	char json[2048], name[32];
+	char json[4096], name[32];
 	struct proxy_config pc;
 	size_t off;
 
@@ -1061,24 +1113,43 @@ static inline void ph_setup(unsigned int n, const struct proxy_config *pc_in)
 		"\"route_prefix\":\"/app\",\"app_name\":\"app\"%s,"
 		"\"targets\":[",
 		ph_group_extra);
-	for (unsigned int i = 0; i < n; i++) {
-		struct ph_replica *r = &ph_rep[i];
-		bool fb = ph_last_is_fallback && i == n - 1;
+	for (unsigned int pass = 0, k = 0; pass < 2; pass++) {
+		if (pass == 1 && ph_router_mask) /* the router targets */
+			off += (size_t)snprintf(
+				json + off, sizeof(json) - off,
+				"],\"ingress_request_router_targets\":[");
+		k = 0;
+		for (unsigned int i = 0; i < n; i++) {
+			struct ph_replica *r = &ph_rep[i];
+			bool fb = ph_last_is_fallback && i == n - 1;
 
-		r->node = N_R0 + (int)i;
-		tcp_listen(ph_node[r->node].stk, 0, PH_RPORT, r_accept, r);
-		off += (size_t)snprintf(
-			json + off, sizeof(json) - off,
-			"%s%s{\"ip\":\"10.0.1.%u\",\"port\":%u,"
-			"\"instance_id\":\"\",\"name\":\"r%u\"}",
-			fb ? "]}],\"fallback_targets\":{\"HTTP\":" :
-			i  ? "," :
-			     "",
-			"", i + 1, PH_RPORT, i);
+			if (!!(ph_router_mask & 1u << i) != (pass == 1))
+				continue;
+			r->node = N_R0 + (int)i;
+			tcp_listen(ph_node[r->node].stk, 0, PH_RPORT, r_accept,
+				   r);
+			off += (size_t)snprintf(
+				json + off, sizeof(json) - off,
+				"%s%s{\"ip\":\"10.0.1.%u\",\"port\":%u,"
+				"\"instance_id\":\"\",\"name\":\"r%u\"}",
+				fb  ? "]}],\"fallback_targets\":{\"HTTP\":" :
+				k++ ? "," :
+				      "",
+				"", i + 1, PH_RPORT, i);
+		}
 	}
 	snprintf(json + off, sizeof(json) - off, "%s",
 		 ph_last_is_fallback ? "}}" : "]}]}");
 	ph_table = fixture_table(json, 1);
+	if (ph_table && ph_table->n_backends) { /* knobs the JSON cannot set */
+		struct weir_table_backend *be =
+			(struct weir_table_backend *)weir_table_backends(
+				ph_table);
+
+		be->knobs.router_failure = ph_router_failure;
+		if (ph_router_timeout_ms)
+			be->knobs.router_timeout_ms = ph_router_timeout_ms;
+	}
 	if (pc_in) {
 		pc = *pc_in;
 	} else {
@@ -1170,9 +1241,11 @@ static inline void ph_teardown(void)
 	if (rte_mempool_in_use_count(pool) != ph_pool_base)
 		PH_FAIL("mbufs in use: %u, baseline %u",
 			rte_mempool_in_use_count(pool), ph_pool_base);
-	for (unsigned int i = 0; i < ph_n_rep; i++)
+	for (unsigned int i = 0; i < ph_n_rep; i++) {
 		while (ph_rep[i].conns)
 			ph_rconn_free(ph_rep[i].conns);
+		buf_free(&ph_rep[i].route_body);
+	}
 	for (int i = 0; i < PH_NODES; i++)
 		if (ph_node[i].stk) {
 			tcp_stack_free(ph_node[i].stk);
