@@ -131,6 +131,27 @@ static void put_time(struct out *o, uint64_t ns)
 	    (unsigned int)(ns % 1000000000u / 1000));
 }
 
+/* "router": null, or how the ingress request router call went. */
+static void put_router(struct out *o, const struct weir_ctl_log_rec *r)
+{
+	static const char *const outcome[] = { NULL,	   "ok",      "connect",
+					       "timeout",  "status",  "json",
+					       "no_field", "unknown", "down" };
+
+	if (r->router == WEIR_LOG_RT_NONE ||
+	    r->router >= sizeof(outcome) / sizeof(outcome[0])) {
+		put(o, ",\"router\":null");
+		return;
+	}
+	put(o, ",\"router\":{\"outcome\":\"%s\"", outcome[r->router]);
+	put_str(o, "replica", r->router_replica, sizeof(r->router_replica));
+	if (r->router_us == UINT32_MAX)
+		put(o, ",\"ms\":null");
+	else
+		put(o, ",\"ms\":%.3f", r->router_us / 1000.0);
+	put(o, ",\"truncated\":%s}", r->router_truncated ? "true" : "false");
+}
+
 size_t alog_format(const struct weir_ctl_log_rec *r, char *buf, size_t cap)
 {
 	struct out o = { buf, 0, cap, false };
@@ -154,6 +175,7 @@ size_t alog_format(const struct weir_ctl_log_rec *r, char *buf, size_t cap)
 	put_str(&o, "server", r->server, sizeof(r->server));
 	put_str(&o, "replica_id", r->replica_id, sizeof(r->replica_id));
 	put(&o, ",\"retries\":%u", r->tries ? r->tries - 1u : 0u);
+	put_router(&o, r);
 	put(&o, ",\"local\":%s,\"aborted\":%s,\"bad_request\":%s}\n",
 	    r->flags & WEIR_LOG_F_LOCAL ? "true" : "false",
 	    r->flags & WEIR_LOG_F_ABORTED ? "true" : "false",

@@ -118,6 +118,7 @@ struct px_sess {
 	uint32_t rt_tried; /* router targets tried (bit per index % 32) */
 	uint16_t rt_next; /* next replay[] entry to send to the router */
 	uint64_t rt_deadline; /* the call's end (router_timeout_ms); 0: none */
+	uint64_t rt_t0; /* the call began (stack clock); 0: not yet */
 	uint32_t pin_slot; /* pinned to server slot - 1 (0: not pinned) */
 	/* large members last: not cleared on allocation */
 	struct weir_ctl_log_rec lrec;
@@ -215,6 +216,9 @@ void plog_dispatch(struct px_sess *s, const char *backend,
 		   const struct weir_table_server *t);
 void plog_status(struct px_sess *s, uint16_t status, bool from_replica);
 void plog_end(struct px_sess *s, uint8_t flags);
+/* The router call ended (outcome: enum weir_log_router); id: the replica
+ * it named, or NULL to keep what was recorded. */
+void plog_router(struct px_sess *s, uint8_t outcome, const char *id);
 
 /* proxy_limits.c: admission (node maxconn, connection and session rates,
  * the per-client request rate) and the queue of requests waiting for a

@@ -51,6 +51,10 @@ void plog_begin(struct px_sess *s, const char *path, size_t plen)
 	r->flags = 0;
 	r->backend_us = UINT32_MAX;
 	r->backend[0] = r->server[0] = r->replica_id[0] = '\0';
+	r->router = WEIR_LOG_RT_NONE;
+	r->router_us = UINT32_MAX;
+	r->router_truncated = 0;
+	r->router_replica[0] = '\0';
 	copy_str(r->method, sizeof(r->method),
 		 http_span_ptr(&s->req, m->method_span), m->method_span.len);
 	copy_str(r->path, sizeof(r->path), path, plen);
@@ -81,7 +85,8 @@ void plog_status(struct px_sess *s, uint16_t status, bool from_replica)
 		s->lg_open = true;
 		memset(&s->lrec, 0,
 		       offsetof(struct weir_ctl_log_rec, reserved));
-		s->lrec.backend_us = UINT32_MAX;
+		s->lrec.router_replica[0] = '\0';
+		s->lrec.backend_us = s->lrec.router_us = UINT32_MAX;
 		s->lrec.flags = WEIR_LOG_F_BADREQ;
 		s->t_sent = 0;
 	}
@@ -93,6 +98,21 @@ void plog_status(struct px_sess *s, uint16_t status, bool from_replica)
 			(uint32_t)((plog_now(s) - s->t_sent) / 1000);
 	else if (!from_replica)
 		s->lrec.flags |= WEIR_LOG_F_LOCAL;
+}
+
+void plog_router(struct px_sess *s, uint8_t outcome, const char *id)
+{
+	struct weir_ctl_log_rec *r = &s->lrec;
+
+	if (!s->lg_open)
+		return;
+	r->router = outcome;
+	r->router_truncated = !s->rt_whole;
+	r->router_us = s->rt_t0 ? (uint32_t)((plog_now(s) - s->rt_t0) / 1000) :
+				  0;
+	if (id)
+		copy_str(r->router_replica, sizeof(r->router_replica), id,
+			 strlen(id));
 }
 
 /* Copies the record into the ring (or counts a drop) and starts the next

@@ -71,6 +71,7 @@ static bool router_fail(struct px_sess *s, enum rt_fail f)
 	struct proxy *px = s->px;
 	const struct weir_table_backend *be;
 
+	plog_router(s, (uint8_t)(WEIR_LOG_RT_CONNECT + f), NULL);
 	switch (f) {
 	case RT_CONNECT:
 		CNT(px, router_fail_connect);
@@ -132,6 +133,7 @@ static bool router_decide(struct px_sess *s, const char *p, size_t len)
 	cJSON *j = cJSON_ParseWithLength(p, len);
 	const cJSON *id =
 		j ? cJSON_GetObjectItemCaseSensitive(j, "replica_id") : NULL;
+	char named[64];
 	int pos;
 
 	if (!j)
@@ -141,7 +143,9 @@ static bool router_decide(struct px_sess *s, const char *p, size_t len)
 		return router_fail(s, RT_NO_FIELD);
 	}
 	pos = find_replica(s, id->valuestring);
+	snprintf(named, sizeof(named), "%s", id->valuestring);
 	cJSON_Delete(j);
+	plog_router(s, WEIR_LOG_RT_OK, named); /* the outcome may change */
 	if (pos < 0)
 		return router_fail(s, pos == -1 ? RT_UNKNOWN : RT_DOWN);
 	CNT(s->px, router_ok);
@@ -212,6 +216,8 @@ static bool router_call(struct px_sess *s)
 	}
 	if (s->rt_tried & ~(1u << (i % 32))) /* another one was tried */
 		CNT(px, router_failover);
+	if (!s->rt_t0)
+		s->rt_t0 = px->tcp->now ? px->tcp->now : 1;
 	b->state = B_ROUTE;
 	b->sess = s;
 	s->rb = b;
@@ -471,6 +477,7 @@ bool router_start(struct px_sess *s)
 	s->rt_tried = 0;
 	s->rt_body = 0;
 	s->rt_deadline = 0;
+	s->rt_t0 = 0;
 	s->pin_slot = 0;
 	s->routing = false;
 	if (s->req.msg.method != HTTP_METHOD_POST || !be->n_routers ||

@@ -170,7 +170,25 @@ struct weir_ctl_log_rec {
 	char backend[136]; /* "http-<app>" */
 	char server[120]; /* the last replica tried (actor name) */
 	char replica_id[64];
-	uint8_t reserved[4];
+	uint32_t router_us; /* the router call; UINT32_MAX: none */
+	uint8_t router; /* WEIR_LOG_RT_*: how the router call went */
+	uint8_t router_truncated; /* the router got part of the body */
+	uint8_t reserved[2];
+	char router_replica[64]; /* the replica the router named; "": none */
+	uint8_t reserved2[60];
+};
+
+/* A request's router call (weir_ctl_log_rec.router). */
+enum weir_log_router {
+	WEIR_LOG_RT_NONE = 0, /* not routed */
+	WEIR_LOG_RT_OK, /* pinned to the replica it named */
+	WEIR_LOG_RT_CONNECT, /* no router took the call */
+	WEIR_LOG_RT_TIMEOUT,
+	WEIR_LOG_RT_STATUS, /* it answered, not 200 */
+	WEIR_LOG_RT_JSON, /* not JSON */
+	WEIR_LOG_RT_NO_FIELD, /* no replica_id */
+	WEIR_LOG_RT_UNKNOWN, /* named no replica of the app */
+	WEIR_LOG_RT_DOWN, /* named one that is down */
 };
 
 /* A single-producer (the worker) single-consumer (weir-cp) ring. The
@@ -187,7 +205,7 @@ struct weir_ctl_log {
 	struct weir_ctl_log_rec rec[];
 };
 
-_Static_assert(sizeof(struct weir_ctl_log_rec) == 512, "ctl log rec layout");
+_Static_assert(sizeof(struct weir_ctl_log_rec) == 640, "ctl log rec layout");
 _Static_assert(sizeof(struct weir_ctl_log) == 128, "ctl log layout");
 _Static_assert(sizeof(struct weir_ctl_worker) == 64, "ctl worker layout");
 _Static_assert(sizeof(struct weir_ctl_slot) == 64, "ctl slot layout");

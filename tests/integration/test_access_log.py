@@ -98,7 +98,7 @@ def test_lines(t, env):
     t.ok(len(ok) == 20, "20 lines for the proxied requests", recs[:3])
     keys = {"time", "worker", "client", "method", "path", "status", "bytes_in", "bytes_out",
             "total_ms", "backend_ms", "backend", "server", "replica_id", "retries", "local",
-            "aborted", "bad_request"}
+            "aborted", "bad_request", "router"}
     t.ok(all(set(x) == keys for x in recs), "every line has the fields", recs[:1])
     t.ok(all(x["client"].split(":")[0] == env.tb.cli_ip and x["method"] == "GET" and
              x["backend"] == "http-app" and x["replica_id"] in ("r1", "r2") and

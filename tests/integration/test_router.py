@@ -22,8 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from weirlib import (PY, ROOT, Testbed, WeirCP, WeirDP, client, run, run_suite,  # noqa: E402
-                     start_replicas)
+from weirlib import (PY, ROOT, Testbed, WeirCP, WeirDP, client, client_bg, client_result,  # noqa: E402
+                     run, run_suite, start_replicas)
 
 ROUTER = os.path.join(ROOT, "tools", "replica", "router.py")
 RPORT = 30004
@@ -244,9 +244,49 @@ def setup(env):
     time.sleep(1)
 
 
+def test_slow_router(t, env):
+    """A router that takes 5 s (over the 1 s router timeout the test runs
+    weir-cp with, so the call is cut and balanced) delays only its own
+    request: GETs meanwhile keep their latency."""
+    env.rule("sleep:5000:r1")
+    slow = client_bg(env.tb, "upload", env.url("/app/echo"), 100, 3)
+    time.sleep(0.2)
+    r = client(env.tb, "latency", env.url("/app/echo"), 40)
+    keep = client(env.tb, "keepalive", env.url("/app/echo"), 4, 5)
+    out = client_result(slow)
+    t.ok(r.get("counts") == {"200": 40} and r.get("p99", 1e9) < 250 and keep.get("counts") == {"200": 20},
+         "while a router call hangs: 40 GETs p50 %.1f ms p99 %.1f ms, 20 more over 4 connections, all 200"
+         % (r.get("p50", 0), r.get("p99", 0)), r)
+    t.ok(out.get("status") == 200, "the slow router's request itself is balanced after the timeout", out)
+    env.rule("fixed:r2")
+
+
+def test_all_routers_down(t, env):
+    """Every router target down (its checks fail): POSTs are balanced as
+    usual, each counted as router_fail_connect (no router took it)."""
+    for ip in env.ips:
+        env.curl(ip, RPORT, "/-/admin/health", "POST", "503")
+    c0 = env.counters()
+    deadline = time.time() + 15
+    while time.time() < deadline:  # until both routers are out
+        env.post(50, 1)
+        if delta(c0, env.counters(), "router_fail_connect") >= 1:
+            break
+    c0 = env.counters()
+    outs = [env.post(50, i) for i in range(8)]
+    c1 = env.counters()
+    ids = {o.get("echo", {}).get("replica_id") for o in outs}
+    t.ok(all(o.get("status") == 200 for o in outs) and ids == {"r1", "r2"} and
+         delta(c0, c1, "router_fail_connect") == 8 and delta(c0, c1, "router_ok") == 0,
+         "every router down: 8 POSTs balanced over r1 and r2, router_fail_connect 8", sorted(ids))
+    for ip in env.ips:
+        env.curl(ip, RPORT, "/-/admin/health", "POST", "200")
+    time.sleep(1.5)  # rise 2 at fastinter
+
+
 def main():
     run_suite(Env, [test_pinned, test_failures, test_down_replica, test_failover, test_big_body,
-                    test_503_mode], setup)
+                    test_slow_router, test_all_routers_down, test_503_mode], setup)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,35 @@ static void test_fallthrough(void)
 	teardown();
 }
 
+/* The access log says how each call went: the replica named, the outcome,
+ * the call's time and whether the body was cut. */
+static void test_in_access_log(void)
+{
+	const uint32_t n = 8;
+	struct weir_ctl_log *ring =
+		calloc(1, sizeof(*ring) + n * sizeof(ring->rec[0]));
+
+	setup(3, "", NULL);
+	proxy_set_log(&ph_px, ring, n, 0, 0);
+	ph_rep[2].router_delay_ms = 20;
+	WT_CHECK_EQ(post(1, 100), 200);
+	ph_rep[2].router_answer = "{\"replica_id\": \"r9\"}";
+	WT_CHECK_EQ(post(2, 100), 200);
+	WT_CHECK_EQ(atomic_load(&ring->head), 2);
+	WT_CHECK_EQ(ring->rec[0].router, WEIR_LOG_RT_OK);
+	WT_CHECK(!strcmp(ring->rec[0].router_replica, "r1"));
+	WT_CHECK(!strcmp(ring->rec[0].server, "r1")); /* pinned there */
+	WT_CHECK(ring->rec[0].router_us >= 20000 &&
+		 ring->rec[0].router_us < 1000000);
+	WT_CHECK(!ring->rec[0].router_truncated);
+	WT_CHECK_EQ(ring->rec[1].router, WEIR_LOG_RT_UNKNOWN);
+	WT_CHECK(!strcmp(ring->rec[1].router_replica, "r9"));
+	WT_CHECK_EQ(ring->rec[1].status, 200); /* balanced as usual */
+	proxy_set_log(&ph_px, NULL, 0, 0, 0);
+	teardown();
+	free(ring);
+}
+
 static void test_timeout(void)
 {
 	uint64_t t0;
@@ -390,6 +419,7 @@ int main(void)
 {
 	WT_RUN(test_pinned);
 	WT_RUN(test_fallthrough);
+	WT_RUN(test_in_access_log);
 	WT_RUN(test_timeout);
 	WT_RUN(test_down_replica);
 	WT_RUN(test_503_mode);
