@@ -292,8 +292,10 @@ void sess_set_backend(struct px_sess *s, uint32_t be)
 
 /* The member position of the server the router pinned the request to,
  * counted as lb_select would, while it is usable and not tried (a stale
- * pooled connection is not a try); -1 otherwise: balanced as usual (a
- * failed pinned replica is redispatched, Ray's option redispatch). */
+ * pooled connection is not a try); -EBUSY while it is at its maxconn (the
+ * request waits for it, as HAProxy queues on a server); -1 otherwise:
+ * balanced as usual (a failed pinned replica is redispatched, Ray's
+ * option redispatch). */
 static int pinned_pos(struct px_sess *s, const struct px_backend *pb)
 {
 	uint32_t slot = s->pin_slot - 1;
@@ -301,11 +303,17 @@ static int pinned_pos(struct px_sess *s, const struct px_backend *pb)
 	if (!s->pin_slot || lb_exclude_has(&s->excl, slot) ||
 	    !lb_hs_usable(lb_health_read(&s->px->servers[slot].health)))
 		return -1;
-	for (uint32_t i = 0; i < pb->pool.n; i++)
-		if (pb->pool.members[i].srv == slot) {
-			lb_take(&s->px->lb, slot);
-			return (int)i;
-		}
+	for (uint32_t i = 0; i < pb->pool.n; i++) {
+		const struct lb_member *m = &pb->pool.members[i];
+
+		if (m->srv != slot)
+			continue;
+		if (m->maxconn &&
+		    lb_ctx_load(&s->px->lb, slot)->active >= m->maxconn)
+			return -EBUSY;
+		lb_take(&s->px->lb, slot);
+		return (int)i;
+	}
 	return -1;
 }
 
@@ -324,8 +332,9 @@ bool sess_dispatch(struct px_sess *s)
 	pos = pinned_pos(s, pb);
 	if (pos >= 0)
 		return sess_dispatch_to(s, pos);
-	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
-	if (pos == -EBUSY) { /* every server at its maxconn: wait */
+	if (pos != -EBUSY)
+		pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
+	if (pos == -EBUSY) { /* every server (or the pinned one) full: wait */
 		limits_enqueue(s, weir_table_backends(s->px->table)[s->backend]
 					  .knobs.timeouts.queue_ms);
 		return false;
@@ -346,7 +355,9 @@ bool sess_dispatch_queued(struct px_sess *s)
 		return sess_error(s, 503, true);
 	}
 	pb = &s->px->backends[s->backend];
-	pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
+	pos = pinned_pos(s, pb);
+	if (pos == -1)
+		pos = lb_select(&s->px->lb, &pb->pool, &pb->sched, &s->excl);
 	if (pos == -EBUSY)
 		return false; /* still full: keeps its place */
 	limits_dequeue(s);

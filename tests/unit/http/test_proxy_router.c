@@ -156,6 +156,42 @@ static void test_in_access_log(void)
 	free(ring);
 }
 
+/* maxconn 1 on the replica the router names: a second pinned request
+ * waits for it in the queue (never spilling to another replica, never a
+ * second one at r1 at once). */
+static void test_pinned_respects_maxconn(void)
+{
+	struct ph_client *a, *b;
+
+	setup(3, ",\"limits\":{\"maxconn_per_server\":1}", NULL);
+	a = ph_connect();
+	ph_request(a,
+		   &(struct ph_req){ .id = 1,
+				     .resp_len = 10,
+				     .body_len = 50,
+				     .delay_ms = 100 },
+		   0);
+	ph_run(20 * MS);
+	b = ph_connect();
+	cur = b;
+	ph_request(b,
+		   &(struct ph_req){ .id = 2,
+				     .resp_len = 10,
+				     .body_len = 50,
+				     .delay_ms = 100 },
+		   0);
+	WT_CHECK(ph_run_until(cur_answered, 2 * SEC, MS));
+	cur = a;
+	WT_CHECK(ph_run_until(cur_answered, 2 * SEC, MS));
+	WT_CHECK_EQ(a->exp[0].status, 200);
+	WT_CHECK_EQ(b->exp[0].status, 200);
+	WT_CHECK_EQ(ph_rep[1].requests, 2);
+	WT_CHECK_EQ(ph_rep[0].requests, 0);
+	WT_CHECK_EQ(ph_rep[1].busy_max, 1);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_queued), 1);
+	teardown();
+}
+
 static void test_timeout(void)
 {
 	uint64_t t0;
@@ -420,6 +456,7 @@ int main(void)
 	WT_RUN(test_pinned);
 	WT_RUN(test_fallthrough);
 	WT_RUN(test_in_access_log);
+	WT_RUN(test_pinned_respects_maxconn);
 	WT_RUN(test_timeout);
 	WT_RUN(test_down_replica);
 	WT_RUN(test_503_mode);
