@@ -20,6 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import weirlib  # noqa: E402
 from weirlib import (BUILD, Testbed, WeirCP, WeirDP, client, cp_metrics, mval,  # noqa: E402
                      run, run_suite, start_replicas)
 
@@ -27,7 +28,7 @@ RING = 64  # records per worker ring: small, so a stalled writer fills it fast
 N_LAT = int(os.environ.get("WEIR_ALOG_REQUESTS", "400"))
 
 
-class Env:
+class Env(weirlib.Env):
     def __init__(self):
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("walog", replicas=2)
@@ -60,13 +61,6 @@ class Env:
     def metrics(self):
         return cp_metrics(self.cp.sock)
 
-    def stop(self):
-        if self.cp:
-            self.cp.stop()
-        self.dp.stop()
-        for p in self.procs:
-            p.kill()
-        self.tb.down()
 
 
 def read_lines(path, want, timeout=5):

@@ -17,6 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import weirlib  # noqa: E402
 from weirlib import (BUILD, PY, Testbed, WeirDP, client, client_bg, run, run_suite,  # noqa: E402
                      start_replicas)
 
@@ -26,7 +27,7 @@ DRAINED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
            b"Content-Length: 27\r\nConnection: close\r\n\r\nThis node is being drained.")
 
 
-class Env:
+class Env(weirlib.Env):
     def __init__(self):
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("wdrain", replicas=2)
@@ -57,11 +58,6 @@ class Env:
     def drain(self):
         return self.cp.info().get("drain", {})
 
-    def stop(self):
-        self.dp.stop()
-        for p in self.procs:
-            p.kill()
-        self.tb.down()
 
 
 IDLE = r'''

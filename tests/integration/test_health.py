@@ -18,6 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import weirlib  # noqa: E402
 from weirlib import Testbed, WeirDP, client, cp_metrics, run, run_suite, start_replicas  # noqa: E402
 
 HC = {"inter_ms": 1000, "fastinter_ms": 250, "downinter_ms": 250, "fall": 2, "rise": 2,
@@ -30,7 +31,7 @@ def resp(status, reason, body):
             "Connection: close\r\n\r\n%s" % (status, reason, len(body), body)).encode()
 
 
-class Env:
+class Env(weirlib.Env):
     def __init__(self):
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("whlth", replicas=3)
@@ -61,20 +62,6 @@ class Env:
     def set_health(self, i, status):
         return self.replica(i, "POST", "/-/admin/health", str(status))
 
-    def status(self):
-        """{replica_id: status} of backend http-app, as weir-cp sums it."""
-        st, j = self.cp.api("GET", "/api/v1/stats")
-        return {s.get("replica_id"): s["status"] for b in j["backends"] if b["pxname"] == "http-app"
-                for s in b["servers"]}
-
-    def wait_status(self, rid, want, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.status().get(rid) == want:
-                return time.time()
-            time.sleep(0.02)
-        return None
-
     def spread(self, n_conns=16, per=5):
         """Requests over many connections (they land on both workers): the
         replica ids that answered."""
@@ -93,11 +80,6 @@ class Env:
         out = self.client("raw", self.tb.vip, 8000, req.encode().hex())
         return bytes.fromhex(out.get("hex", ""))
 
-    def stop(self):
-        self.dp.stop()
-        for p in self.procs:
-            p.kill()
-        self.tb.down()
 
 
 def test_one_checker(t, env):

@@ -15,13 +15,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import weirlib  # noqa: E402
 from weirlib import (BUILD, Testbed, WeirCP, WeirDP, client, client_bg, client_result,  # noqa: E402
                      cp_metrics, mval, run, run_suite, start_replicas)
 
 RATE_S = int(os.environ.get("WEIR_LIMITS_RATE_S", "10"))
 
 
-class Env:
+class Env(weirlib.Env):
     def __init__(self):
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("wlimit", replicas=1)
@@ -57,15 +58,9 @@ class Env:
         return json.loads(r.stdout)
 
     def metric(self, name):
+        time.sleep(0.5)  # the workers export their counters every 200 ms
         return mval(cp_metrics(self.cp.sock), name)
 
-    def stop(self):
-        if self.cp:
-            self.cp.stop()
-        self.dp.stop()
-        for p in self.procs:
-            p.kill()
-        self.tb.down()
 
 
 def concurrent(env, n, path):

@@ -22,6 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import weirlib  # noqa: E402
 from weirlib import (PY, ROOT, Testbed, WeirCP, WeirDP, client, client_bg, client_result,  # noqa: E402
                      run, run_suite, start_replicas)
 
@@ -31,7 +32,7 @@ HC = {"inter_ms": 1000, "fastinter_ms": 250, "downinter_ms": 250, "fall": 2, "ri
       "timeout_ms": 500}
 
 
-class Env:
+class Env(weirlib.Env):
     def __init__(self):
         sfx = os.environ.get("WEIR_TB_SUFFIX", "")
         self.tb = Testbed("wrout", replicas=2)
@@ -92,19 +93,6 @@ class Env:
         st, j = self.cp.api("GET", "/api/v1/stats")
         return j["counters"]
 
-    def status(self):
-        st, j = self.cp.api("GET", "/api/v1/stats")
-        return {s.get("replica_id"): s["status"] for b in j["backends"] if b["pxname"] == "http-app"
-                for s in b["servers"]}
-
-    def wait_status(self, rid, want, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.status().get(rid) == want:
-                return True
-            time.sleep(0.05)
-        return False
-
     def curl(self, ip, port, path, method="GET", body=None):
         r = run(["curl", "-s", "-m", "3", "-X", method] + (["--data-binary", body] if body else []) +
                 ["http://%s:%d%s" % (ip, port, path)], ns=self.tb.ns_cli)
@@ -123,13 +111,6 @@ class Env:
     def post(self, n=100, seed=1, path="/app/echo"):
         return client(self.tb, "upload", self.url(path), n, seed)
 
-    def stop(self):
-        if self.cp:
-            self.cp.stop()
-        self.dp.stop()
-        for p in self.procs:
-            p.kill()
-        self.tb.down()
 
 
 def delta(a, b, k):

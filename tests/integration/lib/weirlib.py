@@ -377,3 +377,34 @@ def run_suite(make_env, tests, setup=None):
     finally:
         env.stop()
     t.done()
+
+
+class Env:
+    """What a test file's Env shares: the testbed, replicas (procs),
+    weir-dp (dp) and weir-cp (cp) it started, stopped in that order's
+    reverse; and the state of a backend's servers as weir-cp sums them."""
+
+    cp = None
+
+    def stop(self):
+        if self.cp:
+            self.cp.stop()
+        self.dp.stop()
+        for p in self.procs:
+            p.kill()
+        self.tb.down()
+
+    def status(self, backend="http-app"):
+        """{replica_id: status} of backend's servers."""
+        st, j = self.cp.api("GET", "/api/v1/stats")
+        return {s.get("replica_id"): s["status"] for b in j["backends"] if b["pxname"] == backend
+                for s in b["servers"]}
+
+    def wait_status(self, rid, want, timeout=10):
+        """Until server rid is want; the time it was, or None."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.status().get(rid) == want:
+                return time.time()
+            time.sleep(0.02)
+        return None
