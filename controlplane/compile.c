@@ -235,6 +235,7 @@ static void fill_backend(struct weir_table_backend *be,
 		be->knobs.maxconn_per_server = g->maxconn_per_server;
 	if (g->has_queue)
 		be->knobs.timeouts.queue_ms = g->timeout_queue_ms;
+	be->knobs.client_rps = g->client_rps;
 }
 
 static unsigned int max_list(const struct tg_model *m)

@@ -448,7 +448,8 @@ static int parse_health(struct jc_ctx *p, const cJSON *g, const char *path,
 }
 
 /* "limits": {"maxconn_per_server": 1-1000000 (0: none),
- * "timeout_queue_ms": 0-3600000 (0: none)}, each optional. */
+ * "timeout_queue_ms": 0-3600000 (0: none), "client_rps": 0-65535 (0:
+ * none)}, each optional. */
 static int parse_limits(struct jc_ctx *p, const cJSON *g, const char *path,
 			struct tg_group *grp)
 {
@@ -468,7 +469,9 @@ static int parse_limits(struct jc_ctx *p, const cJSON *g, const char *path,
 	if ((rc = jc_get_uint(p, v, "maxconn_per_server", lp, 0, 1000000,
 			      &grp->maxconn_per_server)) ||
 	    (rc = jc_get_uint(p, v, "timeout_queue_ms", lp, 0, 3600000,
-			      &grp->timeout_queue_ms)))
+			      &grp->timeout_queue_ms)) ||
+	    (rc = jc_get_uint(p, v, "client_rps", lp, 0, 65535,
+			      &grp->client_rps)))
 		return rc;
 	return 0;
 }

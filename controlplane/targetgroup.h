@@ -45,7 +45,7 @@ struct tg_group {
 	struct weir_table_health health;
 	/* its "limits" (a Weir extension): per-server maxconn (Serve's
 	 * max_ongoing_requests), and how long a request may wait for one */
-	uint32_t maxconn_per_server, timeout_queue_ms;
+	uint32_t maxconn_per_server, timeout_queue_ms, client_rps;
 	bool has_maxconn, has_queue;
 	unsigned int index; /* position in the document, for messages */
 };

@@ -223,12 +223,14 @@ void plog_router(struct px_sess *s, uint8_t outcome, const char *id);
 /* proxy_limits.c: admission (node maxconn, connection and session rates,
  * the per-client request rate) and the queue of requests waiting for a
  * server. admit_conn: a client connection may open (counted until
- * limits_conn_gone); admit_request: false when the client is over its
- * rate (the caller answers 429); enqueue/dequeue: the FIFO; kick: between
+ * limits_conn_gone); admit_request / admit_group: false when the client is
+ * over the node's rate / its group's (the caller answers 429);
+ * enqueue/dequeue: the FIFO; kick: between
  * bursts, queued requests go to servers that have room again. */
 bool limits_admit_conn(struct proxy *px);
 void limits_conn_gone(struct proxy *px);
 bool limits_admit_request(struct px_sess *s);
+bool limits_admit_group(struct px_sess *s, uint32_t be); /* its own rate */
 void limits_enqueue(struct px_sess *s, uint32_t queue_ms);
 void limits_dequeue(struct px_sess *s);
 void limits_kick(struct proxy *px);

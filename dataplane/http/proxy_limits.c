@@ -90,34 +90,50 @@ void limits_conn_gone(struct proxy *px)
 				  memory_order_relaxed);
 }
 
-/* A client's slot holds its address, the second and its requests in it;
- * another address hashing there takes the slot over (it then starts from
+/* A client's slot holds its tag (its address, or its address mixed with
+ * a backend's key for a group's own rate), the second and its requests in
+ * it; another tag hashing there takes the slot over (it then starts from
  * 0: a collision is lenient, never stricter). */
-bool limits_admit_request(struct px_sess *s)
+static bool client_take(struct px_sess *s, uint32_t tag, uint32_t limit)
 {
-	const struct weir_table *t = s->px->table;
-	uint32_t ip = s->client_ip, sec = second(s->px) & 0xffff;
-	uint32_t h = (uint32_t)((ip * 0x9e3779b97f4a7c15ull) >> 48);
-	_Atomic uint64_t *slot;
-	uint64_t old, nv;
+	uint32_t sec = second(s->px) & 0xffff;
+	uint32_t h = (uint32_t)((tag * 0x9e3779b97f4a7c15ull) >> 48);
+	_Atomic uint64_t *slot =
+		&s->px->shared->client[h & (PX_CLIENT_SLOTS - 1)];
+	uint64_t old = atomic_load_explicit(slot, memory_order_relaxed), nv;
 
-	if (!t || !t->client_rps)
-		return true;
-	slot = &s->px->shared->client[h & (PX_CLIENT_SLOTS - 1)];
-	old = atomic_load_explicit(slot, memory_order_relaxed);
 	do {
-		bool same = (uint32_t)(old >> 32) == ip &&
+		bool same = (uint32_t)(old >> 32) == tag &&
 			    ((old >> 16) & 0xffff) == sec;
 		uint32_t n = same ? (uint32_t)(old & 0xffff) : 0;
 
-		if (n >= t->client_rps) {
+		if (n >= limit) {
 			CNT(s->px, refused_client_rate);
 			return false;
 		}
-		nv = ((uint64_t)ip << 32) | ((uint64_t)sec << 16) | (n + 1);
+		nv = ((uint64_t)tag << 32) | ((uint64_t)sec << 16) | (n + 1);
 	} while (!atomic_compare_exchange_weak_explicit(
 		slot, &old, nv, memory_order_relaxed, memory_order_relaxed));
 	return true;
+}
+
+bool limits_admit_request(struct px_sess *s)
+{
+	const struct weir_table *t = s->px->table;
+
+	return !t || !t->client_rps ||
+	       client_take(s, s->client_ip, t->client_rps);
+}
+
+bool limits_admit_group(struct px_sess *s, uint32_t be)
+{
+	const struct weir_table *t = s->px->table;
+	uint32_t limit = weir_table_backends(t)[be].knobs.client_rps;
+	uint64_t key = s->px->backends[be].key;
+
+	return !limit ||
+	       client_take(s, s->client_ip ^ (uint32_t)(key ^ (key >> 32)) ^ 1,
+			   limit);
 }
 
 /* ---- the queue ---------------------------------------------------------- */

@@ -269,6 +269,8 @@ static bool sess_route(struct px_sess *s)
 			return true;
 		return sess_next_request(s);
 	}
+	if (!limits_admit_group(s, (uint32_t)be)) /* the group's own rate */
+		return sess_too_many(s) || sess_next_request(s);
 	sess_set_backend(s, (uint32_t)be);
 	s->tries = 0;
 	lb_exclude_init(&s->excl);

@@ -95,7 +95,8 @@ struct weir_table_knobs {
 	uint32_t router_timeout_ms; /* ingress request router call: 5000 */
 	uint8_t balance; /* enum weir_table_balance */
 	uint8_t router_failure; /* enum weir_table_router_failure */
-	uint8_t reserved[6];
+	uint8_t reserved[2];
+	uint32_t client_rps; /* requests per s per client address here; 0: any */
 };
 
 /* Room for the listeners (VIP:port, http or tcp); none yet: n_listeners 0. */

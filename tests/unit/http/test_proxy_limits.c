@@ -1,8 +1,9 @@
 /* Limits and queues in virtual time (proxy_harness.h): a replica at its
  * maxconn is never sent more, the rest wait in order and get a 503 when
  * their timeout queue passes; the node's maxconn and connection rate
- * refuse new connections; a client over its request rate gets 429 with
- * Retry-After, and is served again the next second. */
+ * refuse new connections; a client over its request rate (the node's,
+ * or its group's) gets 429 with Retry-After, and is served again the next
+ * second. */
 #include "proxy_harness.h"
 
 static struct ph_client *cur;
@@ -190,6 +191,29 @@ static void test_client_rate(void)
 	teardown();
 }
 
+/* A group's own rate (limits.client_rps 3): the 4th and 5th request of a
+ * second to it get 429; the node's rate (none here) is not involved. */
+static void test_group_client_rate(void)
+{
+	struct ph_client *a;
+	int ok = 0;
+
+	ph_group_extra = ",\"limits\":{\"client_rps\":3}";
+	ph_setup(1, NULL);
+	ph_run(SEC - (vnow % SEC) + 10 * MS);
+	a = ph_connect();
+	for (uint32_t i = 0; i < 5; i++)
+		ph_request(a, &(struct ph_req){ .id = 1 + i, .resp_len = 10 },
+			   0);
+	WT_CHECK(ph_run_until(all_answered, 500 * MS, MS));
+	for (int i = 0; i < 5; i++)
+		ok += a->exp[i].status == 200;
+	WT_CHECK_EQ(ok, 3);
+	WT_CHECK_EQ(a->exp[3].status, 429);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_refused_client_rate), 2);
+	teardown();
+}
+
 int main(void)
 {
 	WT_RUN(test_queue_in_order);
@@ -198,5 +222,6 @@ int main(void)
 	WT_RUN(test_node_maxconn);
 	WT_RUN(test_conn_rate);
 	WT_RUN(test_client_rate);
+	WT_RUN(test_group_client_rate);
 	return wt_done();
 }
