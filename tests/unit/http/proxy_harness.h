@@ -63,6 +63,8 @@ struct ph_buf {
 
 static inline void buf_put(struct ph_buf *b, const void *d, size_t n)
 {
+	if (!n)
+		return; /* memcpy with a NULL buffer is undefined, even of 0 */
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 
