@@ -21,6 +21,7 @@ static const struct tcp_conn_ops backend_ops;
 /* ---- backend connections and the pool ----------------------------------- */
 
 static void bconn_timer(struct tw_wheel *w, struct tw_entry *e, uint64_t now);
+static void retry_same(struct px_sess *s, uint32_t slot);
 
 struct px_bconn *bconn_new(struct proxy *px, struct px_server *srv)
 {
@@ -195,6 +196,7 @@ static bool sess_send_request(struct px_sess *s)
 		}
 		if (rc) {
 			bool stale = i == 0 && b->reused && !b->got_bytes;
+			uint32_t slot = b->slot;
 
 			mbuf_ref(m, -1);
 			bconn_release(b, false);
@@ -202,6 +204,7 @@ static bool sess_send_request(struct px_sess *s)
 				CNT(s->px, pool_retry_stale);
 				s->tries--;
 				s->excl.n--;
+				retry_same(s, slot);
 				return sess_dispatch(s);
 			}
 			CNT(s->px, e502_send);
@@ -290,6 +293,18 @@ void sess_set_backend(struct px_sess *s, uint32_t be)
 	s->backend_key = s->px->backends[be].key;
 }
 
+/* A pooled connection died under a request before a byte came back: the
+ * retry goes to the same server if it can (even draining since: the
+ * request was its before the drain, as HAProxy keeps a request on its
+ * server), else it is balanced as usual. */
+static void retry_same(struct px_sess *s, uint32_t slot)
+{
+	if (!s->pin_slot) {
+		s->pin_slot = slot + 1;
+		s->pin_drain_ok = true;
+	}
+}
+
 /* The member position of the server the router pinned the request to,
  * counted as lb_select would, while it is usable and not tried (a stale
  * pooled connection is not a try); -EBUSY while it is at its maxconn (the
@@ -298,10 +313,13 @@ void sess_set_backend(struct px_sess *s, uint32_t be)
  * option redispatch). */
 static int pinned_pos(struct px_sess *s, const struct px_backend *pb)
 {
-	uint32_t slot = s->pin_slot - 1;
+	uint32_t slot = s->pin_slot - 1, w;
 
-	if (!s->pin_slot || lb_exclude_has(&s->excl, slot) ||
-	    !lb_hs_usable(lb_health_read(&s->px->servers[slot].health)))
+	if (!s->pin_slot || lb_exclude_has(&s->excl, slot))
+		return -1;
+	w = lb_health_read(&s->px->servers[slot].health);
+	if (!lb_hs_usable(w) && !(s->pin_drain_ok && lb_hs_up(w) &&
+				  lb_hs_admin(w) == LB_ADMIN_DRAIN))
 		return -1;
 	for (uint32_t i = 0; i < pb->pool.n; i++) {
 		const struct lb_member *m = &pb->pool.members[i];
@@ -452,6 +470,7 @@ void bconn_failed(struct px_bconn *b, enum lb_fail_reason why,
 			CNT(px, pool_retry_stale);
 			s->tries--; /* a dead pooled connection is not a real try */
 			s->excl.n--; /* and its server may be picked again */
+			retry_same(s, b->slot);
 		} else {
 			CNT(px, retries);
 			b->srv->retries_from++;

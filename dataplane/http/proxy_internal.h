@@ -120,6 +120,8 @@ struct px_sess {
 	uint64_t rt_deadline; /* the call's end (router_timeout_ms); 0: none */
 	uint64_t rt_t0; /* the call began (stack clock); 0: not yet */
 	uint32_t pin_slot; /* pinned to server slot - 1 (0: not pinned) */
+	bool pin_drain_ok; /* that server may be draining: the request was
+			    * its before the drain (a stale pooled retry) */
 	/* large members last: not cleared on allocation */
 	struct weir_ctl_log_rec lrec;
 	struct rte_mbuf *

@@ -479,6 +479,7 @@ bool router_start(struct px_sess *s)
 	s->rt_deadline = 0;
 	s->rt_t0 = 0;
 	s->pin_slot = 0;
+	s->pin_drain_ok = false;
 	s->routing = false;
 	if (s->req.msg.method != HTTP_METHOD_POST || !be->n_routers ||
 	    s->req_body.framing == HTTP_FRAMING_CHUNKED)

@@ -439,6 +439,35 @@ static void test_pooled_conn_expired(void)
 	ph_teardown();
 }
 
+/* The node drains every server (Ray's drain) just as a request takes a
+ * pooled connection the replica has closed: the retry goes to the same
+ * server, draining or not (the request was its before the drain), and the
+ * client gets its answer, not a 503. */
+static void test_stale_retry_while_draining(void)
+{
+	struct ph_client *a;
+
+	ph_setup(1, NULL);
+	ph_rep[0].idle_close_ns = 1000 * MS;
+	a = ph_connect();
+	WT_CHECK(roundtrip(a, &(struct ph_req){ .id = 1, .resp_len = 10 }));
+	ph_hold[N_R0][N_PROXY] = true; /* its FIN waits */
+	ph_run(1100 * MS);
+	cur = a;
+	ph_request(a, &(struct ph_req){ .id = 2, .resp_len = 10 }, 0);
+	ph_run(5 * MS); /* it went out on the pooled connection */
+	for (uint32_t i = 0; i < ph_px.servers_cap; i++)
+		if (ph_px.servers[i].id)
+			lb_health_set_admin(&ph_px.servers[i].health,
+					    LB_ADMIN_DRAIN, vnow);
+	ph_hold[N_R0][N_PROXY] = false;
+	WT_CHECK(ph_run_until(cur_answered, 2 * SEC, MS));
+	WT_CHECK_EQ(a->exp[1].status, 200);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_pool_retry_stale), 1);
+	WT_CHECK_EQ(ph_ctr(PX_CTR_err_503), 0);
+	ph_teardown();
+}
+
 /* A slow reader pipelines a large response and then many small ones: the
  * client's send queue fills with them, so the next response heads (and
  * the proxy's own 400 for a malformed request at the end) wait in the
@@ -593,6 +622,7 @@ int main(void)
 	WT_RUN(test_refused_request_stays);
 	WT_RUN(test_pipelined_heads_wait_for_slow_reader);
 	WT_RUN(test_drain);
+	WT_RUN(test_stale_retry_while_draining);
 	WT_RUN(test_linger_reads_to_fin);
 	return wt_done();
 }
