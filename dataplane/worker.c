@@ -384,26 +384,24 @@ static unsigned int poll_commands(struct worker *w)
  * relaxed load), so the first request after weir-cp turns it on is
  * logged. The clock offset (the stack clock is the TSC's, not the wall's)
  * is refreshed with every export. */
+static bool log_wanted(const struct weir_ctl *c)
+{
+	return c->log_recs &&
+	       atomic_load_explicit(&c->log_on, memory_order_relaxed);
+}
+
 static void set_log(struct worker *w, uint64_t now, uint64_t rt_now)
 {
 	struct weir_ctl *c = w->ctlw.ctl;
-	bool on = c->log_recs &&
-		  atomic_load_explicit(&c->log_on, memory_order_relaxed);
 
-	proxy_set_log(w->px, on ? weir_ctl_log(c, w->id) : NULL, c->log_recs,
-		      (uint16_t)w->id, (int64_t)(rt_now - now));
+	proxy_set_log(w->px, log_wanted(c) ? weir_ctl_log(c, w->id) : NULL,
+		      c->log_recs, (uint16_t)w->id, (int64_t)(rt_now - now));
 }
 
 static void poll_log_switch(struct worker *w)
 {
-	struct weir_ctl *c = w->ctlw.ctl;
-	bool on;
-
-	if (!w->px || !c)
-		return;
-	on = c->log_recs &&
-	     atomic_load_explicit(&c->log_on, memory_order_relaxed);
-	if (on != (w->px->log != NULL))
+	if (w->px && w->ctlw.ctl &&
+	    log_wanted(w->ctlw.ctl) != (w->px->log != NULL))
 		set_log(w, now_ns(w->dp), ctl_realtime_ns());
 }
 
